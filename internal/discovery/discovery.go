@@ -1,0 +1,107 @@
+// Package discovery reads an authorization server's metadata: RFC 8414
+// (/.well-known/oauth-authorization-server) first, then OpenID Connect
+// Discovery 1.0 (/.well-known/openid-configuration).
+package discovery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Metadata holds the members of an authorization server's metadata that
+// tokengate uses (RFC 8414 §2).
+type Metadata struct {
+	Issuer                                    string   `json:"issuer"`
+	TokenEndpoint                             string   `json:"token_endpoint,omitempty"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
+	RevocationEndpoint                        string   `json:"revocation_endpoint,omitempty"`
+	JWKSURI                                   string   `json:"jwks_uri,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	// URL is where the document was read.
+	URL string `json:"-"`
+}
+
+// ErrNotFound means neither well-known document exists at the issuer.
+var ErrNotFound = errors.New("discovery: no metadata document found")
+
+// DefaultMaxBytes caps a metadata document.
+const DefaultMaxBytes = 1 << 20
+
+// Fetch reads the metadata of issuer, trying the RFC 8414 location (with the
+// issuer's path appended after the well-known segment, §3.1) and then the
+// OpenID Connect location. The document's issuer must equal issuer (RFC 8414
+// §3.3). Reads are capped at maxBytes (DefaultMaxBytes if zero).
+func Fetch(ctx context.Context, client *http.Client, issuer string, maxBytes int64) (*Metadata, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	var errs []string
+	for _, u := range candidateURLs(issuer) {
+		md, status, err := fetchOne(ctx, client, u, maxBytes)
+		if err == nil {
+			if md.Issuer != strings.TrimSuffix(issuer, "/") && md.Issuer != issuer {
+				return nil, fmt.Errorf("discovery: %s names issuer %q, want %q", u, md.Issuer, issuer)
+			}
+			md.URL = u
+			return md, nil
+		}
+		if status != http.StatusNotFound {
+			return nil, err
+		}
+		errs = append(errs, u)
+	}
+	return nil, fmt.Errorf("%w for issuer %q (tried %s)", ErrNotFound, issuer, strings.Join(errs, ", "))
+}
+
+func candidateURLs(issuer string) []string {
+	trimmed := strings.TrimSuffix(issuer, "/")
+	var out []string
+	// RFC 8414 §3.1: insert the well-known segment between host and path.
+	if i := strings.Index(trimmed, "://"); i >= 0 {
+		rest := trimmed[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			out = append(out, trimmed[:i+3]+rest[:j]+"/.well-known/oauth-authorization-server"+rest[j:])
+		}
+	}
+	out = append(out,
+		trimmed+"/.well-known/oauth-authorization-server",
+		trimmed+"/.well-known/openid-configuration",
+	)
+	return out
+}
+
+func fetchOne(ctx context.Context, client *http.Client, u string, maxBytes int64) (*Metadata, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("discovery: %s: %w", u, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("discovery: %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: %w", u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, resp.StatusCode, fmt.Errorf("discovery: %s answered %d", u, resp.StatusCode)
+	}
+	if int64(len(body)) > maxBytes {
+		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: document larger than %d bytes", u, maxBytes)
+	}
+	var md Metadata
+	if err := json.Unmarshal(body, &md); err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: %w", u, err)
+	}
+	return &md, resp.StatusCode, nil
+}

@@ -1,0 +1,93 @@
+// A node oidc-provider 9.x authorization server for the tokengate interop
+// tests. It is started by internal/interoptest (StartOIDCProvider), never by
+// hand in CI, and listens on loopback only.
+//
+// Environment:
+//   OP_PORT      port to listen on (127.0.0.1)
+//   OP_CLIENTS   JSON array of client metadata (RFC 7591 names)
+//   OP_RESOURCE  the resource indicator given to client_credentials tokens
+//                that ask for none (their "aud")
+//   OP_SCOPES    the scopes that resource accepts, space separated
+import * as crypto from 'node:crypto';
+
+import Provider from 'oidc-provider';
+
+const port = Number.parseInt(process.env.OP_PORT ?? '', 10);
+if (!Number.isInteger(port) || port <= 0) {
+  throw new Error('OP_PORT must be a TCP port');
+}
+const clients = JSON.parse(process.env.OP_CLIENTS ?? '[]');
+const resource = process.env.OP_RESOURCE || 'urn:tokengate:orders';
+const resourceScopes = process.env.OP_SCOPES || 'orders:read orders:write';
+
+// Fresh signing keys on every start: nothing persists between test binaries.
+const signingKey = (type, options, alg) => {
+  const { privateKey } = crypto.generateKeyPairSync(type, options);
+  return { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg, kid: `${alg}-${crypto.randomUUID()}` };
+};
+const jwks = {
+  keys: [
+    signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
+    signingKey('ec', { namedCurve: 'P-256' }, 'ES256'),
+    signingKey('ed25519', {}, 'EdDSA'),
+  ],
+};
+
+const issuer = `http://127.0.0.1:${port}`;
+
+const provider = new Provider(issuer, {
+  clients,
+  jwks,
+  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  // Static scopes: without a resource indicator, oidc-provider drops every
+  // scope that is not listed here.
+  scopes: ['openid', 'offline_access', ...resourceScopes.split(' ')],
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    introspection: {
+      enabled: true,
+      // Any authenticated confidential client may introspect any token: the
+      // registered resource-server clients are exactly those.
+      allowedPolicy: async (ctx, client) => client.clientAuthMethod !== 'none',
+    },
+    revocation: { enabled: true },
+    jwtIntrospection: { enabled: true },
+    encryption: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async () => resource,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (ctx, indicator) => {
+        if (indicator !== resource) {
+          throw new Provider.errors.InvalidTarget();
+        }
+        return {
+          scope: resourceScopes,
+          audience: resource,
+          accessTokenFormat: 'opaque',
+          accessTokenTTL: 600,
+        };
+      },
+    },
+  },
+  enabledJWA: {
+    introspectionSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    introspectionEncryptionAlgValues: ['RSA-OAEP', 'RSA-OAEP-256', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW'],
+    introspectionEncryptionEncValues: ['A128CBC-HS256', 'A256CBC-HS512', 'A128GCM', 'A256GCM'],
+  },
+});
+
+// Keep the output small: errors the tests provoke on purpose (bad client
+// credentials) are expected, and the test log shows stderr on failure only.
+provider.on('server_error', (ctx, err) => {
+  console.error('server_error', err);
+});
+
+const server = provider.listen(port, '127.0.0.1', () => {
+  console.log(`oidc-provider ${issuer} ready`);
+});
+
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/tokengate/tokengate/internal/discovery"
+)
+
+// maxTokenResponseBytes caps the token endpoint's answer that --json prints,
+// as x/oauth2 caps what it parses.
+const maxTokenResponseBytes = 1 << 20
+
+const tokenUsage = `Get an access token with the client_credentials grant (RFC 6749 §4.4) and
+print it. The token endpoint is --token-url, or is discovered from --issuer
+(RFC 8414, then OpenID Connect discovery).
+
+The access token alone goes to stdout, so that
+	TOKEN=$(tokengate token ...)
+works; --json prints the whole token response instead.
+
+Exit status: 0 on success; 1 if the authorization server refused the request
+(invalid_scope, unauthorized_client, ...); 2 on a usage error; 3 if the
+authorization server is unavailable or rejected the client credentials.`
+
+// runToken implements "tokengate token".
+func runToken(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "token", "(--issuer URL | --token-url URL) --client-id ID --client-secret SECRET [flags]", tokenUsage)
+	issuer := fs.String("issuer", "", "authorization server `URL`; the token endpoint is discovered from it")
+	tokenURL := fs.String("token-url", "", "token endpoint `URL` (instead of --issuer)")
+	clientID := fs.String("client-id", "", "client `ID`")
+	clientSecret := fs.String("client-secret", "", "client `SECRET`")
+	scope := fs.String("scope", "", "space-delimited `scopes` to ask for; empty asks for the client's defaults")
+	var resources stringList
+	fs.Var(&resources, "resource", "RFC 8707 resource indicator `URI` (repeatable): the API the token is for")
+	auth := authFlag("basic")
+	fs.Var(&auth, "auth", "client authentication `basic|post`: client_secret_basic or client_secret_post")
+	asJSON := fs.Bool("json", false, "print the whole token response as JSON")
+	insecure := fs.Bool("insecure-allow-http", false, "allow a plain-http endpoint on a host other than loopback (sends the secret in clear text)")
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
+	}
+	switch {
+	case len(pos) > 0:
+		return fs.usageError("unexpected argument %q", pos[0])
+	case (*issuer == "") == (*tokenURL == ""):
+		return fs.usageError("give exactly one of --issuer and --token-url")
+	case *clientID == "":
+		return fs.usageError("--client-id is required")
+	case *clientSecret == "":
+		return fs.usageError("--client-secret is required")
+	}
+	for _, r := range resources {
+		if u, err := url.Parse(r); err != nil || !u.IsAbs() || u.Fragment != "" {
+			return fs.usageError("--resource %q is not an absolute URI without a fragment (RFC 8707 §2)", r)
+		}
+	}
+
+	endpoint := *tokenURL
+	if *issuer != "" {
+		if err := checkEndpoint(*issuer, *insecure); err != nil {
+			return fs.usageError("--issuer: %v", err)
+		}
+		md, err := discovery.Fetch(ctx, e.httpClient, *issuer, 0)
+		if err != nil {
+			return fs.fail(exitAS, err)
+		}
+		if md.TokenEndpoint == "" {
+			return fs.fail(exitAS, fmt.Errorf("the metadata at %s names no token_endpoint", md.URL))
+		}
+		endpoint = md.TokenEndpoint
+	}
+	if err := checkEndpoint(endpoint, *insecure); err != nil {
+		return fs.usageError("token endpoint: %v", err)
+	}
+
+	cfg := clientcredentials.Config{
+		ClientID:     *clientID,
+		ClientSecret: *clientSecret,
+		TokenURL:     endpoint,
+		Scopes:       strings.Fields(*scope),
+		AuthStyle:    oauth2.AuthStyleInHeader,
+	}
+	if auth == "post" {
+		cfg.AuthStyle = oauth2.AuthStyleInParams
+	}
+	if len(resources) > 0 {
+		cfg.EndpointParams = url.Values{"resource": resources}
+	}
+	capture := &captureTransport{base: e.httpClient.Transport}
+	hc := &http.Client{Transport: capture, Timeout: e.httpClient.Timeout}
+	tok, err := cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	if err != nil {
+		return fs.fail(tokenErrorCode(err), describeTokenError(err))
+	}
+	if !*asJSON {
+		fmt.Fprintln(e.stdout, tok.AccessToken)
+		return exitOK
+	}
+	var out bytes.Buffer
+	if json.Valid(capture.body) {
+		if err := json.Indent(&out, bytes.TrimSpace(capture.body), "", "  "); err != nil {
+			return fs.fail(exitFailure, err)
+		}
+	} else {
+		// A form-encoded answer (some old servers): show what x/oauth2 read.
+		m := map[string]any{"access_token": tok.AccessToken, "token_type": tok.Type()}
+		if !tok.Expiry.IsZero() {
+			m["expires_in"] = int64(time.Until(tok.Expiry).Round(time.Second) / time.Second)
+		}
+		if s, ok := tok.Extra("scope").(string); ok {
+			m["scope"] = s
+		}
+		b, _ := json.MarshalIndent(m, "", "  ")
+		out.Write(b)
+	}
+	out.WriteByte('\n')
+	e.stdout.Write(out.Bytes())
+	return exitOK
+}
+
+// checkEndpoint refuses a URL that is not https, unless it is http on a
+// loopback host or insecure is set.
+func checkEndpoint(raw string, insecure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if insecure || isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%s is plain http on a non-loopback host; use https (or --insecure-allow-http)", raw)
+	default:
+		return fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// tokenErrorCode maps a token request failure onto an exit code.
+func tokenErrorCode(err error) int {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return exitAS // network error, timeout
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	switch {
+	case status == http.StatusUnauthorized, re.ErrorCode == "invalid_client",
+		status == http.StatusTooManyRequests, status >= 500:
+		return exitAS
+	case status == http.StatusOK:
+		return exitAS // 200 without an access token: a broken server
+	default:
+		return exitFailure
+	}
+}
+
+// describeTokenError rewrites an x/oauth2 error without the response body
+// it would otherwise quote.
+func describeTokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("token request failed: %w", err)
+	}
+	status := "no response"
+	if re.Response != nil {
+		status = re.Response.Status
+	}
+	msg := "the authorization server answered " + status
+	if re.ErrorCode != "" {
+		msg += ": " + re.ErrorCode
+		if re.ErrorDescription != "" {
+			msg += " (" + re.ErrorDescription + ")"
+		}
+	}
+	if re.ErrorCode == "invalid_client" || (re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized) {
+		msg += "; check --client-id, --client-secret and --auth"
+	}
+	return errors.New(msg)
+}
+
+// captureTransport keeps a copy of the last response body (bounded), so that
+// --json can print the token response as the server sent it.
+type captureTransport struct {
+	base http.RoundTripper
+	body []byte
+}
+
+func (c *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := c.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponseBytes+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxTokenResponseBytes {
+		return nil, fmt.Errorf("token response larger than %d bytes", maxTokenResponseBytes)
+	}
+	c.body = body
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestToken(t *testing.T) {
+	type tc struct {
+		name string
+		// auth is what the fake AS demands.
+		auth        string
+		tokenStatus int
+		tokenError  string
+		// args are given after "token"; {AS} is replaced with the server URL.
+		args         []string
+		wantCode     int
+		wantStdout   string // exact, if set
+		wantInStdout []string
+		wantInStderr string
+		// wantForm are form members the AS must have received.
+		wantForm map[string][]string
+	}
+	creds := []string{"--client-id", fakeClientID, "--client-secret", fakeSecret}
+	with := func(extra ...string) []string { return append(append([]string{}, creds...), extra...) }
+	tests := []tc{
+		{
+			name: "basic with token url", auth: "basic",
+			args:     with("--token-url", "{AS}/token"),
+			wantCode: exitOK, wantStdout: activeToken + "\n",
+			wantForm: map[string][]string{"grant_type": {"client_credentials"}},
+		},
+		{
+			name: "post", auth: "post",
+			args:     with("--token-url", "{AS}/token", "--auth", "post"),
+			wantCode: exitOK, wantStdout: activeToken + "\n",
+		},
+		{
+			name: "issuer discovery", auth: "basic",
+			args:     with("--issuer", "{AS}"),
+			wantCode: exitOK, wantStdout: activeToken + "\n",
+		},
+		{
+			name: "scope and resources are sent", auth: "basic",
+			args:     with("--issuer", "{AS}", "--scope", " orders:read  orders:write ", "--resource", "https://a.example/", "--resource", "urn:b"),
+			wantCode: exitOK, wantStdout: activeToken + "\n",
+			wantForm: map[string][]string{"scope": {"orders:read orders:write"}, "resource": {"https://a.example/", "urn:b"}},
+		},
+		{
+			name: "json prints the whole response", auth: "basic",
+			args:         with("--token-url", "{AS}/token", "--json", "--scope", "orders:read"),
+			wantCode:     exitOK,
+			wantInStdout: []string{`"access_token": "` + activeToken + `"`, `"x_custom": "kept"`, `"scope": "orders:read"`, `"expires_in": 3600`},
+		},
+		{
+			name: "wrong auth style is invalid_client", auth: "post",
+			args:     with("--token-url", "{AS}/token"),
+			wantCode: exitAS, wantInStderr: "401 Unauthorized: invalid_client",
+		},
+		{
+			name: "invalid_scope", auth: "basic", tokenStatus: http.StatusBadRequest, tokenError: "invalid_scope",
+			args:     with("--token-url", "{AS}/token", "--scope", "admin"),
+			wantCode: exitFailure, wantInStderr: "invalid_scope (as configured)",
+		},
+		{
+			name: "server error", auth: "basic", tokenStatus: http.StatusServiceUnavailable, tokenError: "temporarily_unavailable",
+			args:     with("--token-url", "{AS}/token"),
+			wantCode: exitAS, wantInStderr: "503",
+		},
+		{
+			name: "no metadata", auth: "basic",
+			args:     with("--issuer", "{AS}/nowhere"),
+			wantCode: exitAS, wantInStderr: "no metadata document",
+		},
+		{
+			name: "unreachable", auth: "basic",
+			args:     with("--token-url", "http://127.0.0.1:1/token"),
+			wantCode: exitAS, wantInStderr: "token request failed",
+		},
+		{name: "both endpoints", args: with("--token-url", "{AS}/token", "--issuer", "{AS}"), wantCode: exitUsage, wantInStderr: "exactly one of --issuer and --token-url"},
+		{name: "no endpoint", args: with(), wantCode: exitUsage, wantInStderr: "exactly one of"},
+		{name: "no client id", args: []string{"--token-url", "{AS}/token", "--client-secret", "x"}, wantCode: exitUsage, wantInStderr: "--client-id is required"},
+		{name: "no secret", args: []string{"--token-url", "{AS}/token", "--client-id", "x"}, wantCode: exitUsage, wantInStderr: "--client-secret is required"},
+		{name: "stray argument", args: with("--token-url", "{AS}/token", "extra"), wantCode: exitUsage, wantInStderr: `unexpected argument "extra"`},
+		{name: "bad auth", args: with("--token-url", "{AS}/token", "--auth", "jwt"), wantCode: exitUsage, wantInStderr: "want basic or post"},
+		{name: "relative resource", args: with("--token-url", "{AS}/token", "--resource", "/api"), wantCode: exitUsage, wantInStderr: "not an absolute URI"},
+		{name: "plain http off loopback", args: with("--token-url", "http://as.example/token"), wantCode: exitUsage, wantInStderr: "plain http"},
+		{name: "not a URL", args: with("--token-url", "ftp://as.example/token"), wantCode: exitUsage, wantInStderr: "not an http(s) URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			as := newFakeAS(t, tt.auth)
+			as.tokenStatus, as.tokenError = tt.tokenStatus, tt.tokenError
+			args := []string{"token"}
+			for _, a := range tt.args {
+				args = append(args, strings.ReplaceAll(a, "{AS}", as.srv.URL))
+			}
+			r := runCLI(t, "", nil, args...)
+			if r.code != tt.wantCode {
+				t.Fatalf("exit code = %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.wantCode, r.stdout, r.stderr)
+			}
+			if tt.wantStdout != "" && r.stdout != tt.wantStdout {
+				t.Errorf("stdout = %q, want %q", r.stdout, tt.wantStdout)
+			}
+			for _, s := range tt.wantInStdout {
+				if !strings.Contains(r.stdout, s) {
+					t.Errorf("stdout = %s\nwant it to contain %s", r.stdout, s)
+				}
+			}
+			if len(tt.wantInStdout) > 0 && !json.Valid([]byte(r.stdout)) {
+				t.Errorf("stdout is not JSON: %s", r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.wantInStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tt.wantInStderr)
+			}
+			if tt.wantCode != exitOK && r.stdout != "" {
+				t.Errorf("stdout = %q on failure, want nothing", r.stdout)
+			}
+			assertNoSecrets(t, "stderr", r.stderr, fakeSecret, activeToken)
+			form := as.form()
+			for k, want := range tt.wantForm {
+				if got := form[k]; strings.Join(got, "|") != strings.Join(want, "|") {
+					t.Errorf("AS got %s=%q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,220 @@
+// Package store defines the storage the provider needs — clients, issued
+// tokens (by hash), signing keys and revocations — behind one small interface,
+// [Store], with an in-memory implementation ([NewMemory]). Package
+// provider/store/sqlite implements it on an embedded SQLite database.
+//
+// Nothing in a Store is a usable secret except the private signing keys:
+// client secrets and tokens are kept only as SHA-256 hashes (see [Hash]).
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"time"
+)
+
+// ErrNotFound means the client, token or key does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrExists means a client with the same id already exists.
+var ErrExists = errors.New("store: already exists")
+
+// IntrospectionRight says which tokens a client may introspect.
+type IntrospectionRight int
+
+const (
+	// IntrospectNone (the zero value) forbids introspection.
+	IntrospectNone IntrospectionRight = iota
+	// IntrospectOwnAudience allows introspecting tokens whose audience
+	// includes the client's id or one of its registered resources; every
+	// other token looks inactive.
+	IntrospectOwnAudience
+	// IntrospectAny allows introspecting any token.
+	IntrospectAny
+)
+
+// String returns "none", "audience" or "any".
+func (r IntrospectionRight) String() string {
+	switch r {
+	case IntrospectOwnAudience:
+		return "audience"
+	case IntrospectAny:
+		return "any"
+	default:
+		return "none"
+	}
+}
+
+// Client is a registered OAuth 2.0 client (RFC 6749 §2).
+type Client struct {
+	// ID is the client_id.
+	ID string
+	// SecretHash is [Hash] of the client secret; nil for a public client.
+	SecretHash []byte
+	// Name is a human-readable label.
+	Name string
+	// Scopes are the scopes the client may obtain.
+	Scopes []string
+	// GrantTypes are the grant types the client may use.
+	GrantTypes []string
+	// Resources are the resource indicators (RFC 8707) the client may
+	// request tokens for, and the audiences it may introspect.
+	Resources []string
+	// TokenLifetime is the lifetime of its access tokens; zero means the
+	// provider's default.
+	TokenLifetime time.Duration
+	// Introspection is the client's right to introspect.
+	Introspection IntrospectionRight
+	// AccessTokenFormat is "" or "opaque" for opaque tokens, "jwt" for RFC
+	// 9068 JWT access tokens.
+	AccessTokenFormat string
+	// IntrospectionSignedResponseAlg, IntrospectionEncryptedResponseAlg and
+	// IntrospectionEncryptedResponseEnc are the RFC 9701 §6 registration
+	// parameters.
+	IntrospectionSignedResponseAlg    string
+	IntrospectionEncryptedResponseAlg string
+	IntrospectionEncryptedResponseEnc string
+	// JWKS is the client's public JWK Set as JSON, and JWKSURI where to fetch
+	// it; used to encrypt RFC 9701 responses to the client.
+	JWKS    string
+	JWKSURI string
+	// CreatedAt is when the client was registered.
+	CreatedAt time.Time
+}
+
+// Public reports whether the client has no secret (RFC 6749 §2.1).
+func (c *Client) Public() bool { return len(c.SecretHash) == 0 }
+
+// Token is an issued access token, stored by the hash of its value.
+type Token struct {
+	// Hash is [Hash] of the token value; the value itself is never stored.
+	Hash []byte
+	// ClientID is the client the token was issued to.
+	ClientID string
+	// Subject is the "sub" of the token.
+	Subject string
+	// Scope is the space-separated granted scope.
+	Scope string
+	// Audience is the token's audience.
+	Audience []string
+	// JWTID is the "jti".
+	JWTID string
+	// GrantID groups the tokens issued from one grant (for RFC 7009
+	// revocation of related tokens); for client credentials it is the JWTID.
+	GrantID string
+	// Format is "opaque" or "jwt".
+	Format string
+	// Claims holds extra claims added at issuance, as a JSON object; empty
+	// when there are none.
+	Claims []byte
+	// IssuedAt and ExpiresAt bound the token's life.
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// Revoked reports whether the token was revoked.
+	Revoked bool
+}
+
+// Key is a signing key of the provider.
+type Key struct {
+	// ID is the "kid".
+	ID string
+	// Alg is the key family's default JWS algorithm: "RS256", "ES256" or "EdDSA".
+	Alg string
+	// Private is the PKCS #8 DER encoding of the private key.
+	Private []byte
+	// CreatedAt is when the key was made.
+	CreatedAt time.Time
+	// RetiredAt is when the key stopped signing; zero while it is active.
+	RetiredAt time.Time
+	// NotAfter is when a retired key leaves the JWK Set: everything it
+	// signed has expired by then. Zero while the key is active.
+	NotAfter time.Time
+}
+
+// Active reports whether k signs new tokens.
+func (k *Key) Active() bool { return k.RetiredAt.IsZero() }
+
+// Store persists the provider's state. Implementations must be safe for
+// concurrent use, and a write must be visible to every read that starts
+// after it returns (so a revoked token never reads as live afterwards).
+type Store interface {
+	// CreateClient adds c, or fails with [ErrExists].
+	CreateClient(ctx context.Context, c *Client) error
+	// Client returns the client with the given id, or [ErrNotFound].
+	Client(ctx context.Context, id string) (*Client, error)
+	// Clients returns every client, ordered by id.
+	Clients(ctx context.Context) ([]*Client, error)
+	// DeleteClient removes a client and every token issued to it, or fails
+	// with [ErrNotFound].
+	DeleteClient(ctx context.Context, id string) error
+
+	// SaveToken records an issued token.
+	SaveToken(ctx context.Context, t *Token) error
+	// Token returns the token whose hash is hash, or [ErrNotFound].
+	Token(ctx context.Context, hash []byte) (*Token, error)
+	// RevokeGrant marks every token of the grant revoked and reports how
+	// many there were.
+	RevokeGrant(ctx context.Context, grantID string) (int64, error)
+	// DeleteExpiredTokens removes tokens that expired before t and reports
+	// how many.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+
+	// Keys returns every signing key, newest first.
+	Keys(ctx context.Context) ([]*Key, error)
+	// RotateKeys atomically, for each key in add: retires the active keys of
+	// the same Alg (RetiredAt = now, NotAfter = retain) and inserts it — but
+	// if onlyIfMissing is true and an active key of that Alg exists, it
+	// skips that key instead (two processes starting at once). It then
+	// deletes retired keys whose NotAfter is before now. It reports how many
+	// keys it inserted.
+	RotateKeys(ctx context.Context, add []*Key, now, retain time.Time, onlyIfMissing bool) (int, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Hash returns the SHA-256 digest of a client secret or token value.
+//
+// A fast, unsalted hash is the right choice here, unlike for passwords: the
+// provider only hashes values it generated itself from 256 bits of
+// crypto/rand, so there is no dictionary to try and brute force over 2^256
+// inputs is out of reach however fast the hash is. A slow KDF (bcrypt,
+// argon2) would only cost CPU on every request — the introspection endpoint
+// authenticates a client per call — and an unsalted digest lets tokens be
+// looked up by hash.
+func Hash(value string) []byte {
+	h := sha256.Sum256([]byte(value))
+	return h[:]
+}
+
+// Equal compares two hashes in constant time.
+func Equal(a, b []byte) bool {
+	return len(a) == len(b) && subtle.ConstantTimeCompare(a, b) == 1
+}
+
+// cloneClient returns a deep copy so callers cannot alias store state.
+func cloneClient(c *Client) *Client {
+	cc := *c
+	cc.SecretHash = slices.Clone(c.SecretHash)
+	cc.Scopes = slices.Clone(c.Scopes)
+	cc.GrantTypes = slices.Clone(c.GrantTypes)
+	cc.Resources = slices.Clone(c.Resources)
+	return &cc
+}
+
+func cloneToken(t *Token) *Token {
+	tt := *t
+	tt.Hash = slices.Clone(t.Hash)
+	tt.Audience = slices.Clone(t.Audience)
+	tt.Claims = slices.Clone(t.Claims)
+	return &tt
+}
+
+func cloneKey(k *Key) *Key {
+	kk := *k
+	kk.Private = slices.Clone(k.Private)
+	return &kk
+}

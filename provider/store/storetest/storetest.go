@@ -1,0 +1,207 @@
+// Package storetest is a conformance suite for implementations of
+// [store.Store]. It is NOT suitable outside tests.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/provider/store"
+)
+
+// Run runs the conformance suite; newStore must return an empty store.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+	t.Run("Clients", func(t *testing.T) {
+		s := newStore(t)
+		c := &store.Client{
+			ID: "c1'; DROP TABLE clients; --", SecretHash: store.Hash("s"), Name: `Robert"); --`,
+			Scopes: []string{"read", "write"}, GrantTypes: []string{"client_credentials"},
+			Resources: []string{"https://api.example/"}, TokenLifetime: 90 * time.Second,
+			Introspection: store.IntrospectAny, AccessTokenFormat: "jwt",
+			IntrospectionSignedResponseAlg: "ES256", IntrospectionEncryptedResponseAlg: "RSA-OAEP-256",
+			IntrospectionEncryptedResponseEnc: "A256GCM", JWKS: `{"keys":[]}`, JWKSURI: "https://rs.example/jwks",
+			CreatedAt: now,
+		}
+		if err := s.CreateClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateClient(ctx, c); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("second CreateClient = %v, want ErrExists", err)
+		}
+		got, err := s.Client(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.CreatedAt.Equal(c.CreatedAt) {
+			t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, c.CreatedAt)
+		}
+		got.CreatedAt = c.CreatedAt
+		if fmt.Sprint(*got) != fmt.Sprint(*c) {
+			t.Errorf("Client = %+v\nwant %+v", *got, *c)
+		}
+		got.Scopes[0] = "mutated"
+		if again, _ := s.Client(ctx, c.ID); again.Scopes[0] != "read" {
+			t.Error("Client returned an alias of the stored state")
+		}
+		pub := &store.Client{ID: "a-public", CreatedAt: now}
+		if err := s.CreateClient(ctx, pub); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := s.Client(ctx, "a-public"); !g.Public() {
+			t.Error("client without secret is not public")
+		}
+		list, err := s.Clients(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 || list[0].ID != "a-public" || list[1].ID != c.ID {
+			t.Errorf("Clients = %v", list)
+		}
+		if _, err := s.Client(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Client(nope) = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteClient(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("DeleteClient(nope) = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("Tokens", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateClient(ctx, &store.Client{ID: "c", CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		tok := &store.Token{
+			Hash: store.Hash("tok"), ClientID: "c", Subject: "c", Scope: "a b",
+			Audience: []string{"x", "' OR 1=1 --"}, JWTID: "j1", GrantID: "g1", Format: "opaque",
+			Claims: []byte(`{"k":"v"}`), IssuedAt: now, ExpiresAt: now.Add(time.Hour),
+		}
+		if err := s.SaveToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Token(ctx, store.Hash("tok"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.ExpiresAt.Equal(tok.ExpiresAt) || !got.IssuedAt.Equal(tok.IssuedAt) || got.Revoked ||
+			!slices.Equal(got.Audience, tok.Audience) || string(got.Claims) != string(tok.Claims) ||
+			got.Scope != tok.Scope || got.GrantID != "g1" || got.JWTID != "j1" || got.Format != "opaque" {
+			t.Errorf("Token = %+v, want %+v", got, tok)
+		}
+		if _, err := s.Token(ctx, store.Hash("other")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Token(other) = %v, want ErrNotFound", err)
+		}
+		if n, err := s.RevokeGrant(ctx, "g1"); err != nil || n != 1 {
+			t.Fatalf("RevokeGrant = %d, %v", n, err)
+		}
+		if got, _ := s.Token(ctx, store.Hash("tok")); !got.Revoked {
+			t.Error("token not revoked")
+		}
+		if n, err := s.RevokeGrant(ctx, "unknown"); err != nil || n != 0 {
+			t.Errorf("RevokeGrant(unknown) = %d, %v", n, err)
+		}
+		old := &store.Token{Hash: store.Hash("old"), ClientID: "c", GrantID: "g2", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}
+		if err := s.SaveToken(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.DeleteExpiredTokens(ctx, now); err != nil || n != 1 {
+			t.Errorf("DeleteExpiredTokens = %d, %v; want 1", n, err)
+		}
+		if _, err := s.Token(ctx, store.Hash("old")); !errors.Is(err, store.ErrNotFound) {
+			t.Error("expired token survived the sweep")
+		}
+		if err := s.DeleteClient(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Token(ctx, store.Hash("tok")); !errors.Is(err, store.ErrNotFound) {
+			t.Error("token survived deleting its client")
+		}
+	})
+
+	t.Run("RevokeRace", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateClient(ctx, &store.Client{ID: "c", CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			h := store.Hash(fmt.Sprint("t", i))
+			g := fmt.Sprint("g", i)
+			if err := s.SaveToken(ctx, &store.Token{Hash: h, ClientID: "c", GrantID: g, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					if _, err := s.Token(ctx, h); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			if _, err := s.RevokeGrant(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.Token(ctx, h); err != nil || !got.Revoked {
+				t.Fatalf("after RevokeGrant returned, token reads as not revoked (%v)", err)
+			}
+			wg.Wait()
+		}
+	})
+
+	t.Run("Keys", func(t *testing.T) {
+		s := newStore(t)
+		k1 := &store.Key{ID: "k1", Alg: "ES256", Private: []byte{1}, CreatedAt: now}
+		k2 := &store.Key{ID: "k2", Alg: "RS256", Private: []byte{2}, CreatedAt: now.Add(time.Second)}
+		if n, err := s.RotateKeys(ctx, []*store.Key{k1, k2}, now, time.Time{}, true); err != nil || n != 2 {
+			t.Fatalf("RotateKeys = %d, %v", n, err)
+		}
+		k3 := &store.Key{ID: "k3", Alg: "ES256", Private: []byte{3}, CreatedAt: now.Add(2 * time.Second)}
+		if n, err := s.RotateKeys(ctx, []*store.Key{k3}, now, time.Time{}, true); err != nil || n != 0 {
+			t.Fatalf("RotateKeys(onlyIfMissing) = %d, %v; want 0", n, err)
+		}
+		later := now.Add(time.Minute)
+		if n, err := s.RotateKeys(ctx, []*store.Key{k3}, later, later.Add(time.Hour), false); err != nil || n != 1 {
+			t.Fatalf("RotateKeys = %d, %v; want 1", n, err)
+		}
+		keys, err := s.Keys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, k := range keys {
+			ids = append(ids, k.ID)
+			switch k.ID {
+			case "k1":
+				if k.Active() || !k.NotAfter.Equal(later.Add(time.Hour)) {
+					t.Errorf("k1 = %+v, want retired until %v", k, later.Add(time.Hour))
+				}
+			case "k2", "k3":
+				if !k.Active() {
+					t.Errorf("%s retired", k.ID)
+				}
+			}
+		}
+		if !slices.Equal(ids, []string{"k3", "k2", "k1"}) {
+			t.Errorf("Keys = %v, want newest first [k3 k2 k1]", ids)
+		}
+		k4 := &store.Key{ID: "k4", Alg: "ES256", Private: []byte{4}, CreatedAt: now.Add(3 * time.Second)}
+		end := later.Add(2 * time.Hour)
+		if _, err := s.RotateKeys(ctx, []*store.Key{k4}, end, end.Add(time.Hour), false); err != nil {
+			t.Fatal(err)
+		}
+		keys, _ = s.Keys(ctx)
+		ids = ids[:0]
+		for _, k := range keys {
+			ids = append(ids, k.ID)
+		}
+		if !slices.Equal(ids, []string{"k4", "k3", "k2"}) {
+			t.Errorf("after expiry Keys = %v, want [k4 k3 k2] (k1 dropped)", ids)
+		}
+	})
+}

@@ -1,0 +1,242 @@
+package interoptest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// OIDCProviderOptions configures [LaunchOIDCProvider]. The zero value is ready to use.
+type OIDCProviderOptions struct {
+	// EncryptionKey is the resource server's public key, registered as the
+	// jwks of the RSEncrypted client so that the AS encrypts introspection
+	// answers to it. If nil, an RSA-2048 key is generated and its private
+	// half is in [OIDCProvider.EncryptionKey].
+	EncryptionKey *jose.JSONWebKey
+	// EncryptionAlg and EncryptionEnc are the RSEncrypted client's
+	// introspection_encrypted_response_alg and _enc. They default to
+	// RSA-OAEP-256 and A256GCM.
+	EncryptionAlg string
+	EncryptionEnc string
+	// SigningAlg is the introspection_signed_response_alg of the RSSigned
+	// and RSEncrypted clients. Defaults to RS256.
+	SigningAlg string
+}
+
+// OIDCProvider is a running node oidc-provider 9.x: an OpenID Provider with
+// discovery, client_credentials, introspection (plain, signed and
+// signed-then-encrypted, RFC 9701) and revocation.
+type OIDCProvider struct {
+	// Issuer is http://127.0.0.1:PORT; discovery is under it.
+	Issuer           string
+	TokenURL         string
+	IntrospectionURL string
+	RevocationURL    string
+	JWKSURL          string
+	// Resource is the resource indicator (RFC 8707) every client_credentials
+	// token is issued for: the "aud" of its introspection answer.
+	Resource string
+	// Scopes are the scopes the resource accepts: "orders:read orders:write".
+	Scopes string
+
+	// API gets tokens with client_credentials and may revoke them.
+	API Client
+	// RSBasic introspects with client_secret_basic. Its secret contains
+	// characters that must be form-urlencoded (RFC 6749 §2.3.1).
+	RSBasic Client
+	// RSPost introspects with client_secret_post.
+	RSPost Client
+	// RSSigned is registered with introspection_signed_response_alg.
+	RSSigned Client
+	// RSEncrypted is registered with introspection_signed_response_alg and
+	// introspection_encrypted_response_alg/_enc, and the jwks of EncryptionKey.
+	// oidc-provider refuses its plain JSON requests.
+	RSEncrypted Client
+	// EncryptionKey is the key answers to RSEncrypted are encrypted to: the
+	// private key when it was generated, else the public key from the options.
+	EncryptionKey jose.JSONWebKey
+
+	proc *process
+}
+
+// StartOIDCProvider launches oidc-provider for the duration of t. It fails t
+// if the peer is not installed or does not start.
+func StartOIDCProvider(t testing.TB, opts OIDCProviderOptions) *OIDCProvider {
+	t.Helper()
+	p, err := LaunchOIDCProvider(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("oidc-provider output:\n%s", p.Logs())
+		}
+		p.Close()
+	})
+	return p
+}
+
+// LaunchOIDCProvider starts oidc-provider (interop/testdata/oidc-provider,
+// installed by scripts/setup-peers.sh) on a free loopback port and waits
+// until it serves its discovery document. The caller must Close it.
+func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, "interop", "testdata", "oidc-provider")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, fmt.Errorf("%w: node is not on PATH", ErrNotInstalled)
+	}
+	if err := checkOIDCProviderInstalled(dir); err != nil {
+		return nil, err
+	}
+	if opts.EncryptionAlg == "" {
+		opts.EncryptionAlg = "RSA-OAEP-256"
+	}
+	if opts.EncryptionEnc == "" {
+		opts.EncryptionEnc = "A256GCM"
+	}
+	if opts.SigningAlg == "" {
+		opts.SigningAlg = "RS256"
+	}
+
+	p := &OIDCProvider{
+		Resource:    "urn:tokengate:orders",
+		Scopes:      "orders:read orders:write",
+		API:         Client{ID: "api-client", Secret: randomSecret("")},
+		RSBasic:     Client{ID: "rs-basic", Secret: randomSecret(specialASCII)},
+		RSPost:      Client{ID: "rs-post", Secret: randomSecret("")},
+		RSSigned:    Client{ID: "rs-signed", Secret: randomSecret("")},
+		RSEncrypted: Client{ID: "rs-encrypted", Secret: randomSecret("")},
+	}
+	if opts.EncryptionKey != nil {
+		p.EncryptionKey = *opts.EncryptionKey
+	} else {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("interoptest: %w", err)
+		}
+		p.EncryptionKey = jose.JSONWebKey{Key: key, KeyID: "rs-enc-1", Algorithm: opts.EncryptionAlg, Use: "enc"}
+	}
+	pub := p.EncryptionKey.Public()
+	if !pub.Valid() {
+		return nil, errors.New("interoptest: OIDCProviderOptions.EncryptionKey is not a valid key")
+	}
+
+	rs := func(c Client, extra map[string]any) map[string]any {
+		m := map[string]any{
+			"client_id": c.ID, "client_secret": c.Secret,
+			"grant_types": []string{}, "response_types": []string{}, "redirect_uris": []string{},
+			"token_endpoint_auth_method": "client_secret_basic",
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	clients := []map[string]any{
+		{
+			"client_id": p.API.ID, "client_secret": p.API.Secret,
+			"grant_types": []string{"client_credentials"}, "response_types": []string{}, "redirect_uris": []string{},
+			"scope": p.Scopes,
+		},
+		rs(p.RSBasic, nil),
+		rs(p.RSPost, map[string]any{"token_endpoint_auth_method": "client_secret_post"}),
+		rs(p.RSSigned, map[string]any{"introspection_signed_response_alg": opts.SigningAlg}),
+		rs(p.RSEncrypted, map[string]any{
+			"introspection_signed_response_alg":    opts.SigningAlg,
+			"introspection_encrypted_response_alg": opts.EncryptionAlg,
+			"introspection_encrypted_response_enc": opts.EncryptionEnc,
+			"jwks":                                 jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		}),
+	}
+	clientsJSON, err := json.Marshal(clients)
+	if err != nil {
+		return nil, fmt.Errorf("interoptest: %w", err)
+	}
+
+	for attempt := 0; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		env := map[string]string{
+			"OP_PORT":     port,
+			"OP_CLIENTS":  string(clientsJSON),
+			"OP_RESOURCE": p.Resource,
+			"OP_SCOPES":   p.Scopes,
+		}
+		proc, err := startProcess("oidc-provider", dir, env, []string{"NODE_OPTIONS"}, node, "server.js")
+		if err != nil {
+			return nil, err
+		}
+		p.Issuer = "http://127.0.0.1:" + port
+		err = proc.waitReady(p.Issuer+"/.well-known/openid-configuration", 200)
+		if err == nil {
+			p.proc = proc
+			break
+		}
+		proc.stop()
+		if attempt < 2 && addrInUse(proc.out.String()) {
+			continue
+		}
+		return nil, err
+	}
+	// The endpoints oidc-provider 9 mounts by default (routes.*), which its
+	// discovery document also advertises.
+	p.TokenURL = p.Issuer + "/token"
+	p.IntrospectionURL = p.Issuer + "/token/introspection"
+	p.RevocationURL = p.Issuer + "/token/revocation"
+	p.JWKSURL = p.Issuer + "/jwks"
+	return p, nil
+}
+
+func checkOIDCProviderInstalled(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "node_modules", "oidc-provider", "package.json"))
+	if err != nil {
+		return fmt.Errorf("%w: %s has no node_modules/oidc-provider", ErrNotInstalled, dir)
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(data, &pkg) != nil || !strings.HasPrefix(pkg.Version, "9.") {
+		return fmt.Errorf("%w: oidc-provider in %s is %q, want 9.x", ErrNotInstalled, dir, pkg.Version)
+	}
+	return nil
+}
+
+// Token gets a token for scope from the API client by client_credentials.
+// It fails t if the AS refuses.
+func (p *OIDCProvider) Token(t testing.TB, scope string) string {
+	t.Helper()
+	tok, err := clientCredentials(p.TokenURL, p.API, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Revoke revokes token (RFC 7009) as the API client. It fails t if the AS refuses.
+func (p *OIDCProvider) Revoke(t testing.TB, token string) {
+	t.Helper()
+	if err := revoke(p.RevocationURL, p.API, token); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Logs returns the end of the peer's output.
+func (p *OIDCProvider) Logs() string { return p.proc.out.String() }
+
+// Close stops the peer. It is safe to call more than once.
+func (p *OIDCProvider) Close() { p.proc.stop() }

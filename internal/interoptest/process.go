@@ -1,0 +1,186 @@
+package interoptest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrNotInstalled means a peer's software is missing: run scripts/setup-peers.sh.
+var ErrNotInstalled = errors.New("interoptest: peer not installed; run `bash scripts/setup-peers.sh` from the repository root (it needs root for apt-get)")
+
+// startTimeout bounds how long a peer may take to answer its first request.
+// Django migrates a fresh SQLite database first; on a busy 2-core CI machine
+// that takes a few seconds.
+const startTimeout = 60 * time.Second
+
+// logCap is how much of a peer's output is kept (the end of it).
+const logCap = 64 << 10
+
+// tailBuffer keeps the last logCap bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - logCap; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// process is one running peer.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  *tailBuffer
+	done chan struct{} // closed when the process has exited
+	err  error         // Wait's result, readable after done is closed
+
+	stopOnce sync.Once
+}
+
+// startProcess starts argv in dir with the parent's environment (minus the
+// variables in drop) plus env, in its own process group.
+func startProcess(name, dir string, env map[string]string, drop []string, argv ...string) (*process, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = environ(env, drop)
+	cmd.SysProcAttr = sysProcAttr()
+	out := &tailBuffer{}
+	cmd.Stdout = out
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("interoptest: start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// environ returns os.Environ() without the variables named in drop, with env
+// added. Proxies are bypassed for loopback, where every peer lives.
+func environ(env map[string]string, drop []string) []string {
+	skip := map[string]bool{"NO_PROXY": true, "no_proxy": true}
+	for _, k := range drop {
+		skip[k] = true
+	}
+	for k := range env {
+		skip[k] = true
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !skip[k] {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return append(out, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost")
+}
+
+// waitReady polls url until the peer answers with one of the accepted
+// statuses, the process exits, or startTimeout passes.
+func (p *process) waitReady(url string, accept ...int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			for _, s := range accept {
+				if resp.StatusCode == s {
+					return nil
+				}
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("interoptest: %s exited before it was ready (%v); its output:\n%s", p.name, p.err, p.out)
+		case <-ctx.Done():
+			return fmt.Errorf("interoptest: %s not ready at %s after %v (last: %s); its output:\n%s", p.name, url, startTimeout, last, p.out)
+		case <-tick.C:
+		}
+	}
+}
+
+// stop kills the peer's process group and waits for it.
+func (p *process) stop() {
+	p.stopOnce.Do(func() {
+		killGroup(p.cmd.Process.Pid)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+		}
+	})
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("interoptest: find a free port: %w", err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// addrInUse reports whether a peer's output says its port was taken
+// between freePort and its own bind.
+func addrInUse(out string) bool {
+	return strings.Contains(out, "EADDRINUSE") || strings.Contains(out, "Address already in use") ||
+		strings.Contains(out, "That port is already in use")
+}
+
+// repoRoot finds the module root (the directory holding go.mod) from the
+// working directory, which go test sets to the package's directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("interoptest: %w", err)
+	}
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			bytes.Contains(data, []byte("module github.com/tokengate/tokengate\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("interoptest: cannot find the tokengate module root above the working directory")
+		}
+		dir = parent
+	}
+}

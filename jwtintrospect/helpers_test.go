@@ -227,3 +227,5 @@ func hmacSHA256(key, msg []byte) []byte {
 	m.Write(msg)
 	return m.Sum(nil)
 }
+
+const cryptoSHA256 = crypto.SHA256

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,9 @@ func newDecoder(t testing.TB, set []byte, cfg jwtintrospect.Config) *jwtintrospe
 		cfg.JWKS = set
 	}
 	cfg.Now = fixedNow
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	d, err := jwtintrospect.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,204 @@
+package rs
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// MaxTokenLength is the longest access token accepted, in bytes. A longer
+// one is rejected as invalid_request before any network call.
+const MaxTokenLength = 16 << 10
+
+// DefaultMaxFormBytes is how much of a form body [FromForm] reads when
+// [Config.MaxFormBytes] is zero.
+const DefaultMaxFormBytes = 64 << 10
+
+// Extractor finds an access token in a request. It returns ("", nil) when
+// the request does not carry a token its way, the token when it does, and
+// an error (preferably an [*Error] of kind [ErrInvalidRequest]) when what it
+// found is malformed. Extractors must not keep the token anywhere.
+type Extractor func(r *http.Request) (string, error)
+
+// FromHeader is the RFC 6750 §2.1 extractor: "Authorization: Bearer
+// <token>", with the scheme compared case-insensitively. An Authorization
+// header with another scheme counts as no token. More than one Authorization
+// header, the Bearer scheme without a token, or a token that is not an
+// RFC 6750 b64token (spaces, commas, non-ASCII, …) is invalid_request.
+func FromHeader(r *http.Request) (string, error) {
+	vals := r.Header["Authorization"] // only its length is looked at before the cap
+	switch len(vals) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", newError(ErrInvalidRequest, "more than one Authorization header", nil)
+	}
+	v := strings.Trim(vals[0], " \t")
+	i := strings.IndexAny(v, " \t")
+	scheme, rest := v, ""
+	if i >= 0 {
+		scheme, rest = v[:i], v[i:]
+	}
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", nil
+	}
+	if rest == "" {
+		return "", newError(ErrInvalidRequest, "the Bearer scheme carries no token", nil)
+	}
+	if rest[0] != ' ' {
+		return "", newError(ErrInvalidRequest, "the Bearer scheme must be followed by a space", nil)
+	}
+	return checkToken(strings.TrimLeft(rest, " "))
+}
+
+// FromQuery is the RFC 6750 §2.3 extractor: the access_token URI query
+// parameter. RFC 6750 says this method SHOULD NOT be used, because URLs end
+// up in logs; enable it only when nothing else is possible.
+func FromQuery(r *http.Request) (string, error) {
+	if r.URL == nil || !strings.Contains(r.URL.RawQuery, "access_token") {
+		return "", nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "", newError(ErrInvalidRequest, "the query string is malformed", nil)
+	}
+	return oneParam(q)
+}
+
+// FromForm returns the RFC 6750 §2.2 extractor: the access_token parameter
+// of an application/x-www-form-urlencoded POST body. It reads at most
+// maxBytes of the body (a larger body is invalid_request) and puts the body
+// back, so the handler reads it unchanged. maxBytes <= 0 means
+// [DefaultMaxFormBytes].
+func FromForm(maxBytes int64) Extractor {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFormBytes
+	}
+	return func(r *http.Request) (string, error) {
+		if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
+			return "", nil
+		}
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return "", nil
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
+		r.Body = restoredBody{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		if err != nil {
+			return "", newError(ErrInvalidRequest, "the request body could not be read", err)
+		}
+		if int64(len(body)) > maxBytes {
+			return "", newError(ErrInvalidRequest, "the request body is too large to look for an access token", nil)
+		}
+		if !bytes.Contains(body, []byte("access_token")) {
+			return "", nil
+		}
+		q, err := url.ParseQuery(string(body))
+		if err != nil {
+			return "", newError(ErrInvalidRequest, "the form body is malformed", nil)
+		}
+		return oneParam(q)
+	}
+}
+
+// restoredBody replays what was read, then the rest, and closes the original.
+type restoredBody struct {
+	io.Reader
+	io.Closer
+}
+
+func oneParam(q url.Values) (string, error) {
+	vals := q["access_token"]
+	switch len(vals) {
+	case 0:
+		return "", nil
+	case 1:
+		if vals[0] == "" {
+			return "", newError(ErrInvalidRequest, "the access_token parameter is empty", nil)
+		}
+		return checkToken(vals[0])
+	default:
+		return "", newError(ErrInvalidRequest, "more than one access_token parameter", nil)
+	}
+}
+
+// checkToken accepts an RFC 6750 §2.1 b64token:
+//
+//	b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+func checkToken(tok string) (string, error) {
+	if tok == "" {
+		return "", newError(ErrInvalidRequest, "the Bearer scheme carries no token", nil)
+	}
+	if len(tok) > MaxTokenLength {
+		return "", newError(ErrInvalidRequest, "the access token is too long", nil)
+	}
+	end := len(tok)
+	for end > 0 && tok[end-1] == '=' {
+		end--
+	}
+	if end == 0 {
+		return "", newError(ErrInvalidRequest, "the access token is not a b64token", nil)
+	}
+	for i := 0; i < end; i++ {
+		if !isB64TokenChar(tok[i]) {
+			return "", newError(ErrInvalidRequest, "the access token is not a b64token", nil)
+		}
+	}
+	return tok, nil
+}
+
+func isB64TokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+}
+
+// isVisible reports whether s is non-empty printable ASCII without spaces
+// (RFC 6749 VSCHAR minus SP): the least every token must be, whatever
+// extractor found it.
+func isVisible(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// extract runs every extractor and insists that at most one finds a token.
+func (g *Guard) extract(r *http.Request) (string, error) {
+	var token string
+	for _, ex := range g.extractors {
+		t, err := ex(r)
+		if err != nil {
+			return "", asInvalidRequest(err)
+		}
+		if t == "" {
+			continue
+		}
+		if token != "" {
+			return "", newError(ErrInvalidRequest, "the access token was sent by more than one method", nil)
+		}
+		token = t
+	}
+	if token != "" && (len(token) > MaxTokenLength || !isVisible(token)) {
+		return "", newError(ErrInvalidRequest, "the access token has invalid characters or is too long", nil)
+	}
+	return token, nil
+}
+
+func asInvalidRequest(err error) error {
+	if e, ok := err.(*Error); ok && e.Kind == ErrInvalidRequest {
+		return e
+	}
+	return newError(ErrInvalidRequest, "the access token could not be read from the request", err)
+}

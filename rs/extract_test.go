@@ -1,0 +1,283 @@
+package rs_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tokengate/tokengate/rs"
+	"github.com/tokengate/tokengate/scopes"
+)
+
+func TestFromHeader(t *testing.T) {
+	tests := []struct {
+		name    string
+		values  []string // Authorization header values
+		want    string
+		wantErr bool
+	}{
+		{name: "absent"},
+		{name: "bearer", values: []string{"Bearer good"}, want: "good"},
+		{name: "lower case scheme", values: []string{"bearer good"}, want: "good"},
+		{name: "upper case scheme", values: []string{"BEARER good"}, want: "good"},
+		{name: "several spaces", values: []string{"Bearer    good"}, want: "good"},
+		{name: "surrounding whitespace", values: []string{"  Bearer good \t"}, want: "good"},
+		{name: "b64token alphabet", values: []string{"Bearer aZ09-._~+/=="}, want: "aZ09-._~+/=="},
+		{name: "jwt shaped", values: []string{"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.sig"}, want: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.sig"},
+		{name: "basic is not ours", values: []string{"Basic dXNlcjpwYXNz"}},
+		{name: "DPoP scheme is not ours", values: []string{"DPoP good"}},
+		{name: "bearerx is not bearer", values: []string{"Bearerx good"}},
+		{name: "empty header", values: []string{""}},
+		{name: "bearer alone", values: []string{"Bearer"}, wantErr: true},
+		{name: "bearer and space", values: []string{"Bearer "}, wantErr: true},
+		{name: "bearer and spaces", values: []string{"Bearer    "}, wantErr: true},
+		{name: "tab separator", values: []string{"Bearer\tgood"}, wantErr: true},
+		{name: "token with space", values: []string{"Bearer good token"}, wantErr: true},
+		{name: "token with comma", values: []string{"Bearer a,Bearer b"}, wantErr: true},
+		{name: "token with quote", values: []string{`Bearer "good"`}, wantErr: true},
+		{name: "only padding", values: []string{"Bearer =="}, wantErr: true},
+		{name: "padding in the middle", values: []string{"Bearer ab=cd"}, wantErr: true},
+		{name: "invalid UTF-8", values: []string{"Bearer \xff\xfe\xfd"}, wantErr: true},
+		{name: "non-ASCII", values: []string{"Bearer tökén"}, wantErr: true},
+		{name: "NUL", values: []string{"Bearer a\x00b"}, wantErr: true},
+		{name: "two headers", values: []string{"Bearer a", "Bearer b"}, wantErr: true},
+		{name: "two headers, one not bearer", values: []string{"Basic x", "Bearer b"}, wantErr: true},
+		{name: "1 MB token", values: []string{"Bearer " + strings.Repeat("A", 1<<20)}, wantErr: true},
+		{name: "1 MB of spaces", values: []string{"Bearer " + strings.Repeat(" ", 1<<20) + "x"}, want: "x"},
+		{name: "longest token", values: []string{"Bearer " + strings.Repeat("A", rs.MaxTokenLength)}, want: strings.Repeat("A", rs.MaxTokenLength)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			for _, v := range tt.values {
+				r.Header.Add("Authorization", v)
+			}
+			got, err := rs.FromHeader(r)
+			if tt.wantErr {
+				if !errors.Is(err, rs.ErrInvalidRequest) || got != "" {
+					t.Fatalf("FromHeader = %.20q, %v; want invalid_request", got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("FromHeader = %.40q, %v; want %.40q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// req builds a request for the extraction table.
+type req struct {
+	method, target, contentType, body string
+	authorization                     []string
+}
+
+func (q req) build() *http.Request {
+	var body io.Reader
+	if q.body != "" {
+		body = strings.NewReader(q.body)
+	}
+	m := q.method
+	if m == "" {
+		m = "GET"
+	}
+	target := q.target
+	if target == "" {
+		target = "/orders"
+	}
+	r := httptest.NewRequest(m, target, body)
+	if q.contentType != "" {
+		r.Header.Set("Content-Type", q.contentType)
+	}
+	for _, a := range q.authorization {
+		r.Header.Add("Authorization", a)
+	}
+	return r
+}
+
+const formCT = "application/x-www-form-urlencoded"
+
+func TestExtraction(t *testing.T) {
+	tests := []struct {
+		name       string
+		form       bool
+		query      bool
+		extractors []rs.Extractor
+		req        req
+		kind       error // nil: accepted as alice
+	}{
+		{name: "header", req: req{authorization: []string{"Bearer good"}}},
+		{name: "nothing", req: req{}, kind: rs.ErrNoToken},
+		{name: "query disabled", req: req{target: "/orders?access_token=good"}, kind: rs.ErrNoToken},
+		{name: "query enabled", query: true, req: req{target: "/orders?access_token=good"}},
+		{name: "query twice", query: true, req: req{target: "/orders?access_token=good&access_token=good"}, kind: rs.ErrInvalidRequest},
+		{name: "query empty", query: true, req: req{target: "/orders?access_token="}, kind: rs.ErrInvalidRequest},
+		{name: "query with space", query: true, req: req{target: "/orders?access_token=go+od"}, kind: rs.ErrInvalidRequest},
+		{name: "query malformed", query: true, req: req{target: "/orders?access_token=%zz"}, kind: rs.ErrInvalidRequest},
+		{name: "query and header", query: true, req: req{target: "/orders?access_token=good", authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest},
+		{name: "other query params", query: true, req: req{target: "/orders?page=2", authorization: []string{"Bearer good"}}},
+		{name: "form disabled", req: req{method: "POST", contentType: formCT, body: "access_token=good"}, kind: rs.ErrNoToken},
+		{name: "form enabled", form: true, req: req{method: "POST", contentType: formCT, body: "item=1&access_token=good"}},
+		{name: "form with charset", form: true, req: req{method: "POST", contentType: formCT + "; charset=utf-8", body: "access_token=good"}},
+		{name: "form on GET ignored", form: true, req: req{method: "GET", contentType: formCT, body: "access_token=good"}, kind: rs.ErrNoToken},
+		{name: "form on PUT ignored", form: true, req: req{method: "PUT", contentType: formCT, body: "access_token=good"}, kind: rs.ErrNoToken},
+		{name: "json body ignored", form: true, req: req{method: "POST", contentType: "application/json", body: `{"access_token":"good"}`}, kind: rs.ErrNoToken},
+		{name: "form twice", form: true, req: req{method: "POST", contentType: formCT, body: "access_token=good&access_token=x"}, kind: rs.ErrInvalidRequest},
+		{name: "form and header", form: true, req: req{method: "POST", contentType: formCT, body: "access_token=good", authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest},
+		{name: "form too large", form: true, req: req{method: "POST", contentType: formCT, body: "x=" + strings.Repeat("a", rs.DefaultMaxFormBytes)}, kind: rs.ErrInvalidRequest},
+		{name: "form without token, header", form: true, req: req{method: "POST", contentType: formCT, body: "item=1", authorization: []string{"Bearer good"}}},
+		{name: "form and query", form: true, query: true, req: req{method: "POST", target: "/orders?access_token=good", contentType: formCT, body: "access_token=good"}, kind: rs.ErrInvalidRequest},
+		{
+			name: "custom extractor", extractors: []rs.Extractor{cookieExtractor},
+			req: req{authorization: nil}, kind: rs.ErrNoToken,
+		},
+		{
+			name: "custom extractor error", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "", errors.New("boom") }},
+			req: req{authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest,
+		},
+		{
+			name: "custom extractor with a space", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "go od", nil }},
+			req: req{}, kind: rs.ErrInvalidRequest,
+		},
+		{
+			name: "custom extractor and header", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "good", nil }},
+			req: req{authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest,
+		},
+		{
+			name: "custom extractor alone", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "good", nil }},
+			req: req{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGuard(t, func(c *rs.Config) {
+				c.AllowFormToken = tt.form
+				c.AllowQueryToken = tt.query
+				c.Extractors = tt.extractors
+			})
+			p, err := g.Check(tt.req.build(), scopes.Requirement{})
+			if tt.kind == nil {
+				if err != nil || p == nil || p.Subject != "alice" {
+					t.Fatalf("Check = %v, %v", p, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.kind) {
+				t.Fatalf("err = %v, want %v", err, tt.kind)
+			}
+		})
+	}
+}
+
+func cookieExtractor(r *http.Request) (string, error) {
+	c, err := r.Cookie("at")
+	if err != nil {
+		return "", nil
+	}
+	return c.Value, nil
+}
+
+func TestFormBodyIsRestored(t *testing.T) {
+	g := newGuard(t, func(c *rs.Config) { c.AllowFormToken = true; c.MaxFormBytes = 100 })
+	body := "item=42&access_token=good&note=" + url.QueryEscape("a b")
+	r := req{method: "POST", contentType: formCT, body: body}.build()
+	if _, err := g.Check(r, scopes.Requirement{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ParseForm(); err != nil {
+		t.Fatal(err)
+	}
+	if r.PostForm.Get("item") != "42" || r.PostForm.Get("note") != "a b" {
+		t.Errorf("handler sees form %v", r.PostForm)
+	}
+
+	// A body read error is invalid_request, and the body is still closable.
+	r = req{method: "POST", contentType: formCT}.build()
+	r.Body = io.NopCloser(errReader{})
+	if _, err := g.Check(r, scopes.Requirement{}); !errors.Is(err, rs.ErrInvalidRequest) {
+		t.Errorf("read error: %v", err)
+	}
+	if err := r.Body.Close(); err != nil {
+		t.Error(err)
+	}
+
+	// Exactly at the limit is fine, and a larger body is still readable whole.
+	exact := "access_token=good&x=" + strings.Repeat("a", 100-len("access_token=good&x="))
+	r = req{method: "POST", contentType: formCT, body: exact}.build()
+	if _, err := g.Check(r, scopes.Requirement{}); err != nil {
+		t.Errorf("body at the limit: %v", err)
+	}
+	big := exact + "b"
+	r = req{method: "POST", contentType: formCT, body: big, authorization: []string{"Bearer good"}}.build()
+	if _, err := g.Check(r, scopes.Requirement{}); !errors.Is(err, rs.ErrInvalidRequest) {
+		t.Errorf("body over the limit: %v", err)
+	}
+	if b, _ := io.ReadAll(r.Body); string(b) != big {
+		t.Errorf("body after rejection is %d bytes, want %d", len(b), len(big))
+	}
+}
+
+func TestOneMegabyteHeaderThroughServer(t *testing.T) {
+	g := newGuard(t, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := g.Check(r, scopes.Requirement{}); err != nil {
+			g.WriteError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	r, _ := http.NewRequest("GET", srv.URL, nil)
+	r.Header.Set("Authorization", "Bearer "+strings.Repeat("A", 1<<20))
+	resp, err := srv.Client().Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// net/http's 1 MB header limit answers 431 first; either way, no pass.
+	if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status = %d", resp.StatusCode)
+	}
+}
+
+// FuzzFromHeader checks the Authorization header parser: no panic, a token
+// only when it is a b64token behind a Bearer scheme, and every rejection an
+// invalid_request.
+func FuzzFromHeader(f *testing.F) {
+	f.Fuzz(func(t *testing.T, value string, twice bool) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header["Authorization"] = []string{value}
+		if twice {
+			r.Header["Authorization"] = append(r.Header["Authorization"], value)
+		}
+		tok, err := rs.FromHeader(r)
+		if err != nil {
+			if !errors.Is(err, rs.ErrInvalidRequest) {
+				t.Fatalf("error %v is not invalid_request", err)
+			}
+			if tok != "" {
+				t.Fatal("token returned with an error")
+			}
+			return
+		}
+		if twice {
+			t.Fatal("two Authorization headers accepted")
+		}
+		if tok == "" {
+			return
+		}
+		if len(tok) > rs.MaxTokenLength || strings.ContainsAny(tok, " \t\r\n,\"\\") || strings.TrimRight(tok, "=") == "" {
+			t.Fatalf("accepted token %q", tok)
+		}
+		if !strings.HasSuffix(value, tok) && !strings.HasSuffix(strings.TrimRight(value, " \t"), tok) {
+			t.Fatalf("token %q is not the end of %q", tok, value)
+		}
+		if !strings.EqualFold(strings.TrimLeft(value, " \t")[:6], "bearer") {
+			t.Fatalf("token %q accepted from a non-Bearer header %q", tok, value)
+		}
+	})
+}

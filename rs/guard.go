@@ -1,0 +1,415 @@
+package rs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/scopes"
+)
+
+// Introspector validates an access token. *introspect.Client satisfies it;
+// so can a cache in front of one, or a local JWT validator. It returns the
+// response for an active token, or an error matching one of the introspect
+// error categories (ErrInactive, ErrUnavailable, ErrASRejectedClient,
+// ErrMalformedResponse). Any other error rejects the token as invalid_token,
+// except context errors, which are answered as unavailable.
+type Introspector interface {
+	Introspect(ctx context.Context, token string) (*introspect.Response, error)
+}
+
+// DefaultClockSkew is the leeway on exp and nbf when [Config.ClockSkew] is zero.
+const DefaultClockSkew = 30 * time.Second
+
+// DefaultRetryAfter is the Retry-After of a 503 when the authorization
+// server gave none and [Config.RetryAfter] is zero.
+const DefaultRetryAfter = 5 * time.Second
+
+// Config configures a [Guard]. Introspector, and Audiences or
+// SkipAudienceCheck, are required.
+type Config struct {
+	// Introspector validates tokens. Required.
+	Introspector Introspector
+
+	// Audiences lists the identifiers of this resource server; a token is
+	// accepted only if its "aud" names at least one of them (exact string
+	// comparison). Required unless SkipAudienceCheck is set.
+	Audiences []string
+	// SkipAudienceCheck accepts tokens whatever their audience. It MUST NOT be
+	// set when the authorization server issues tokens for other resource
+	// servers too: a token meant for one of them would be accepted here.
+	SkipAudienceCheck bool
+	// Issuers lists the accepted "iss" values. Empty means the issuer is not
+	// checked: the introspection endpoint you configured is trusted to speak
+	// only for its own tokens. When set, a response without "iss" is rejected.
+	Issuers []string
+	// TokenTypes lists the accepted "token_type" values, compared
+	// case-insensitively. A response without token_type is always accepted.
+	// Defaults to "Bearer". "DPoP" cannot be listed: DPoP proofs are not
+	// verified yet, so DPoP-bound tokens are always rejected (see [Guard]).
+	TokenTypes []string
+	// ClientIDs, if set, lists the clients whose tokens are accepted.
+	// Empty means any client.
+	ClientIDs []string
+	// ClockSkew is the leeway when re-checking exp and nbf. Defaults to
+	// [DefaultClockSkew]; negative values are an error.
+	ClockSkew time.Duration
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+	// Strategy is how granted scopes cover required ones. The zero value is
+	// scopes.Exact.
+	Strategy scopes.Strategy
+
+	// Realm is the realm attribute of every challenge; empty means no realm
+	// attribute. It must be printable ASCII.
+	Realm string
+	// ResourceMetadataURL, if set, is sent as the RFC 9728 resource_metadata
+	// attribute of every challenge, so that clients can discover where to get
+	// a token. It must be an absolute http(s) URL; see [MetadataURL].
+	ResourceMetadataURL string
+	// RetryAfter is sent with 503 answers when the authorization server did
+	// not say how long to wait. Defaults to [DefaultRetryAfter].
+	RetryAfter time.Duration
+
+	// AllowFormToken also accepts the token as the access_token parameter of
+	// a form-encoded POST body (RFC 6750 §2.2). The body is read up to
+	// MaxFormBytes and put back for the handler.
+	AllowFormToken bool
+	// MaxFormBytes bounds the form body read for AllowFormToken. Defaults to
+	// [DefaultMaxFormBytes].
+	MaxFormBytes int64
+	// AllowQueryToken also accepts the token as the access_token URI query
+	// parameter (RFC 6750 §2.3). RFC 6750 says this SHOULD NOT be used: URLs
+	// are logged and cached. Enable it only when neither the header nor the
+	// body can carry the token.
+	AllowQueryToken bool
+	// Extractors are tried after the built-in ones (the Authorization header,
+	// then the form body and the query if allowed), for tokens carried
+	// elsewhere, such as a cookie. A request where two extractors find a
+	// token is invalid_request.
+	Extractors []Extractor
+
+	// AllowAnonymous lets requests without any token through with no
+	// principal; a request with a bad token is still rejected, and a route
+	// that requires scopes still answers 401. Handlers MUST then check
+	// [PrincipalFrom] themselves before serving anything private.
+	AllowAnonymous bool
+
+	// Logger receives structured logs; it never sees a token, only the first
+	// 16 hex digits of its SHA-256. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Guard decides whether a request may reach a protected handler: it
+// extracts the access token, validates it through the Introspector, applies
+// the policy of its [Config], checks scope requirements, and turns every
+// failure into an RFC 6750 §3 answer ([Guard.Reject]). It is safe for
+// concurrent use.
+//
+// Sender-constrained tokens are rejected as invalid_token: a token_type of
+// "DPoP", or a "cnf" member (RFC 7800: jkt for DPoP, x5t#S256 for mTLS),
+// binds the token to a key whose proof this package does not verify yet, so
+// accepting it as a plain bearer token would defeat the binding.
+type Guard struct {
+	introspector     Introspector
+	audiences        []string
+	skipAudience     bool
+	issuers          []string
+	tokenTypes       []string
+	clientIDs        []string
+	skew             time.Duration
+	now              func() time.Time
+	strategy         scopes.Strategy
+	realm            string
+	resourceMetadata string
+	retryAfter       time.Duration
+	allowForm        bool
+	allowQuery       bool
+	extractors       []Extractor
+	anonymous        bool
+	log              *slog.Logger
+}
+
+// New returns a Guard for cfg, or an error naming the first invalid field.
+func New(cfg Config) (*Guard, error) {
+	if cfg.Introspector == nil {
+		return nil, errors.New("rs: Config.Introspector is required")
+	}
+	if len(cfg.Audiences) == 0 && !cfg.SkipAudienceCheck {
+		return nil, errors.New("rs: Config.Audiences is empty: list this resource server's identifiers, or set SkipAudienceCheck")
+	}
+	for _, a := range cfg.Audiences {
+		if a == "" {
+			return nil, errors.New("rs: Config.Audiences contains an empty string")
+		}
+	}
+	for _, s := range cfg.Issuers {
+		if s == "" {
+			return nil, errors.New("rs: Config.Issuers contains an empty string")
+		}
+	}
+	for _, s := range cfg.ClientIDs {
+		if s == "" {
+			return nil, errors.New("rs: Config.ClientIDs contains an empty string")
+		}
+	}
+	if len(cfg.TokenTypes) == 0 {
+		cfg.TokenTypes = []string{"Bearer"}
+	}
+	for _, t := range cfg.TokenTypes {
+		if t == "" {
+			return nil, errors.New("rs: Config.TokenTypes contains an empty string")
+		}
+		if strings.EqualFold(t, "DPoP") {
+			return nil, errors.New("rs: Config.TokenTypes: DPoP-bound tokens are not supported yet (their proofs are not verified)")
+		}
+	}
+	if cfg.ClockSkew < 0 {
+		return nil, fmt.Errorf("rs: Config.ClockSkew is negative (%v)", cfg.ClockSkew)
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = DefaultClockSkew
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if !cfg.Strategy.Valid() {
+		return nil, fmt.Errorf("rs: Config.Strategy %v is not defined", cfg.Strategy)
+	}
+	if !isQuotable(cfg.Realm) {
+		return nil, errors.New("rs: Config.Realm must be printable ASCII")
+	}
+	if cfg.ResourceMetadataURL != "" {
+		if err := checkHTTPURL(cfg.ResourceMetadataURL); err != nil {
+			return nil, fmt.Errorf("rs: Config.ResourceMetadataURL: %w", err)
+		}
+	}
+	if cfg.RetryAfter < 0 {
+		return nil, fmt.Errorf("rs: Config.RetryAfter is negative (%v)", cfg.RetryAfter)
+	}
+	if cfg.RetryAfter == 0 {
+		cfg.RetryAfter = DefaultRetryAfter
+	}
+	if cfg.MaxFormBytes < 0 {
+		return nil, fmt.Errorf("rs: Config.MaxFormBytes is negative (%d)", cfg.MaxFormBytes)
+	}
+	for i, ex := range cfg.Extractors {
+		if ex == nil {
+			return nil, fmt.Errorf("rs: Config.Extractors[%d] is nil", i)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	extractors := []Extractor{FromHeader}
+	if cfg.AllowFormToken {
+		extractors = append(extractors, FromForm(cfg.MaxFormBytes))
+	}
+	if cfg.AllowQueryToken {
+		extractors = append(extractors, FromQuery)
+	}
+	extractors = append(extractors, cfg.Extractors...)
+	return &Guard{
+		introspector:     cfg.Introspector,
+		audiences:        slices.Clone(cfg.Audiences),
+		skipAudience:     cfg.SkipAudienceCheck,
+		issuers:          slices.Clone(cfg.Issuers),
+		tokenTypes:       slices.Clone(cfg.TokenTypes),
+		clientIDs:        slices.Clone(cfg.ClientIDs),
+		skew:             cfg.ClockSkew,
+		now:              cfg.Now,
+		strategy:         cfg.Strategy,
+		realm:            cfg.Realm,
+		resourceMetadata: cfg.ResourceMetadataURL,
+		retryAfter:       cfg.RetryAfter,
+		allowForm:        cfg.AllowFormToken,
+		allowQuery:       cfg.AllowQueryToken,
+		extractors:       extractors,
+		anonymous:        cfg.AllowAnonymous,
+		log:              cfg.Logger,
+	}, nil
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if !isQuotable(s) || strings.ContainsAny(s, " \t\"\\") {
+		return fmt.Errorf("%q contains characters that cannot appear in a challenge", s)
+	}
+	return nil
+}
+
+// Check is what adapters call for each request: it authenticates the
+// request (or reuses the principal this guard already put in its context,
+// so that nested middleware does not validate twice) and checks req, which
+// may be the zero Requirement. It returns the principal, or nil and no error
+// for an anonymous request let through by [Config.AllowAnonymous] on a route
+// without requirement. Every error is an [*Error].
+func (g *Guard) Check(r *http.Request, req scopes.Requirement) (*Principal, error) {
+	p, ok := PrincipalFrom(r.Context())
+	if !ok || p.guard != g {
+		var err error
+		if p, err = g.Authenticate(r); err != nil {
+			return nil, err
+		}
+	}
+	if p == nil {
+		if req.IsZero() {
+			return nil, nil
+		}
+		return nil, newError(ErrNoToken, "", nil)
+	}
+	if err := g.Authorize(p, req); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Authenticate extracts the request's access token, validates it and
+// applies the guard's policy. It returns nil and no error for a request
+// without token when [Config.AllowAnonymous] is set. Every error is an
+// [*Error].
+func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
+	token, err := g.extract(r)
+	if err != nil {
+		return nil, err
+	}
+	if token == "" {
+		if g.anonymous {
+			return nil, nil
+		}
+		return nil, newError(ErrNoToken, "", nil)
+	}
+	ctx := r.Context()
+	resp, err := g.introspector.Introspect(ctx, token)
+	if err != nil {
+		return nil, g.introspectionError(ctx, token, err)
+	}
+	if resp == nil {
+		err := fmt.Errorf("rs: introspector returned no response and no error: %w", introspect.ErrMalformedResponse)
+		return nil, g.introspectionError(ctx, token, err)
+	}
+	return g.verdict(ctx, token, resp)
+}
+
+// Authorize checks that p satisfies req under the guard's strategy. A nil
+// p (anonymous) fails with [ErrNoToken] unless req is the zero Requirement.
+func (g *Guard) Authorize(p *Principal, req scopes.Requirement) error {
+	if req.IsZero() {
+		return nil
+	}
+	if p == nil {
+		return newError(ErrNoToken, "", nil)
+	}
+	if req.SatisfiedBy(p.Scopes, g.strategy) {
+		return nil
+	}
+	return &Error{
+		Kind:        ErrInsufficientScope,
+		Description: "the access token lacks the required scope: " + req.Expr(),
+		Required:    req,
+	}
+}
+
+func (g *Guard) introspectionError(ctx context.Context, token string, err error) error {
+	switch {
+	case errors.Is(err, introspect.ErrInactive):
+		return newError(ErrInvalidToken, "the access token is not active", err)
+	case errors.Is(err, introspect.ErrUnavailable):
+		g.log.WarnContext(ctx, "rs: authorization server unavailable", "token_sha256", tokenHash(token), "err", err)
+		return newError(ErrUnavailable, descUnavailable, err)
+	case errors.Is(err, introspect.ErrASRejectedClient), errors.Is(err, introspect.ErrMalformedResponse):
+		g.log.ErrorContext(ctx, "rs: cannot validate tokens: check the introspection configuration", "token_sha256", tokenHash(token), "err", err)
+		return newError(ErrUnavailable, descUnavailable, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return newError(ErrUnavailable, descUnavailable, err)
+	default:
+		g.log.InfoContext(ctx, "rs: token rejected by the introspector", "token_sha256", tokenHash(token), "err", err)
+		return newError(ErrInvalidToken, "the access token was rejected", err)
+	}
+}
+
+const descUnavailable = "the access token cannot be checked right now, retry later"
+
+// verdict applies the policy to an introspection response.
+func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Response) (*Principal, error) {
+	invalid := func(desc string) (*Principal, error) {
+		return nil, newError(ErrInvalidToken, desc, nil)
+	}
+	if !resp.Active {
+		return invalid("the access token is not active")
+	}
+	now := g.now()
+	if !resp.Expiry.IsZero() && !now.Before(resp.Expiry.Add(g.skew)) {
+		return invalid("the access token has expired")
+	}
+	if !resp.NotBefore.IsZero() && now.Add(g.skew).Before(resp.NotBefore) {
+		return invalid("the access token is not valid yet")
+	}
+	if strings.EqualFold(resp.TokenType, "DPoP") || hasConfirmation(resp.Confirmation) {
+		return invalid("sender-constrained access tokens are not supported")
+	}
+	if resp.TokenType != "" && !slices.ContainsFunc(g.tokenTypes, func(t string) bool { return strings.EqualFold(t, resp.TokenType) }) {
+		return invalid("the access token type is not accepted")
+	}
+	if !g.skipAudience && !slices.ContainsFunc(resp.Audience, func(a string) bool { return slices.Contains(g.audiences, a) }) {
+		return invalid("the access token is not meant for this resource")
+	}
+	if len(g.issuers) > 0 && !slices.Contains(g.issuers, resp.Issuer) {
+		return invalid("the access token comes from an issuer that is not trusted")
+	}
+	if len(g.clientIDs) > 0 && !slices.Contains(g.clientIDs, resp.ClientID) {
+		return invalid("the access token was issued to a client that is not allowed")
+	}
+	granted, err := scopes.Parse(resp.Scope)
+	if err != nil {
+		return nil, g.introspectionError(ctx, token, fmt.Errorf("rs: scope member: %w: %w", introspect.ErrMalformedResponse, err))
+	}
+	return &Principal{
+		Subject:  resp.Subject,
+		ClientID: resp.ClientID,
+		Scopes:   granted,
+		Audience: resp.Audience,
+		Expiry:   resp.Expiry,
+		Issuer:   resp.Issuer,
+		Response: resp,
+		guard:    g,
+	}, nil
+}
+
+// hasConfirmation reports whether a cnf member binds the token to a key:
+// anything but absent, null or an empty object. An unparsable cnf counts as
+// binding, so that it fails closed.
+func hasConfirmation(cnf json.RawMessage) bool {
+	cnf = bytes.TrimSpace(cnf)
+	if len(cnf) == 0 || bytes.Equal(cnf, []byte("null")) {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(cnf, &m); err != nil {
+		return true
+	}
+	return len(m) > 0
+}
+
+// tokenHash identifies a token in logs without revealing it.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:8])
+}

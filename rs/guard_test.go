@@ -1,0 +1,548 @@
+package rs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/rs"
+	"github.com/tokengate/tokengate/rs/rstest"
+	"github.com/tokengate/tokengate/scopes"
+)
+
+var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+const (
+	api    = "https://api.example.com"
+	issuer = "https://as.example.com"
+)
+
+func active(mut func(r *introspect.Response)) rstest.Answer {
+	r := rstest.Active("alice", "app", "orders:read profile", now.Add(time.Hour), api)
+	r.Issuer = issuer
+	if mut != nil {
+		mut(r)
+	}
+	return rstest.Answer{Response: r}
+}
+
+func fake() rstest.Introspector {
+	return rstest.Introspector{
+		"good":            active(nil),
+		"inactive":        {Err: fmt.Errorf("wrapped: %w", introspect.ErrInactive)},
+		"inactive-resp":   {Response: &introspect.Response{Active: false}},
+		"expired":         active(func(r *introspect.Response) { r.Expiry = now.Add(-time.Minute) }),
+		"expired-in-skew": active(func(r *introspect.Response) { r.Expiry = now.Add(-10 * time.Second) }),
+		"no-exp":          active(func(r *introspect.Response) { r.Expiry = time.Time{} }),
+		"future":          active(func(r *introspect.Response) { r.NotBefore = now.Add(time.Minute) }),
+		"nbf-in-skew":     active(func(r *introspect.Response) { r.NotBefore = now.Add(10 * time.Second) }),
+		"wrong-aud":       active(func(r *introspect.Response) { r.Audience = []string{"https://other.example.com"} }),
+		"no-aud":          active(func(r *introspect.Response) { r.Audience = nil }),
+		"multi-aud":       active(func(r *introspect.Response) { r.Audience = []string{"x", api} }),
+		"wrong-iss":       active(func(r *introspect.Response) { r.Issuer = "https://evil.example.com" }),
+		"no-iss":          active(func(r *introspect.Response) { r.Issuer = "" }),
+		"wrong-client":    active(func(r *introspect.Response) { r.ClientID = "intruder" }),
+		"dpop":            active(func(r *introspect.Response) { r.TokenType = "DPoP" }),
+		"cnf-jkt":         active(func(r *introspect.Response) { r.Confirmation = json.RawMessage(`{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}`) }),
+		"cnf-x5t":         active(func(r *introspect.Response) { r.Confirmation = json.RawMessage(`{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}`) }),
+		"cnf-garbage":     active(func(r *introspect.Response) { r.Confirmation = json.RawMessage(`"x"`) }),
+		"cnf-empty":       active(func(r *introspect.Response) { r.Confirmation = json.RawMessage(`{}`) }),
+		"cnf-null":        active(func(r *introspect.Response) { r.Confirmation = json.RawMessage(`null`) }),
+		"mac":             active(func(r *introspect.Response) { r.TokenType = "mac" }),
+		"bearer-lower":    active(func(r *introspect.Response) { r.TokenType = "bearer" }),
+		"no-type":         active(func(r *introspect.Response) { r.TokenType = "" }),
+		"bad-scope":       active(func(r *introspect.Response) { r.Scope = "orders:read\tprofile" }),
+		"no-scope":        active(func(r *introspect.Response) { r.Scope = "" }),
+		"down-hint":       {Err: &introspect.Error{StatusCode: 503, RetryAfter: 30 * time.Second}},
+		"down-subsecond":  {Err: &introspect.Error{StatusCode: 429, RetryAfter: 1500 * time.Millisecond}},
+		"down":            {Err: fmt.Errorf("dial tcp: connection refused: %w", introspect.ErrUnavailable)},
+		"as-rejected-us":  {Err: &introspect.Error{StatusCode: 401, Code: "invalid_client", Description: "bad secret \"s3cr3t\""}},
+		"malformed":       {Err: fmt.Errorf("%w: not JSON", introspect.ErrMalformedResponse)},
+		"nil-nil":         {},
+		"odd-error":       {Err: errors.New("signature invalid <script>")},
+		"canceled":        {Err: context.Canceled},
+	}
+}
+
+func newGuard(t testing.TB, mut func(c *rs.Config)) *rs.Guard {
+	t.Helper()
+	cfg := rs.Config{
+		Introspector: fake(),
+		Audiences:    []string{api},
+		Issuers:      []string{issuer},
+		ClientIDs:    []string{"app", "other-app"},
+		Realm:        "api",
+		Now:          func() time.Time { return now },
+		Logger:       slog.New(slog.DiscardHandler),
+	}
+	if mut != nil {
+		mut(&cfg)
+	}
+	g, err := rs.New(cfg)
+	if err != nil {
+		t.Fatalf("rs.New: %v", err)
+	}
+	return g
+}
+
+// answer is what a client sees.
+type answer struct {
+	status     int
+	challenge  string
+	retryAfter string
+	body       string
+}
+
+func answerOf(g *rs.Guard, err error) answer {
+	rec := httptest.NewRecorder()
+	g.WriteError(rec, err)
+	return answer{
+		status:     rec.Code,
+		challenge:  rec.Header().Get("WWW-Authenticate"),
+		retryAfter: rec.Header().Get("Retry-After"),
+		body:       rec.Body.String(),
+	}
+}
+
+func invalidToken(desc string) answer {
+	return answer{
+		status:    401,
+		challenge: `Bearer realm="api", error="invalid_token", error_description="` + desc + `"`,
+		body:      `{"error":"invalid_token","error_description":"` + desc + `"}`,
+	}
+}
+
+func invalidRequest(desc string) answer {
+	return answer{
+		status:    400,
+		challenge: `Bearer realm="api", error="invalid_request", error_description="` + desc + `"`,
+		body:      `{"error":"invalid_request","error_description":"` + desc + `"}`,
+	}
+}
+
+func unavailable(retry string) answer {
+	return answer{status: 503, retryAfter: retry, body: `{"error":"temporarily_unavailable","error_description":"the access token cannot be checked right now, retry later"}`}
+}
+
+var noToken = answer{status: 401, challenge: `Bearer realm="api"`}
+
+func TestGuardPolicy(t *testing.T) {
+	tests := []struct {
+		token string
+		kind  error  // nil: accepted
+		want  answer // when rejected
+	}{
+		{token: "good"},
+		{token: "expired-in-skew"},
+		{token: "no-exp"},
+		{token: "nbf-in-skew"},
+		{token: "multi-aud"},
+		{token: "cnf-empty"},
+		{token: "cnf-null"},
+		{token: "bearer-lower"},
+		{token: "no-type"},
+		{token: "no-scope"},
+		{token: "unknown", kind: rs.ErrInvalidToken, want: invalidToken("the access token is not active")},
+		{token: "inactive", kind: rs.ErrInvalidToken, want: invalidToken("the access token is not active")},
+		{token: "inactive-resp", kind: rs.ErrInvalidToken, want: invalidToken("the access token is not active")},
+		{token: "expired", kind: rs.ErrInvalidToken, want: invalidToken("the access token has expired")},
+		{token: "future", kind: rs.ErrInvalidToken, want: invalidToken("the access token is not valid yet")},
+		{token: "wrong-aud", kind: rs.ErrInvalidToken, want: invalidToken("the access token is not meant for this resource")},
+		{token: "no-aud", kind: rs.ErrInvalidToken, want: invalidToken("the access token is not meant for this resource")},
+		{token: "wrong-iss", kind: rs.ErrInvalidToken, want: invalidToken("the access token comes from an issuer that is not trusted")},
+		{token: "no-iss", kind: rs.ErrInvalidToken, want: invalidToken("the access token comes from an issuer that is not trusted")},
+		{token: "wrong-client", kind: rs.ErrInvalidToken, want: invalidToken("the access token was issued to a client that is not allowed")},
+		{token: "dpop", kind: rs.ErrInvalidToken, want: invalidToken("sender-constrained access tokens are not supported")},
+		{token: "cnf-jkt", kind: rs.ErrInvalidToken, want: invalidToken("sender-constrained access tokens are not supported")},
+		{token: "cnf-x5t", kind: rs.ErrInvalidToken, want: invalidToken("sender-constrained access tokens are not supported")},
+		{token: "cnf-garbage", kind: rs.ErrInvalidToken, want: invalidToken("sender-constrained access tokens are not supported")},
+		{token: "mac", kind: rs.ErrInvalidToken, want: invalidToken("the access token type is not accepted")},
+		{token: "odd-error", kind: rs.ErrInvalidToken, want: invalidToken("the access token was rejected")},
+		{token: "bad-scope", kind: rs.ErrUnavailable, want: unavailable("5")},
+		{token: "down", kind: rs.ErrUnavailable, want: unavailable("5")},
+		{token: "down-hint", kind: rs.ErrUnavailable, want: unavailable("30")},
+		{token: "down-subsecond", kind: rs.ErrUnavailable, want: unavailable("2")},
+		{token: "as-rejected-us", kind: rs.ErrUnavailable, want: unavailable("5")},
+		{token: "malformed", kind: rs.ErrUnavailable, want: unavailable("5")},
+		{token: "nil-nil", kind: rs.ErrUnavailable, want: unavailable("5")},
+		{token: "canceled", kind: rs.ErrUnavailable, want: unavailable("5")},
+	}
+	g := newGuard(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.token, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tt.token)
+			p, err := g.Check(r, scopes.Requirement{})
+			if tt.kind == nil {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if p == nil || p.Subject != "alice" || p.ClientID != "app" || p.Response == nil {
+					t.Fatalf("principal = %+v", p)
+				}
+				return
+			}
+			if p != nil {
+				t.Fatalf("rejected token returned a principal %+v", p)
+			}
+			if !errors.Is(err, tt.kind) {
+				t.Fatalf("err = %v, want %v", err, tt.kind)
+			}
+			var e *rs.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err %T is not an *rs.Error", err)
+			}
+			if got := answerOf(g, err); got != tt.want {
+				t.Errorf("answer:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPrincipal(t *testing.T) {
+	g := newGuard(t, nil)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "bEaReR good")
+	p, err := g.Check(r, scopes.All("orders:read"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Subject != "alice" || p.ClientID != "app" || p.Scopes.String() != "orders:read profile" ||
+		p.Issuer != issuer || !p.Expiry.Equal(now.Add(time.Hour)) || len(p.Audience) != 1 || p.Audience[0] != api {
+		t.Errorf("principal = %+v", p)
+	}
+	ctx := rs.ContextWithPrincipal(context.Background(), p)
+	got, ok := rs.PrincipalFrom(ctx)
+	if !ok || got != p {
+		t.Errorf("PrincipalFrom = %v, %v", got, ok)
+	}
+	if _, ok := rs.PrincipalFrom(context.Background()); ok {
+		t.Error("PrincipalFrom found a principal in an empty context")
+	}
+	if _, ok := rs.PrincipalFrom(rs.ContextWithPrincipal(context.Background(), nil)); ok {
+		t.Error("PrincipalFrom reported a nil principal")
+	}
+}
+
+// countingIntrospector counts calls, to prove nested checks reuse a verdict.
+type countingIntrospector struct {
+	rs.Introspector
+	calls int
+}
+
+func (c *countingIntrospector) Introspect(ctx context.Context, token string) (*introspect.Response, error) {
+	c.calls++
+	return c.Introspector.Introspect(ctx, token)
+}
+
+func TestCheckReusesPrincipalOfSameGuard(t *testing.T) {
+	ci := &countingIntrospector{Introspector: fake()}
+	g := newGuard(t, func(c *rs.Config) { c.Introspector = ci })
+	other := newGuard(t, func(c *rs.Config) { c.Introspector = ci })
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer good")
+	p, err := g.Check(r, scopes.Requirement{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = r.WithContext(rs.ContextWithPrincipal(r.Context(), p))
+	if _, err := g.Check(r, scopes.All("orders:read")); err != nil || ci.calls != 1 {
+		t.Fatalf("nested check: err %v, %d introspections, want 1", err, ci.calls)
+	}
+	if _, err := other.Check(r, scopes.Requirement{}); err != nil || ci.calls != 2 {
+		t.Fatalf("another guard must validate for itself: err %v, %d introspections", err, ci.calls)
+	}
+	// A principal forged into the context is not trusted.
+	forged := r.WithContext(rs.ContextWithPrincipal(context.Background(), &rs.Principal{Subject: "mallory"}))
+	forged.Header.Set("Authorization", "Bearer expired")
+	if _, err := g.Check(forged, scopes.Requirement{}); !errors.Is(err, rs.ErrInvalidToken) {
+		t.Fatalf("forged principal: err = %v", err)
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	tests := []struct {
+		name     string
+		strategy scopes.Strategy
+		req      scopes.Requirement
+		want     answer // zero: allowed
+	}{
+		{name: "zero requirement", req: scopes.Requirement{}},
+		{name: "all met", req: scopes.All("orders:read", "profile")},
+		{name: "any met", req: scopes.Any("orders:write", "orders:read")},
+		{
+			name: "missing", req: scopes.All("orders:write"),
+			want: answer{
+				status:    403,
+				challenge: `Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`,
+				body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:write"}`,
+			},
+		},
+		{
+			name: "any missing", req: scopes.AllOf(scopes.Any("orders:admin", "support"), scopes.All("orders:read")),
+			want: answer{
+				status:    403,
+				challenge: `Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope: (orders:admin or support) and orders:read", scope="orders:admin orders:read"`,
+				body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: (orders:admin or support) and orders:read"}`,
+			},
+		},
+		{name: "hierarchic off", req: scopes.All("profile.email"), want: answer{
+			status:    403,
+			challenge: `Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope: profile.email", scope="profile.email"`,
+			body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: profile.email"}`,
+		}},
+		{name: "hierarchic on", strategy: scopes.Hierarchic, req: scopes.All("profile.email")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGuard(t, func(c *rs.Config) { c.Strategy = tt.strategy })
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer good")
+			p, err := g.Check(r, tt.req)
+			if tt.want.status == 0 {
+				if err != nil || p == nil {
+					t.Fatalf("Check = %v, %v", p, err)
+				}
+				return
+			}
+			if !errors.Is(err, rs.ErrInsufficientScope) {
+				t.Fatalf("err = %v", err)
+			}
+			if got := answerOf(g, err); got != tt.want {
+				t.Errorf("answer:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+	g := newGuard(t, nil)
+	if err := g.Authorize(nil, scopes.All("a")); !errors.Is(err, rs.ErrNoToken) {
+		t.Errorf("Authorize(nil) = %v", err)
+	}
+	if err := g.Authorize(nil, scopes.Requirement{}); err != nil {
+		t.Errorf("Authorize(nil, zero) = %v", err)
+	}
+}
+
+func TestAnonymous(t *testing.T) {
+	g := newGuard(t, func(c *rs.Config) { c.AllowAnonymous = true })
+	r := httptest.NewRequest("GET", "/", nil)
+	if p, err := g.Check(r, scopes.Requirement{}); p != nil || err != nil {
+		t.Errorf("anonymous, no requirement: %v, %v", p, err)
+	}
+	_, err := g.Check(r, scopes.All("orders:read"))
+	if got := answerOf(g, err); got != noToken {
+		t.Errorf("anonymous with requirement: %+v", got)
+	}
+	r.Header.Set("Authorization", "Bearer expired")
+	if _, err := g.Check(r, scopes.Requirement{}); !errors.Is(err, rs.ErrInvalidToken) {
+		t.Errorf("anonymous mode let a bad token through: %v", err)
+	}
+	r.Header.Set("Authorization", "Bearer")
+	if _, err := g.Check(r, scopes.Requirement{}); !errors.Is(err, rs.ErrInvalidRequest) {
+		t.Errorf("anonymous mode let a malformed header through: %v", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name    string
+		mut     func(c *rs.Config)
+		wantErr string
+	}{
+		{"ok", func(c *rs.Config) {}, ""},
+		{"no introspector", func(c *rs.Config) { c.Introspector = nil }, "Introspector"},
+		{"no audience", func(c *rs.Config) { c.Audiences = nil }, "Audiences"},
+		{"skip audience", func(c *rs.Config) { c.Audiences = nil; c.SkipAudienceCheck = true }, ""},
+		{"empty audience", func(c *rs.Config) { c.Audiences = []string{""} }, "Audiences"},
+		{"empty issuer", func(c *rs.Config) { c.Issuers = []string{""} }, "Issuers"},
+		{"empty client", func(c *rs.Config) { c.ClientIDs = []string{""} }, "ClientIDs"},
+		{"dpop type", func(c *rs.Config) { c.TokenTypes = []string{"Bearer", "dpop"} }, "DPoP"},
+		{"empty type", func(c *rs.Config) { c.TokenTypes = []string{""} }, "TokenTypes"},
+		{"negative skew", func(c *rs.Config) { c.ClockSkew = -time.Second }, "ClockSkew"},
+		{"bad strategy", func(c *rs.Config) { c.Strategy = 9 }, "Strategy"},
+		{"realm with newline", func(c *rs.Config) { c.Realm = "a\r\nX-Evil: 1" }, "Realm"},
+		{"realm non-ASCII", func(c *rs.Config) { c.Realm = "café" }, "Realm"},
+		{"realm with quote is fine", func(c *rs.Config) { c.Realm = `my "api"` }, ""},
+		{"relative metadata URL", func(c *rs.Config) { c.ResourceMetadataURL = "/.well-known/x" }, "ResourceMetadataURL"},
+		{"metadata URL with quote", func(c *rs.Config) { c.ResourceMetadataURL = `https://a.example/"x` }, "ResourceMetadataURL"},
+		{"negative retry", func(c *rs.Config) { c.RetryAfter = -1 }, "RetryAfter"},
+		{"negative form bytes", func(c *rs.Config) { c.MaxFormBytes = -1 }, "MaxFormBytes"},
+		{"nil extractor", func(c *rs.Config) { c.Extractors = []rs.Extractor{nil} }, "Extractors"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := rs.Config{Introspector: fake(), Audiences: []string{api}}
+			tt.mut(&cfg)
+			g, err := rs.New(cfg)
+			if tt.wantErr == "" {
+				if err != nil || g == nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("New error = %v, want one naming %s", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestChallengeQuoting(t *testing.T) {
+	g := newGuard(t, func(c *rs.Config) {
+		c.Realm = `say "hi" \o/`
+		c.ResourceMetadataURL = "https://api.example.com/.well-known/oauth-protected-resource"
+	})
+	got := answerOf(g, &rs.Error{Kind: rs.ErrInvalidToken, Description: "bad \"quote\" \\ and\nnewline é"})
+	want := answer{
+		status:    401,
+		challenge: `Bearer realm="say \"hi\" \\o/", error="invalid_token", error_description="bad quote  andnewline ", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"`,
+		body:      `{"error":"invalid_token","error_description":"bad quote  andnewline "}`,
+	}
+	if got != want {
+		t.Errorf("answer:\n got %+v\nwant %+v", got, want)
+	}
+	if got := answerOf(g, rs.ErrNoToken); got.challenge != `Bearer realm="say \"hi\" \\o/", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"` || got.body != "" {
+		t.Errorf("no token: %+v", got)
+	}
+	noRealm := newGuard(t, func(c *rs.Config) { c.Realm = "" })
+	if got := answerOf(noRealm, rs.ErrNoToken); got.challenge != "Bearer" {
+		t.Errorf("no realm, no token: %q", got.challenge)
+	}
+	if got := answerOf(noRealm, rs.ErrInvalidRequest); got.challenge != `Bearer error="invalid_request", error_description="the request is malformed"` {
+		t.Errorf("no realm, bare sentinel: %q", got.challenge)
+	}
+}
+
+func TestRejectHeaders(t *testing.T) {
+	g := newGuard(t, nil)
+	for _, err := range []error{rs.ErrNoToken, rs.ErrInvalidRequest, rs.ErrInvalidToken, rs.ErrInsufficientScope, rs.ErrUnavailable, errors.New("x")} {
+		rec := httptest.NewRecorder()
+		g.WriteError(rec, err)
+		if rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%v: Cache-Control = %q", err, rec.Header().Get("Cache-Control"))
+		}
+		if rec.Body.Len() > 0 {
+			if rec.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("%v: Content-Type = %q", err, rec.Header().Get("Content-Type"))
+			}
+			var m map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || m["error"] == "" {
+				t.Errorf("%v: body %q", err, rec.Body)
+			}
+		}
+	}
+	// An unknown error fails closed and its text never reaches the client.
+	got := answerOf(g, errors.New("database password is hunter2"))
+	if got.status != 401 || strings.Contains(got.body+got.challenge, "hunter2") {
+		t.Errorf("unknown error: %+v", got)
+	}
+}
+
+// TestLogsNeverSeeTheToken checks the error paths that log.
+func TestLogsNeverSeeTheToken(t *testing.T) {
+	var buf bytes.Buffer
+	const secret = "c2VjcmV0LXRva2VuLXZhbHVl"
+	in := rstest.Introspector{secret: {Err: &introspect.Error{StatusCode: 401, Code: "invalid_client"}}}
+	g := newGuard(t, func(c *rs.Config) {
+		c.Introspector = in
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+secret)
+	_, err := g.Check(r, scopes.Requirement{})
+	if !errors.Is(err, rs.ErrUnavailable) || !errors.Is(err, introspect.ErrASRejectedClient) {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(buf.String(), "level=ERROR") || !strings.Contains(buf.String(), "token_sha256=") {
+		t.Errorf("log does not report the configuration error: %s", buf.String())
+	}
+	if strings.Contains(buf.String(), secret) {
+		t.Errorf("log contains the token: %s", buf.String())
+	}
+}
+
+func TestMetadataHandler(t *testing.T) {
+	g := newGuard(t, func(c *rs.Config) { c.AllowQueryToken = true })
+	h, err := g.MetadataHandler(rs.ResourceMetadata{
+		Resource:             "https://api.example.com/v1",
+		AuthorizationServers: []string{issuer},
+		ScopesSupported:      scopes.AllOf(scopes.All("orders:read"), scopes.Any("orders:write", "orders:read")).Scopes(),
+		JWKSURI:              "https://api.example.com/jwks.json",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/oauth-protected-resource/v1", nil))
+	want := `{"resource":"https://api.example.com/v1","authorization_servers":["https://as.example.com"],"jwks_uri":"https://api.example.com/jwks.json","scopes_supported":["orders:read","orders:write"],"bearer_methods_supported":["header","query"]}`
+	if rec.Code != 200 || rec.Body.String() != want || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("got %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+	if rec.Code != 405 {
+		t.Errorf("POST: %d", rec.Code)
+	}
+
+	plain := newGuard(t, func(c *rs.Config) { c.AllowFormToken = true })
+	h, err = plain.MetadataHandler(rs.ResourceMetadata{Resource: "http://127.0.0.1:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if want := `{"resource":"http://127.0.0.1:8080","bearer_methods_supported":["header","body"]}`; rec.Body.String() != want {
+		t.Errorf("got %s, want %s", rec.Body, want)
+	}
+
+	for _, bad := range []rs.ResourceMetadata{
+		{},
+		{Resource: "http://api.example.com"},
+		{Resource: "https://api.example.com#frag"},
+		{Resource: "/relative"},
+		{Resource: api, AuthorizationServers: []string{"not a url"}},
+		{Resource: api, JWKSURI: "ftp://x"},
+	} {
+		if _, err := g.MetadataHandler(bad); err == nil {
+			t.Errorf("MetadataHandler(%+v) accepted", bad)
+		}
+	}
+}
+
+func TestMetadataURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://api.example.com", "https://api.example.com/.well-known/oauth-protected-resource"},
+		{"https://api.example.com/", "https://api.example.com/.well-known/oauth-protected-resource"},
+		{"https://api.example.com/v1", "https://api.example.com/.well-known/oauth-protected-resource/v1"},
+		{"https://api.example.com:8443/a/b/", "https://api.example.com:8443/.well-known/oauth-protected-resource/a/b"},
+		{"http://localhost:8080", "http://localhost:8080/.well-known/oauth-protected-resource"},
+		{"http://api.example.com", ""},
+		{"https://api.example.com/#x", ""},
+		{"api.example.com", ""},
+	}
+	for _, tt := range tests {
+		got, err := rs.MetadataURL(tt.in)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("MetadataURL(%q) = %q, want error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("MetadataURL(%q) = %q, %v, want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// errReader fails every read.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }

@@ -1,0 +1,132 @@
+package rs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// WellKnownMetadataPath is the RFC 9728 §3 well-known path segment.
+const WellKnownMetadataPath = "/.well-known/oauth-protected-resource"
+
+// ResourceMetadata describes this protected resource for RFC 9728 metadata.
+// bearer_methods_supported is not set here: [Guard.MetadataHandler] derives
+// it from the guard's extraction settings.
+type ResourceMetadata struct {
+	// Resource is the resource identifier: an https URL without fragment
+	// (http is accepted for loopback hosts, for tests). Required.
+	Resource string
+	// AuthorizationServers lists the issuer identifiers of the authorization
+	// servers that issue tokens for this resource.
+	AuthorizationServers []string
+	// ScopesSupported lists the scopes this resource understands; the
+	// Scopes method of a scopes.Requirement helps collect them.
+	ScopesSupported []string
+	// JWKSURI is where this resource publishes its public keys, e.g. the
+	// encryption key for RFC 9701 JWT introspection responses. Optional.
+	JWKSURI string
+	// ResourceName is a human-readable name. Optional.
+	ResourceName string
+	// ResourceDocumentation is a URL of developer documentation. Optional.
+	ResourceDocumentation string
+}
+
+// MetadataURL returns where RFC 9728 §3.1 says the metadata of resource
+// lives: the well-known path inserted between the host and the path, so
+// "https://api.example.com/v1" gives
+// "https://api.example.com/.well-known/oauth-protected-resource/v1". Use it
+// for [Config.ResourceMetadataURL], and route its path to
+// [Guard.MetadataHandler].
+func MetadataURL(resource string) (string, error) {
+	u, err := parseResource(resource)
+	if err != nil {
+		return "", err
+	}
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	return u.Scheme + "://" + u.Host + WellKnownMetadataPath + path, nil
+}
+
+func parseResource(resource string) (*url.URL, error) {
+	u, err := url.Parse(resource)
+	if err != nil {
+		return nil, fmt.Errorf("rs: resource identifier: %w", err)
+	}
+	if u.Host == "" || u.Fragment != "" || u.RawFragment != "" || strings.Contains(resource, "#") {
+		return nil, fmt.Errorf("rs: resource identifier %q must be an absolute URL without fragment", resource)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil, fmt.Errorf("rs: resource identifier %q must use https", resource)
+	}
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// MetadataHandler returns an http.Handler that serves md as an RFC 9728
+// protected resource metadata document (GET and HEAD only), with
+// bearer_methods_supported derived from the guard: "header" always, "body"
+// with [Config.AllowFormToken], "query" with [Config.AllowQueryToken].
+// Custom extractors are not described. Mount it on the path of
+// [MetadataURL](md.Resource), e.g. WellKnownMetadataPath for a resource
+// without path.
+func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
+	if md.Resource == "" {
+		return nil, errors.New("rs: ResourceMetadata.Resource is required")
+	}
+	if _, err := parseResource(md.Resource); err != nil {
+		return nil, err
+	}
+	for _, s := range md.AuthorizationServers {
+		if err := checkHTTPURL(s); err != nil {
+			return nil, fmt.Errorf("rs: ResourceMetadata.AuthorizationServers: %w", err)
+		}
+	}
+	for _, u := range []string{md.JWKSURI, md.ResourceDocumentation} {
+		if u != "" {
+			if err := checkHTTPURL(u); err != nil {
+				return nil, fmt.Errorf("rs: ResourceMetadata: %w", err)
+			}
+		}
+	}
+	methods := []string{"header"}
+	if g.allowForm {
+		methods = append(methods, "body")
+	}
+	if g.allowQuery {
+		methods = append(methods, "query")
+	}
+	body, err := json.Marshal(struct {
+		Resource              string   `json:"resource"`
+		AuthorizationServers  []string `json:"authorization_servers,omitempty"`
+		JWKSURI               string   `json:"jwks_uri,omitempty"`
+		ScopesSupported       []string `json:"scopes_supported,omitempty"`
+		BearerMethods         []string `json:"bearer_methods_supported"`
+		ResourceName          string   `json:"resource_name,omitempty"`
+		ResourceDocumentation string   `json:"resource_documentation,omitempty"`
+	}{md.Resource, slices.Clone(md.AuthorizationServers), md.JWKSURI, slices.Clone(md.ScopesSupported), methods, md.ResourceName, md.ResourceDocumentation})
+	if err != nil {
+		return nil, fmt.Errorf("rs: encoding metadata: %w", err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(body)
+	}), nil
+}

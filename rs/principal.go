@@ -1,0 +1,50 @@
+package rs
+
+import (
+	"context"
+	"time"
+
+	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/scopes"
+)
+
+// Principal is the verdict on an accepted access token: who the token
+// speaks for and what it allows. Adapters store it in the request context;
+// handlers read it with [PrincipalFrom].
+type Principal struct {
+	// Subject is the "sub" member: the resource owner, or the client for a
+	// client-credentials token. It may be empty.
+	Subject string
+	// ClientID is the client the token was issued to.
+	ClientID string
+	// Scopes is the parsed "scope" member.
+	Scopes scopes.Set
+	// Audience is the "aud" member.
+	Audience []string
+	// Expiry is the "exp" member; the zero Time means the AS sent none.
+	Expiry time.Time
+	// Issuer is the "iss" member.
+	Issuer string
+	// Response is the full introspection response, for custom claims.
+	Response *introspect.Response
+
+	guard *Guard // the guard that vouched for it, so nested middleware can reuse it
+}
+
+// contextKey is unexported so that no other package can read or overwrite
+// the principal except through this package's functions.
+type contextKey struct{}
+
+// ContextWithPrincipal returns a copy of ctx carrying p. Adapters call it
+// after a successful [Guard.Check]; tests may call it to fake a caller.
+func ContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, contextKey{}, p)
+}
+
+// PrincipalFrom returns the principal stored in ctx by an adapter, and
+// whether there is one. It returns false for anonymous requests let through
+// by [Config.AllowAnonymous].
+func PrincipalFrom(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(contextKey{}).(*Principal)
+	return p, ok && p != nil
+}

@@ -1,0 +1,200 @@
+package rs
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/introspect"
+)
+
+// Rejection is the HTTP answer to a rejected request, independent of any
+// framework: every adapter writes exactly these bytes.
+type Rejection struct {
+	// Status is the HTTP status code: 400, 401, 403 or 503.
+	Status int
+	// Header holds WWW-Authenticate (for 400, 401 and 403), Retry-After (for
+	// 503), Cache-Control: no-store and, with a body, Content-Type.
+	Header http.Header
+	// Body is a small JSON object {"error":…,"error_description":…}, or
+	// empty for a request without token (RFC 6750 §3.1 gives it no error).
+	Body []byte
+}
+
+// Write writes the rejection to w.
+func (rj *Rejection) Write(w http.ResponseWriter) {
+	h := w.Header()
+	for k, v := range rj.Header {
+		h[k] = v
+	}
+	if len(rj.Body) > 0 {
+		h.Set("Content-Length", strconv.Itoa(len(rj.Body)))
+	}
+	w.WriteHeader(rj.Status)
+	if len(rj.Body) > 0 {
+		_, _ = w.Write(rj.Body)
+	}
+}
+
+// WriteError writes the RFC 6750 answer to err on w; see [Guard.Reject].
+func (g *Guard) WriteError(w http.ResponseWriter, err error) {
+	g.Reject(err).Write(w)
+}
+
+// Reject turns an error into its RFC 6750 §3 answer:
+//
+//   - [ErrNoToken]: 401 with a bare challenge, `Bearer realm="…"`;
+//   - [ErrInvalidRequest]: 400, error="invalid_request";
+//   - [ErrInvalidToken]: 401, error="invalid_token";
+//   - [ErrInsufficientScope]: 403, error="insufficient_scope" and the
+//     scope attribute printed by the requirement;
+//   - [ErrUnavailable] and the introspect categories ErrUnavailable,
+//     ErrASRejectedClient and ErrMalformedResponse: 503 with Retry-After
+//     (the authorization server's, else [Config.RetryAfter]) and no challenge.
+//
+// The error_description comes only from an [*Error]'s Description, never
+// from error text. Any other error is answered as invalid_token, so that
+// a failure in a SuccessHandler hook fails closed; return an [*Error] to
+// choose the answer.
+func (g *Guard) Reject(err error) *Rejection {
+	var e *Error
+	desc := ""
+	if errors.As(err, &e) {
+		desc = e.Description
+	}
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return g.challenge(http.StatusUnauthorized, "", "", "")
+	case errors.Is(err, ErrInvalidRequest):
+		return g.challenge(http.StatusBadRequest, "invalid_request", orDefault(desc, "the request is malformed"), "")
+	case errors.Is(err, ErrInsufficientScope):
+		scope := ""
+		if e != nil {
+			scope = e.Required.String()
+		}
+		return g.challenge(http.StatusForbidden, "insufficient_scope", orDefault(desc, "the access token lacks the required scope"), scope)
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, introspect.ErrInactive):
+		return g.challenge(http.StatusUnauthorized, "invalid_token", orDefault(desc, "the access token is not valid"), "")
+	case errors.Is(err, ErrUnavailable), errors.Is(err, introspect.ErrUnavailable),
+		errors.Is(err, introspect.ErrASRejectedClient), errors.Is(err, introspect.ErrMalformedResponse):
+		wait := introspect.RetryAfterHint(err)
+		if wait <= 0 {
+			wait = g.retryAfter
+		}
+		h := http.Header{}
+		h.Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Type", "application/json")
+		return &Rejection{Status: http.StatusServiceUnavailable, Header: h, Body: jsonBody("temporarily_unavailable", descUnavailable)}
+	default:
+		return g.challenge(http.StatusUnauthorized, "invalid_token", "the access token was rejected", "")
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// challenge builds a Bearer challenge (RFC 6750 §3, RFC 7235 §2.1) and body.
+func (g *Guard) challenge(status int, code, desc, scope string) *Rejection {
+	desc = sanitizeDescription(desc)
+	var b strings.Builder
+	b.WriteString("Bearer")
+	sep := " "
+	param := func(name, value string) {
+		b.WriteString(sep)
+		b.WriteString(name)
+		b.WriteString(`="`)
+		writeQuoted(&b, value)
+		b.WriteByte('"')
+		sep = ", "
+	}
+	if g.realm != "" {
+		param("realm", g.realm)
+	}
+	if code != "" {
+		param("error", code)
+		if desc != "" {
+			param("error_description", desc)
+		}
+		if scope != "" {
+			param("scope", scope)
+		}
+	}
+	if g.resourceMetadata != "" {
+		param("resource_metadata", g.resourceMetadata)
+	}
+	h := http.Header{}
+	h.Set("WWW-Authenticate", b.String())
+	h.Set("Cache-Control", "no-store")
+	rj := &Rejection{Status: status, Header: h}
+	if code != "" {
+		h.Set("Content-Type", "application/json")
+		rj.Body = jsonBody(code, desc)
+	}
+	return rj
+}
+
+func jsonBody(code, desc string) []byte {
+	b, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{code, desc})
+	return b
+}
+
+// writeQuoted writes s as the inside of an RFC 7235 quoted-string: '"' and
+// '\' are escaped with a backslash; control characters other than HTAB,
+// which a quoted-string cannot carry, are dropped.
+func writeQuoted(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t' || (c >= 0x20 && c != 0x7f):
+			b.WriteByte(c)
+		}
+	}
+}
+
+// sanitizeDescription keeps the characters RFC 6750 §3 allows in
+// error_description: %x20-21 / %x23-5B / %x5D-7E.
+func sanitizeDescription(s string) string {
+	ok := true
+	for i := 0; i < len(s) && ok; i++ {
+		ok = isDescChar(s[i])
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if isDescChar(s[i]) {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+func isDescChar(c byte) bool {
+	return c == 0x20 || c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E)
+}
+
+// isQuotable reports whether s is printable ASCII (with SP and HTAB), which
+// is what a challenge attribute may carry once quoted.
+func isQuotable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '\t' && (c < 0x20 || c >= 0x7f) {
+			return false
+		}
+	}
+	return true
+}

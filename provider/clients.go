@@ -1,0 +1,299 @@
+package provider
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/tokengate/tokengate/provider/store"
+)
+
+// Prefixes of generated values, so that secret scanners can recognise them.
+const (
+	ClientIDPrefix     = "tgc_"
+	ClientSecretPrefix = "tg_cs_"
+	AccessTokenPrefix  = "tg_at_"
+)
+
+// GrantClientCredentials is the client credentials grant type (RFC 6749 §4.4).
+const GrantClientCredentials = "client_credentials"
+
+// ScopeIntrospection is the scope that lets a bearer token authenticate a
+// caller of the introspection endpoint.
+const ScopeIntrospection = "introspection"
+
+// Supported RFC 9701 encryption algorithms.
+var (
+	encryptionAlgs = []string{"RSA-OAEP", "RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A256KW"}
+	encryptionEncs = []string{"A128CBC-HS256", "A256CBC-HS512", "A128GCM", "A256GCM"}
+)
+
+// ClientSpec is what [Provider.RegisterClient] registers.
+type ClientSpec struct {
+	// Name is a human-readable label.
+	Name string
+	// Public registers a public client, which has no secret (RFC 6749
+	// §2.1). Public clients cannot use client_credentials nor introspect;
+	// they exist for grants of a later version.
+	Public bool
+	// Scopes the client may obtain; a token request without scope gets
+	// them all.
+	Scopes []string
+	// GrantTypes the client may use. Defaults to client_credentials for a
+	// confidential client.
+	GrantTypes []string
+	// Resources are the resource indicators (RFC 8707: absolute URIs
+	// without fragment) the client may ask tokens for; a request without
+	// resource gets them all as audience. They are also the audiences whose
+	// tokens the client may introspect with store.IntrospectOwnAudience.
+	Resources []string
+	// TokenLifetime of the client's access tokens. The zero value means
+	// Config.DefaultTokenLifetime; it may not exceed Config.MaxTokenLifetime.
+	TokenLifetime time.Duration
+	// Introspection is the client's right to introspect; the zero value
+	// forbids it.
+	Introspection store.IntrospectionRight
+	// JWTAccessTokens issues RFC 9068 JWT access tokens instead of opaque
+	// ones. It requires at least one Resource (the JWT's aud).
+	JWTAccessTokens bool
+
+	// IntrospectionSignedResponseAlg (RFC 9701 §6) makes introspection
+	// answers to this client signed JWTs when it asks for them with
+	// Accept: application/token-introspection+jwt. One of RS256, PS256,
+	// ES256, EdDSA that the provider has keys for. Defaults to RS256 (or the
+	// first key algorithm) when IntrospectionEncryptedResponseAlg is set.
+	IntrospectionSignedResponseAlg string
+	// IntrospectionEncryptedResponseAlg and IntrospectionEncryptedResponseEnc
+	// make those answers encrypted to the client's key from JWKS or JWKSURI:
+	// alg one of RSA-OAEP, RSA-OAEP-256, ECDH-ES, ECDH-ES+A128KW,
+	// ECDH-ES+A256KW; enc one of A128CBC-HS256 (the default), A256CBC-HS512,
+	// A128GCM, A256GCM.
+	IntrospectionEncryptedResponseAlg string
+	IntrospectionEncryptedResponseEnc string
+	// JWKS is the client's public JWK Set (JSON); JWKSURI where to fetch it
+	// (https, or http on loopback). Set at most one.
+	JWKS    string
+	JWKSURI string
+}
+
+// RegisterClient validates spec, registers a new client with a generated id
+// and, unless it is public, a generated 256-bit secret. The secret is
+// returned once and only its hash is stored. Errors from validation match
+// [ErrInvalidClient].
+func (p *Provider) RegisterClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
+	c, err := p.clientFromSpec(spec)
+	if err != nil {
+		return nil, "", err
+	}
+	var secret string
+	if !spec.Public {
+		secret = ClientSecretPrefix + randomString(32)
+		c.SecretHash = store.Hash(secret)
+	}
+	c.ID = ClientIDPrefix + randomString(16)
+	c.CreatedAt = p.now()
+	if err := p.cfg.Store.CreateClient(ctx, c); err != nil {
+		return nil, "", fmt.Errorf("provider: registering client: %w", err)
+	}
+	return c, secret, nil
+}
+
+// Clients returns every registered client, ordered by id.
+func (p *Provider) Clients(ctx context.Context) ([]*Client, error) {
+	cs, err := p.cfg.Store.Clients(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("provider: listing clients: %w", err)
+	}
+	return cs, nil
+}
+
+// DeleteClient deletes a client and the tokens issued to it, which become
+// inactive at once. A missing client matches store.ErrNotFound.
+func (p *Provider) DeleteClient(ctx context.Context, id string) error {
+	if err := p.cfg.Store.DeleteClient(ctx, id); err != nil {
+		return fmt.Errorf("provider: deleting client %q: %w", id, err)
+	}
+	return nil
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidClient}, args...)...)
+}
+
+func (p *Provider) clientFromSpec(spec ClientSpec) (*Client, error) {
+	c := &Client{
+		Name:                              spec.Name,
+		Resources:                         slices.Clone(spec.Resources),
+		TokenLifetime:                     spec.TokenLifetime,
+		Introspection:                     spec.Introspection,
+		IntrospectionSignedResponseAlg:    spec.IntrospectionSignedResponseAlg,
+		IntrospectionEncryptedResponseAlg: spec.IntrospectionEncryptedResponseAlg,
+		IntrospectionEncryptedResponseEnc: spec.IntrospectionEncryptedResponseEnc,
+		JWKS:                              spec.JWKS,
+		JWKSURI:                           spec.JWKSURI,
+	}
+	if len(spec.Name) > 200 {
+		return nil, invalid("Name is longer than 200 bytes")
+	}
+	for _, s := range spec.Scopes {
+		if !validScopeToken(s) {
+			return nil, invalid("scope %q is not an RFC 6749 §3.3 scope token", s)
+		}
+		if !slices.Contains(c.Scopes, s) {
+			c.Scopes = append(c.Scopes, s)
+		}
+	}
+	c.GrantTypes = slices.Clone(spec.GrantTypes)
+	if len(c.GrantTypes) == 0 && !spec.Public {
+		c.GrantTypes = []string{GrantClientCredentials}
+	}
+	for _, g := range c.GrantTypes {
+		if g != GrantClientCredentials {
+			return nil, invalid("grant type %q is not supported (only client_credentials)", g)
+		}
+		if spec.Public {
+			return nil, invalid("a public client cannot use client_credentials (RFC 6749 §4.4)")
+		}
+	}
+	for _, r := range c.Resources {
+		if err := validResource(r); err != nil {
+			return nil, invalid("resource %q: %v", r, err)
+		}
+	}
+	if c.TokenLifetime < 0 || c.TokenLifetime > p.cfg.MaxTokenLifetime {
+		return nil, invalid("TokenLifetime %v is outside (0, %v]", c.TokenLifetime, p.cfg.MaxTokenLifetime)
+	}
+	if c.Introspection < store.IntrospectNone || c.Introspection > store.IntrospectAny {
+		return nil, invalid("Introspection %d is not a known right", c.Introspection)
+	}
+	if spec.Public && c.Introspection != store.IntrospectNone {
+		return nil, invalid("a public client cannot introspect: it cannot authenticate")
+	}
+	if spec.JWTAccessTokens {
+		if len(c.Resources) == 0 {
+			return nil, invalid("JWT access tokens need at least one resource for their aud (RFC 9068 §2.2)")
+		}
+		c.AccessTokenFormat = "jwt"
+	}
+	if err := p.validateJWTResponse(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (p *Provider) validateJWTResponse(c *Client) error {
+	if c.IntrospectionEncryptedResponseEnc != "" && c.IntrospectionEncryptedResponseAlg == "" {
+		return invalid("IntrospectionEncryptedResponseEnc needs IntrospectionEncryptedResponseAlg")
+	}
+	if c.IntrospectionEncryptedResponseAlg != "" {
+		if c.IntrospectionSignedResponseAlg == "" {
+			c.IntrospectionSignedResponseAlg = p.cfg.KeyAlgorithms[0]
+			if slices.Contains(p.cfg.KeyAlgorithms, AlgRS256) {
+				c.IntrospectionSignedResponseAlg = AlgRS256 // RFC 9701 §6 default
+			}
+		}
+		if c.IntrospectionEncryptedResponseEnc == "" {
+			c.IntrospectionEncryptedResponseEnc = "A128CBC-HS256" // RFC 9701 §6 default
+		}
+		if !slices.Contains(encryptionAlgs, c.IntrospectionEncryptedResponseAlg) {
+			return invalid("IntrospectionEncryptedResponseAlg %q is not one of %v", c.IntrospectionEncryptedResponseAlg, encryptionAlgs)
+		}
+		if !slices.Contains(encryptionEncs, c.IntrospectionEncryptedResponseEnc) {
+			return invalid("IntrospectionEncryptedResponseEnc %q is not one of %v", c.IntrospectionEncryptedResponseEnc, encryptionEncs)
+		}
+		switch {
+		case c.JWKS != "" && c.JWKSURI != "":
+			return invalid("set only one of JWKS and JWKSURI")
+		case c.JWKS != "":
+			if _, err := encryptionKey([]byte(c.JWKS), c.IntrospectionEncryptedResponseAlg); err != nil {
+				return invalid("JWKS: %v", err)
+			}
+		case c.JWKSURI != "":
+			u, err := url.Parse(c.JWKSURI)
+			if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname()))) {
+				return invalid("JWKSURI %q must be an https URL (or http on loopback)", c.JWKSURI)
+			}
+		default:
+			return invalid("encrypted introspection responses need JWKS or JWKSURI")
+		}
+	} else if c.JWKS != "" || c.JWKSURI != "" {
+		return invalid("JWKS and JWKSURI are only used with IntrospectionEncryptedResponseAlg")
+	}
+	if a := c.IntrospectionSignedResponseAlg; a != "" {
+		if !slices.Contains(p.signingAlgs(), a) {
+			return invalid("IntrospectionSignedResponseAlg %q is not one of %v", a, p.signingAlgs())
+		}
+		if c.Introspection == store.IntrospectNone {
+			return invalid("IntrospectionSignedResponseAlg is set but the client may not introspect")
+		}
+	}
+	return nil
+}
+
+// encryptionKey picks the first key of the JWK Set that can be used with
+// the JWE key management algorithm alg.
+func encryptionKey(set []byte, alg string) (*jose.JSONWebKey, error) {
+	var ks jose.JSONWebKeySet
+	if err := json.Unmarshal(set, &ks); err != nil {
+		return nil, fmt.Errorf("not a JWK Set: %w", err)
+	}
+	for i := range ks.Keys {
+		k := &ks.Keys[i]
+		if (k.Use != "" && k.Use != "enc") || (k.Algorithm != "" && k.Algorithm != alg) || !k.IsPublic() || !k.Valid() {
+			continue
+		}
+		switch k.Key.(type) {
+		case *rsa.PublicKey:
+			if alg == "RSA-OAEP" || alg == "RSA-OAEP-256" {
+				return k, nil
+			}
+		case *ecdsa.PublicKey:
+			if alg == "ECDH-ES" || alg == "ECDH-ES+A128KW" || alg == "ECDH-ES+A256KW" {
+				return k, nil
+			}
+		}
+	}
+	return nil, errors.New("no public encryption key in the set fits " + alg)
+}
+
+// validScopeToken reports whether s is a scope-token (RFC 6749 §3.3):
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScopeToken(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E)) {
+			return false
+		}
+	}
+	return true
+}
+
+// validResource checks an RFC 8707 §2 resource indicator: an absolute URI
+// without a fragment.
+func validResource(r string) error {
+	if len(r) > 2000 {
+		return errors.New("longer than 2000 bytes")
+	}
+	u, err := url.Parse(r)
+	if err != nil {
+		return errors.New("not a URI")
+	}
+	if !u.IsAbs() {
+		return errors.New("not an absolute URI")
+	}
+	if u.Fragment != "" || u.RawFragment != "" || strings.Contains(r, "#") {
+		return errors.New("has a fragment")
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+// Package provider is an OAuth 2.0 authorization server: a team can run it
+// as its token service ("tokengate serve"), embed it in an application (a
+// [*Provider] is an [net/http.Handler]), or start it in tests (package
+// providertest).
+//
+// Under the issuer URL it serves:
+//
+//   - authorization server metadata (RFC 8414) at
+//     /.well-known/oauth-authorization-server, and the same document at
+//     /.well-known/openid-configuration so that OpenID Connect libraries
+//     can discover it;
+//   - its JWK Set at the advertised jwks_uri ({issuer}/jwks.json);
+//   - the token endpoint ({issuer}/token) with the client credentials grant
+//     (RFC 6749 §4.4; no refresh token, §4.4.3), scope narrowing to what the
+//     client may have (§3.3), and resource indicators setting the audience
+//     (RFC 8707);
+//   - the introspection endpoint ({issuer}/introspect, RFC 7662), with a
+//     per-client right to introspect (none, tokens for its own audience, any
+//     token), answering {"active":false} and nothing else for any token the
+//     caller may not see, and signed or signed-then-encrypted JWT answers
+//     (RFC 9701) for clients registered for them;
+//   - the revocation endpoint ({issuer}/revoke, RFC 7009).
+//
+// Clients authenticate with client_secret_basic (RFC 6749 §2.3.1: id and
+// secret form-urlencoded, though raw values are accepted too, as Django
+// OAuth Toolkit 1.7 sends them) or client_secret_post, never both at once.
+// Errors are RFC 6749 §5.2 JSON with Cache-Control: no-store.
+//
+// Access tokens are opaque by default: 256 random bits with the prefix
+// "tg_at_", so secret scanners can find leaked ones. A client may instead
+// receive RFC 9068 JWT access tokens (typ at+jwt). Either way the provider
+// stores only a SHA-256 hash of each token and of each client secret.
+//
+// Signing keys (RSA, EC P-256, Ed25519) are generated on first start and
+// kept in the store; [Provider.RotateKeys] replaces them while the retired
+// keys stay published until everything they signed has expired.
+//
+// State lives in a [store.Store]: in memory by default, or in SQLite with
+// package provider/store/sqlite.
+package provider

@@ -1,0 +1,329 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/provider/store"
+)
+
+// Client is a registered client, as kept in the store.
+type Client = store.Client
+
+// Defaults for [Config].
+const (
+	DefaultTokenLifetime      = time.Hour
+	DefaultMaxTokenLifetime   = 24 * time.Hour
+	DefaultKeyRefreshInterval = time.Minute
+	DefaultSweepInterval      = time.Hour
+	DefaultMaxBodyBytes       = 64 << 10
+)
+
+// TokenRequest describes a token about to be issued, for [Config.TokenClaims].
+type TokenRequest struct {
+	// Client is the client the token is issued to.
+	Client *Client
+	// Scopes are the granted scopes.
+	Scopes []string
+	// Audience is the token's audience.
+	Audience []string
+}
+
+// Config configures a [Provider]. Only Issuer is required.
+type Config struct {
+	// Issuer is the issuer identifier (RFC 8414 §2): an https URL without
+	// query or fragment (http is allowed for loopback hosts). The endpoints
+	// are served under its path.
+	Issuer string
+	// Store keeps clients, tokens and keys. The zero value means a new
+	// in-memory store (state is lost on exit); use
+	// provider/store/sqlite for a persistent one.
+	Store store.Store
+
+	// DefaultTokenLifetime is the lifetime of access tokens of clients that
+	// set none. Defaults to DefaultTokenLifetime (1h).
+	DefaultTokenLifetime time.Duration
+	// MaxTokenLifetime caps every client's token lifetime, and bounds how
+	// long a retired key stays published. Defaults to
+	// DefaultMaxTokenLifetime (24h).
+	MaxTokenLifetime time.Duration
+	// KeyAlgorithms are the key families kept: AlgRS256, AlgES256 and
+	// AlgEdDSA. The first signs RFC 9068 JWT access tokens. Defaults to
+	// all three, RS256 first (RFC 9068 §4 requires RS256 support).
+	KeyAlgorithms []string
+	// KeyRefreshInterval is how often keys are re-read from the store, so
+	// that a rotation by another process is seen. Defaults to 1 minute.
+	KeyRefreshInterval time.Duration
+	// SweepInterval is how often expired tokens are deleted from the store
+	// (checked when tokens are issued). Defaults to 1h; negative disables.
+	SweepInterval time.Duration
+	// MaxBodyBytes caps a request body. Defaults to 64 KiB.
+	MaxBodyBytes int64
+
+	// TokenClaims, if set, returns extra claims for a token about to be
+	// issued; they appear in its introspection response (and in it, for JWT
+	// access tokens). Registered claim names (iss, sub, aud, exp, nbf, iat,
+	// jti, scope, client_id, active, token_type, username, cnf) are refused
+	// with a server error. Returning an error refuses the token.
+	TokenClaims func(ctx context.Context, req *TokenRequest) (map[string]any, error)
+	// IntrospectionHook, if set, may change the response to an
+	// introspection of an active token before it is sent, like
+	// django-oidc-provider's OIDC_INTROSPECTION_PROCESSING_HOOK. caller is
+	// the client asking. Setting resp.Active to false makes the answer
+	// {"active":false}. Returning an error answers with a server error.
+	IntrospectionHook func(ctx context.Context, caller *Client, resp *introspect.Response) error
+
+	// HTTPClient fetches clients' jwks_uri for encrypted introspection
+	// responses. Defaults to a client with a 10s timeout.
+	HTTPClient *http.Client
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+	// Logger receives structured logs; it never sees a token or secret.
+	// Defaults to slog.Default().
+	Logger *slog.Logger
+
+	// InsecureAllowHTTPIssuer allows an http Issuer on a host other than
+	// loopback. It MUST NOT be set in production: tokens and client secrets
+	// would cross the network in clear text.
+	InsecureAllowHTTPIssuer bool
+}
+
+// Provider is an OAuth 2.0 authorization server. It is an [http.Handler]
+// serving the endpoints under the issuer's path, and is safe for
+// concurrent use. It starts no goroutines.
+type Provider struct {
+	cfg      Config
+	issuer   string // without trailing slash
+	basePath string // issuer path without trailing slash
+	metadata []byte
+
+	keys      keyring
+	jwksCache jwksCache
+	lastSweep atomic.Int64 // unix nanoseconds of the last sweep
+}
+
+// Endpoint paths, relative to the issuer.
+const (
+	pathToken         = "/token"
+	pathIntrospection = "/introspect"
+	pathRevocation    = "/revoke"
+	pathJWKS          = "/jwks.json"
+)
+
+// New returns a Provider for cfg. On first start with an empty store it
+// generates the signing keys and saves them.
+func New(cfg Config) (*Provider, error) {
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || cfg.Issuer == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+		(u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("provider: Config.Issuer %q must be an absolute https URL without query or fragment", cfg.Issuer)
+	}
+	if u.Scheme == "http" && !cfg.InsecureAllowHTTPIssuer && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("provider: Config.Issuer %q is http on a non-loopback host; use https (or InsecureAllowHTTPIssuer)", cfg.Issuer)
+	}
+	if cfg.Store == nil {
+		cfg.Store = store.NewMemory()
+	}
+	if cfg.DefaultTokenLifetime <= 0 {
+		cfg.DefaultTokenLifetime = DefaultTokenLifetime
+	}
+	if cfg.MaxTokenLifetime <= 0 {
+		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
+	}
+	if cfg.DefaultTokenLifetime > cfg.MaxTokenLifetime {
+		return nil, fmt.Errorf("provider: Config.DefaultTokenLifetime %v exceeds MaxTokenLifetime %v", cfg.DefaultTokenLifetime, cfg.MaxTokenLifetime)
+	}
+	if len(cfg.KeyAlgorithms) == 0 {
+		cfg.KeyAlgorithms = []string{AlgRS256, AlgES256, AlgEdDSA}
+	}
+	seen := map[string]bool{}
+	for _, a := range cfg.KeyAlgorithms {
+		if family(a) != a || seen[a] {
+			return nil, fmt.Errorf("provider: Config.KeyAlgorithms: %q is not one of RS256, ES256, EdDSA, or is repeated", a)
+		}
+		seen[a] = true
+	}
+	if cfg.KeyRefreshInterval <= 0 {
+		cfg.KeyRefreshInterval = DefaultKeyRefreshInterval
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Provider{
+		cfg:      cfg,
+		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
+		basePath: strings.TrimSuffix(u.Path, "/"),
+	}
+	p.jwksCache.entries = make(map[string]*jwksEntry)
+	p.lastSweep.Store(p.now().UnixNano())
+	if err := p.ensureKeys(context.Background()); err != nil {
+		return nil, err
+	}
+	if p.metadata, err = json.Marshal(p.Metadata()); err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	return p, nil
+}
+
+func (p *Provider) now() time.Time { return p.cfg.Now() }
+
+// Issuer returns the issuer identifier.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Store returns the provider's store.
+func (p *Provider) Store() store.Store { return p.cfg.Store }
+
+// Metadata returns the RFC 8414 authorization server metadata; it lists
+// exactly what the provider supports.
+func (p *Provider) Metadata() map[string]any {
+	auth := []string{"client_secret_basic", "client_secret_post"}
+	return map[string]any{
+		"issuer":                                p.issuer,
+		"token_endpoint":                        p.issuer + pathToken,
+		"jwks_uri":                              p.issuer + pathJWKS,
+		"introspection_endpoint":                p.issuer + pathIntrospection,
+		"revocation_endpoint":                   p.issuer + pathRevocation,
+		"grant_types_supported":                 []string{"client_credentials"},
+		"response_types_supported":              []string{},
+		"token_endpoint_auth_methods_supported": auth,
+		"introspection_endpoint_auth_methods_supported":      auth,
+		"revocation_endpoint_auth_methods_supported":         append(auth[:2:2], "none"),
+		"introspection_signing_alg_values_supported":         p.signingAlgs(),
+		"introspection_encryption_alg_values_supported":      encryptionAlgs,
+		"introspection_encryption_enc_values_supported":      encryptionEncs,
+	}
+}
+
+// ServeHTTP serves the metadata (at /.well-known/oauth-authorization-server,
+// with the issuer's path appended as RFC 8414 §3.1 says, and at the issuer
+// path followed by /.well-known/openid-configuration and
+// /.well-known/oauth-authorization-server), the JWK Set, and the token,
+// introspection and revocation endpoints.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	switch path {
+	case "/.well-known/oauth-authorization-server" + p.basePath,
+		p.basePath + "/.well-known/oauth-authorization-server",
+		p.basePath + "/.well-known/openid-configuration":
+		p.serveStatic(w, r, p.metadata)
+		return
+	}
+	rest, ok := strings.CutPrefix(path, p.basePath)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch rest {
+	case pathJWKS:
+		_, jwks, err := p.currentKeys(r.Context())
+		if err != nil {
+			p.serverError(w, "reading keys", err)
+			return
+		}
+		p.serveStatic(w, r, jwks)
+	case pathToken:
+		p.serveToken(w, r)
+	case pathIntrospection:
+		p.serveIntrospection(w, r)
+	case pathRevocation:
+		p.serveRevocation(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serveStatic serves a public JSON document that caches may keep briefly.
+func (p *Provider) serveStatic(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Write(body)
+}
+
+func (p *Provider) serverError(w http.ResponseWriter, what string, err error) {
+	p.cfg.Logger.Error("provider: "+what, "err", err)
+	writeError(w, &oauthError{status: http.StatusInternalServerError, code: "server_error"})
+}
+
+// Sweep deletes tokens that have expired from the store and reports how
+// many. The token endpoint calls it every SweepInterval; a command may call
+// it too.
+func (p *Provider) Sweep(ctx context.Context) (int64, error) {
+	n, err := p.cfg.Store.DeleteExpiredTokens(ctx, p.now())
+	if err != nil {
+		return 0, fmt.Errorf("provider: sweeping tokens: %w", err)
+	}
+	return n, nil
+}
+
+// maybeSweep runs Sweep when SweepInterval has passed; only one caller wins.
+func (p *Provider) maybeSweep(ctx context.Context) {
+	if p.cfg.SweepInterval < 0 {
+		return
+	}
+	last := p.lastSweep.Load()
+	now := p.now().UnixNano()
+	if now-last < int64(p.cfg.SweepInterval) || !p.lastSweep.CompareAndSwap(last, now) {
+		return
+	}
+	if n, err := p.Sweep(ctx); err != nil {
+		p.cfg.Logger.Warn("provider: sweep failed", "err", err)
+	} else if n > 0 {
+		p.cfg.Logger.Info("provider: swept expired tokens", "count", n)
+	}
+}
+
+// randomString returns n random bytes, base64url-encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// jwksCache caches clients' JWK Sets fetched from their jwks_uri.
+type jwksCache struct {
+	// mu guards entries.
+	mu      sync.Mutex
+	entries map[string]*jwksEntry
+}
+
+type jwksEntry struct {
+	set       []byte
+	fetchedAt time.Time
+}

@@ -210,11 +210,11 @@ func (p *Provider) Metadata() map[string]any {
 		"grant_types_supported":                 []string{"client_credentials"},
 		"response_types_supported":              []string{},
 		"token_endpoint_auth_methods_supported": auth,
-		"introspection_endpoint_auth_methods_supported":      auth,
-		"revocation_endpoint_auth_methods_supported":         append(auth[:2:2], "none"),
-		"introspection_signing_alg_values_supported":         p.signingAlgs(),
-		"introspection_encryption_alg_values_supported":      encryptionAlgs,
-		"introspection_encryption_enc_values_supported":      encryptionEncs,
+		"introspection_endpoint_auth_methods_supported": auth,
+		"revocation_endpoint_auth_methods_supported":    append(auth[:2:2], "none"),
+		"introspection_signing_alg_values_supported":    p.signingAlgs(),
+		"introspection_encryption_alg_values_supported": encryptionAlgs,
+		"introspection_encryption_enc_values_supported": encryptionEncs,
 	}
 }
 

@@ -52,7 +52,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "resource not registered", r: req{basic: basic(app.id, app.secret), form: grant + "&resource=https%3A%2F%2Fevil.example%2F"}, wantStatus: 400, wantError: "invalid_target"},
 		{name: "resource with fragment", r: req{basic: basic(app.id, app.secret), form: grant + "&resource=https%3A%2F%2Fapi.example%2F%23x"}, wantStatus: 400, wantError: "invalid_target"},
 		{name: "resource relative", r: req{basic: basic(app.id, app.secret), form: grant + "&resource=%2Fapi"}, wantStatus: 400, wantError: "invalid_target"},
-		{name: "wrong secret", r: req{basic: basic(app.id, app.secret + "x"), form: grant}, wantStatus: 401, wantError: "invalid_client", wantBasic: true},
+		{name: "wrong secret", r: req{basic: basic(app.id, app.secret+"x"), form: grant}, wantStatus: 401, wantError: "invalid_client", wantBasic: true},
 		{name: "secret with wrong case", r: req{basic: basic(app.id, upperSecret), form: grant}, wantStatus: 401, wantError: "invalid_client", wantBasic: true},
 		{name: "wrong secret post", r: req{form: grant + "&client_id=" + app.id + "&client_secret=nope"}, wantStatus: 401, wantError: "invalid_client", wantBasic: true},
 		{name: "unknown client", r: req{basic: basic("tgc_nobody", app.secret), form: grant}, wantStatus: 401, wantError: "invalid_client", wantBasic: true},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -140,15 +141,19 @@ type DOTResourceServerOptions struct {
 	// RequiredScopes are the scopes /api/hello requires, space separated.
 	// Defaults to "orders:read".
 	RequiredScopes string
+	// CacheSeconds is RESOURCE_SERVER_TOKEN_CACHING_SECONDS: how long DOT
+	// keeps an active verdict (capped by the token's exp) before it asks
+	// again. Defaults to 1. DOT's own default is 36000; DOT refuses every
+	// token when it is 0, so it cannot be switched off.
+	CacheSeconds int
 }
 
 // DOTResourceServer is a running Django OAuth Toolkit 1.7 that protects
 // HelloURL by asking another authorization server about every token
 // (RFC 7662). It answers 200 with {"scope", "username", "expires"} for a
 // token that is active and has the required scopes, and 403 (DOT sends no
-// 401 and no WWW-Authenticate) for anything else. It keeps no verdict
-// between requests (RESOURCE_SERVER_TOKEN_CACHING_SECONDS is 0), so a
-// revocation shows at once.
+// 401 and no WWW-Authenticate) for anything else. It keeps an active verdict
+// for CacheSeconds (1 by default), so a revocation shows after that.
 type DOTResourceServer struct {
 	BaseURL  string
 	HelloURL string
@@ -186,9 +191,16 @@ func LaunchDOTResourceServer(opts DOTResourceServerOptions) (*DOTResourceServer,
 	if opts.RequiredScopes == "" {
 		opts.RequiredScopes = "orders:read"
 	}
+	if opts.CacheSeconds < 0 {
+		return nil, fmt.Errorf("interoptest: DOTResourceServerOptions.CacheSeconds is negative")
+	}
+	if opts.CacheSeconds == 0 {
+		opts.CacheSeconds = 1
+	}
 	env := map[string]string{
 		"DOT_RS_INTROSPECTION_URL": opts.IntrospectionURL,
 		"DOT_RS_REQUIRED_SCOPES":   opts.RequiredScopes,
+		"DOT_RS_CACHE_SECONDS":     strconv.Itoa(opts.CacheSeconds),
 	}
 	if opts.AuthToken != "" {
 		env["DOT_RS_AUTH_TOKEN"] = opts.AuthToken

@@ -12,6 +12,7 @@ Resource-server mode (DOT validates tokens of another AS by introspection):
                                     RESOURCE_SERVER_INTROSPECTION_CREDENTIALS
   DOT_RS_AUTH_TOKEN                 RESOURCE_SERVER_AUTH_TOKEN
   DOT_RS_REQUIRED_SCOPES            scopes /api/hello requires (space separated)
+  DOT_RS_CACHE_SECONDS              RESOURCE_SERVER_TOKEN_CACHING_SECONDS (default 1)
 """
 import os
 
@@ -57,6 +58,7 @@ LOGGING = {
     "loggers": {
         "oauth2_provider": {"handlers": ["stderr"], "level": "DEBUG"},
         "oauthlib": {"handlers": ["stderr"], "level": "WARNING"},
+        "django.request": {"handlers": ["stderr"], "level": "ERROR"},
     },
 }
 
@@ -84,7 +86,8 @@ if _rs_url:
         )
     # DOT caches an active verdict as a local AccessToken until min(exp, now +
     # this); the default (36000 s) keeps accepting a token for up to ten hours
-    # after it was revoked. Zero makes every request introspect again.
-    OAUTH2_PROVIDER["RESOURCE_SERVER_TOKEN_CACHING_SECONDS"] = 0
+    # after it was revoked. Zero does not mean "no cache": the cached copy
+    # expires the moment it is stored and DOT refuses every token.
+    OAUTH2_PROVIDER["RESOURCE_SERVER_TOKEN_CACHING_SECONDS"] = int(os.environ.get("DOT_RS_CACHE_SECONDS") or "1")
 
 RS_REQUIRED_SCOPES = os.environ.get("DOT_RS_REQUIRED_SCOPES", "orders:read").split()

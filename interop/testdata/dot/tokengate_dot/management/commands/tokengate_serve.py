@@ -31,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", verbosity=0, interactive=False)
-        setup = json.loads(os.environ.get("DOT_SETUP") or "{}")
+        setup = json.loads(os.environ.get("DOT_SETUP") or "{}") or {}
         Application = get_application_model()
         AccessToken = get_access_token_model()
         User = get_user_model()

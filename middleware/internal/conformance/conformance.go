@@ -1,0 +1,288 @@
+// Package conformance is the one test suite every framework adapter of
+// package rs must pass: the same requests must get the same status, the
+// same WWW-Authenticate and Retry-After headers and the same body bytes, and
+// accepted requests must reach the handler with the same principal.
+//
+// Adding an adapter to the suite is one entry in the list in
+// conformance_test.go.
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/rs"
+	"github.com/tokengate/tokengate/rs/rstest"
+	"github.com/tokengate/tokengate/scopes"
+)
+
+// Adapter builds, for one framework, a handler for every method and path
+// that is protected by guard with requirement req through the adapter's
+// public constructor, and whose final handler is [Answer] (or a native
+// handler that writes the same bytes).
+type Adapter struct {
+	Name  string
+	Build func(guard *rs.Guard, req scopes.Requirement) http.Handler
+}
+
+// Answer is the protected handler: it writes the principal from the request
+// context as JSON, or {"anonymous":true}.
+func Answer(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	p, ok := rs.PrincipalFrom(r.Context())
+	if !ok {
+		_, _ = io.WriteString(w, `{"anonymous":true}`)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(struct {
+		Subject  string   `json:"subject"`
+		ClientID string   `json:"client_id"`
+		Scopes   []string `json:"scopes"`
+	}{p.Subject, p.ClientID, p.Scopes.List()})
+}
+
+// Now is the suite's fixed clock.
+var Now = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+const audience = "https://api.example.com"
+
+// Introspector answers for the suite's tokens.
+func Introspector() rstest.Introspector {
+	active := func(scope string, mut func(*introspect.Response)) rstest.Answer {
+		r := rstest.Active("alice", "shop", scope, Now.Add(time.Hour), audience)
+		if mut != nil {
+			mut(r)
+		}
+		return rstest.Answer{Response: r}
+	}
+	return rstest.Introspector{
+		"reader":   active("orders:read profile", nil),
+		"writer":   active("orders:write", nil),
+		"support":  active("support", nil),
+		"expired":  active("orders:read", func(r *introspect.Response) { r.Expiry = Now.Add(-time.Hour) }),
+		"stranger": active("orders:read", func(r *introspect.Response) { r.Audience = []string{"https://other.example.com"} }),
+		"dpop":     active("orders:read", func(r *introspect.Response) { r.TokenType = "DPoP" }),
+		"inactive": {Err: introspect.ErrInactive},
+		"down":     {Err: &introspect.Error{StatusCode: 503, RetryAfter: 7 * time.Second}},
+		"misconf":  {Err: &introspect.Error{StatusCode: 401, Code: "invalid_client"}},
+	}
+}
+
+// Case is one request and the answer every adapter must give.
+type Case struct {
+	Name    string
+	Config  func(*rs.Config) // changes to the suite's guard configuration
+	Require scopes.Requirement
+	Method  string // default GET
+	Target  string // default /api/orders
+	Auth    []string
+	Form    string // a form-encoded POST body
+
+	Status     int
+	Challenge  string
+	RetryAfter string
+	Body       string
+}
+
+const (
+	realm   = `Bearer realm="orders"`
+	rmURL   = "https://api.example.com/.well-known/oauth-protected-resource"
+	invTok  = `{"error":"invalid_token","error_description":"`
+	invReq  = `{"error":"invalid_request","error_description":"`
+	alice   = `{"subject":"alice","client_id":"shop","scopes":["orders:read","profile"]}` + "\n"
+	down503 = `{"error":"temporarily_unavailable","error_description":"the access token cannot be checked right now, retry later"}`
+)
+
+var (
+	readOrders = scopes.All("orders:read")
+	anyOf      = scopes.Any("orders:admin", "support")
+	anonymous  = func(c *rs.Config) { c.AllowAnonymous = true }
+	queryOK    = func(c *rs.Config) { c.AllowQueryToken = true }
+	formOK     = func(c *rs.Config) { c.AllowFormToken = true }
+	metadata   = func(c *rs.Config) { c.ResourceMetadataURL = rmURL }
+)
+
+// Cases is the table. Keep it in the order of issue 5.
+var Cases = []Case{
+	{Name: "no token", Require: readOrders, Status: 401, Challenge: realm},
+	{Name: "no token with resource_metadata", Config: metadata, Status: 401, Challenge: realm + `, resource_metadata="` + rmURL + `"`},
+	{Name: "other scheme", Auth: []string{"Basic dXNlcjpwYXNz"}, Status: 401, Challenge: realm},
+	{
+		Name: "malformed header", Auth: []string{"Bearer"}, Status: 400,
+		Challenge: realm + `, error="invalid_request", error_description="the Bearer scheme carries no token"`,
+		Body:      invReq + `the Bearer scheme carries no token"}`,
+	},
+	{
+		Name: "token with spaces", Auth: []string{"Bearer read er"}, Status: 400,
+		Challenge: realm + `, error="invalid_request", error_description="the access token is not a b64token"`,
+		Body:      invReq + `the access token is not a b64token"}`,
+	},
+	{
+		Name: "two Authorization headers", Auth: []string{"Bearer reader", "Bearer reader"}, Status: 400,
+		Challenge: realm + `, error="invalid_request", error_description="more than one Authorization header"`,
+		Body:      invReq + `more than one Authorization header"}`,
+	},
+	{
+		Name: "inactive token", Auth: []string{"Bearer inactive"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token is not active"`,
+		Body:      invTok + `the access token is not active"}`,
+	},
+	{
+		Name: "unknown token with resource_metadata", Config: metadata, Auth: []string{"Bearer nobody"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token is not active", resource_metadata="` + rmURL + `"`,
+		Body:      invTok + `the access token is not active"}`,
+	},
+	{
+		Name: "expired token", Auth: []string{"Bearer expired"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token has expired"`,
+		Body:      invTok + `the access token has expired"}`,
+	},
+	{
+		Name: "wrong audience", Auth: []string{"Bearer stranger"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token is not meant for this resource"`,
+		Body:      invTok + `the access token is not meant for this resource"}`,
+	},
+	{
+		Name: "DPoP-bound token", Auth: []string{"Bearer dpop"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="sender-constrained access tokens are not supported"`,
+		Body:      invTok + `sender-constrained access tokens are not supported"}`,
+	},
+	{Name: "scope met", Require: readOrders, Auth: []string{"bearer reader"}, Status: 200, Body: alice},
+	{
+		Name: "missing scope", Require: scopes.All("orders:write"), Auth: []string{"Bearer reader"}, Status: 403,
+		Challenge: realm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`,
+		Body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:write"}`,
+	},
+	{Name: "any-of scopes met", Require: anyOf, Auth: []string{"Bearer support"}, Status: 200, Body: `{"subject":"alice","client_id":"shop","scopes":["support"]}` + "\n"},
+	{
+		Name: "any-of scopes missing", Require: anyOf, Auth: []string{"Bearer reader"}, Status: 403,
+		Challenge: realm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:admin or support", scope="orders:admin"`,
+		Body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:admin or support"}`,
+	},
+	{Name: "AS down", Auth: []string{"Bearer down"}, Status: 503, RetryAfter: "7", Body: down503},
+	{Name: "AS refuses our credentials", Auth: []string{"Bearer misconf"}, Status: 503, RetryAfter: "5", Body: down503},
+	{Name: "query token disabled", Target: "/api/orders?access_token=reader", Status: 401, Challenge: realm},
+	{Name: "query token enabled", Config: queryOK, Target: "/api/orders?access_token=reader", Status: 200, Body: alice},
+	{
+		Name: "query token and header", Config: queryOK, Target: "/api/orders?access_token=reader", Auth: []string{"Bearer reader"}, Status: 400,
+		Challenge: realm + `, error="invalid_request", error_description="the access token was sent by more than one method"`,
+		Body:      invReq + `the access token was sent by more than one method"}`,
+	},
+	{Name: "form token disabled", Method: "POST", Form: "access_token=reader", Status: 401, Challenge: realm},
+	{Name: "form token enabled", Config: formOK, Method: "POST", Form: "access_token=reader&item=1", Status: 200, Body: alice},
+	{Name: "anonymous allowed, no token", Config: anonymous, Status: 200, Body: `{"anonymous":true}`},
+	{Name: "anonymous allowed, valid token", Config: anonymous, Auth: []string{"Bearer reader"}, Status: 200, Body: alice},
+	{
+		Name: "anonymous allowed, bad token", Config: anonymous, Auth: []string{"Bearer expired"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token has expired"`,
+		Body:      invTok + `the access token has expired"}`,
+	},
+	{Name: "anonymous allowed, scope required", Config: anonymous, Require: readOrders, Status: 401, Challenge: realm},
+}
+
+// Guard returns the suite's guard for c.
+func (c Case) Guard(t testing.TB) *rs.Guard {
+	cfg := rs.Config{
+		Introspector: Introspector(),
+		Audiences:    []string{audience},
+		Realm:        "orders",
+		Now:          func() time.Time { return Now },
+		Logger:       slog.New(slog.DiscardHandler),
+	}
+	if c.Config != nil {
+		c.Config(&cfg)
+	}
+	g, err := rs.New(cfg)
+	if err != nil {
+		t.Fatalf("rs.New: %v", err)
+	}
+	return g
+}
+
+// Request returns the case's request.
+func (c Case) Request() *http.Request {
+	method, target := c.Method, c.Target
+	if method == "" {
+		method = http.MethodGet
+	}
+	if target == "" {
+		target = "/api/orders"
+	}
+	var body io.Reader
+	if c.Form != "" {
+		body = strings.NewReader(c.Form)
+	}
+	r := httptest.NewRequest(method, target, body)
+	if c.Form != "" {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, a := range c.Auth {
+		r.Header.Add("Authorization", a)
+	}
+	return r
+}
+
+// Result is what a client saw.
+type Result struct {
+	Status     int
+	Challenge  string
+	RetryAfter string
+	Cache      string
+	Body       string
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("%d WWW-Authenticate=%q Retry-After=%q Cache-Control=%q body=%q", r.Status, r.Challenge, r.RetryAfter, r.Cache, r.Body)
+}
+
+// Do runs the case against an adapter.
+func (c Case) Do(t testing.TB, a Adapter) Result {
+	h := a.Build(c.Guard(t), c.Require)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, c.Request())
+	return Result{
+		Status:     rec.Code,
+		Challenge:  rec.Header().Get("WWW-Authenticate"),
+		RetryAfter: rec.Header().Get("Retry-After"),
+		Cache:      rec.Header().Get("Cache-Control"),
+		Body:       rec.Body.String(),
+	}
+}
+
+// Want is the result the case expects.
+func (c Case) Want() Result {
+	w := Result{Status: c.Status, Challenge: c.Challenge, RetryAfter: c.RetryAfter, Body: c.Body}
+	if c.Status != http.StatusOK {
+		w.Cache = "no-store"
+	}
+	return w
+}
+
+// Run runs every case against every adapter, checks each against the
+// expected answer, and checks that all adapters answered alike.
+func Run(t *testing.T, adapters ...Adapter) {
+	for _, c := range Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			var first *Result
+			for _, a := range adapters {
+				got := c.Do(t, a)
+				if want := c.Want(); got != want {
+					t.Errorf("%s:\n got %v\nwant %v", a.Name, got, want)
+				}
+				if first == nil {
+					first = &got
+				} else if got != *first {
+					t.Errorf("%s differs from %s:\n%v\n%v", a.Name, adapters[0].Name, got, *first)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,126 @@
+// Package envconfig reads the environment contract shared by the tokengate
+// examples (examples/nethttp, examples/echo, examples/gin):
+//
+//	TOKENGATE_ISSUER              issuer URL; the introspection endpoint is discovered (RFC 8414, then OIDC)
+//	TOKENGATE_INTROSPECTION_URL   or the RFC 7662 endpoint itself (exactly one of the two)
+//	TOKENGATE_CLIENT_ID           our client id at the AS …
+//	TOKENGATE_CLIENT_SECRET       … and its secret (client_secret_basic)
+//	TOKENGATE_CLIENT_AUTH         "basic" (default) or "post" for client_secret_post
+//	TOKENGATE_BEARER_TOKEN        or a static bearer token for the AS instead of id and secret
+//	TOKENGATE_AUDIENCE            optional: accepted audiences, comma-separated; absent skips the audience check
+//	ADDR                          listen address, default 127.0.0.1:8080
+//
+// It is internal to the examples: a real service reads its configuration
+// however it likes and fills introspect.Config and rs.Config itself.
+package envconfig
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/rs"
+)
+
+// DefaultAddr is the listen address when ADDR is unset.
+const DefaultAddr = "127.0.0.1:8080"
+
+// Config is what the environment describes.
+type Config struct {
+	// Introspect configures the introspection client.
+	Introspect introspect.Config
+	// Guard configures the guard; its Introspector is left for the caller.
+	Guard rs.Config
+	// Addr is the listen address.
+	Addr string
+	// Notes are facts worth logging at start-up, such as a skipped check.
+	Notes []string
+}
+
+// Load reads the contract through getenv (os.Getenv in main). It returns
+// every problem it finds, one per line, or the configuration.
+func Load(getenv func(string) string) (*Config, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	var problems []error
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
+	cfg := &Config{Addr: get("ADDR")}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+
+	issuer, endpoint := get("TOKENGATE_ISSUER"), get("TOKENGATE_INTROSPECTION_URL")
+	switch {
+	case issuer == "" && endpoint == "":
+		bad("set TOKENGATE_ISSUER (the endpoint is discovered) or TOKENGATE_INTROSPECTION_URL")
+	case issuer != "" && endpoint != "":
+		bad("set only one of TOKENGATE_ISSUER and TOKENGATE_INTROSPECTION_URL")
+	case issuer != "":
+		if err := checkURL(issuer); err != nil {
+			bad("TOKENGATE_ISSUER: %v", err)
+		}
+		cfg.Introspect.Issuer = issuer
+	default:
+		if err := checkURL(endpoint); err != nil {
+			bad("TOKENGATE_INTROSPECTION_URL: %v", err)
+		}
+		cfg.Introspect.IntrospectionURL = endpoint
+	}
+
+	id, secret, auth, bearer := get("TOKENGATE_CLIENT_ID"), getenv("TOKENGATE_CLIENT_SECRET"), get("TOKENGATE_CLIENT_AUTH"), get("TOKENGATE_BEARER_TOKEN")
+	switch {
+	case bearer != "" && (id != "" || secret != ""):
+		bad("set either TOKENGATE_BEARER_TOKEN or TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET, not both")
+	case bearer != "":
+		if auth != "" {
+			bad("TOKENGATE_CLIENT_AUTH applies to TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET, not to TOKENGATE_BEARER_TOKEN")
+		}
+		cfg.Introspect.TokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: bearer, TokenType: "Bearer"})
+	case id == "" && secret == "":
+		bad("set TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET, or TOKENGATE_BEARER_TOKEN, to authenticate to the authorization server")
+	case id == "":
+		bad("TOKENGATE_CLIENT_SECRET is set but TOKENGATE_CLIENT_ID is not")
+	case secret == "":
+		bad("TOKENGATE_CLIENT_ID is set but TOKENGATE_CLIENT_SECRET is not")
+	default:
+		cfg.Introspect.ClientID, cfg.Introspect.ClientSecret = id, secret
+		switch strings.ToLower(auth) {
+		case "", "basic", "client_secret_basic":
+			cfg.Introspect.AuthStyle = introspect.AuthStyleBasic
+		case "post", "client_secret_post":
+			cfg.Introspect.AuthStyle = introspect.AuthStylePost
+		default:
+			bad("TOKENGATE_CLIENT_AUTH=%q: want basic or post", auth)
+		}
+	}
+
+	for _, a := range strings.Split(get("TOKENGATE_AUDIENCE"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.Guard.Audiences = append(cfg.Guard.Audiences, a)
+		}
+	}
+	if len(cfg.Guard.Audiences) == 0 {
+		cfg.Guard.SkipAudienceCheck = true
+		cfg.Notes = append(cfg.Notes, "TOKENGATE_AUDIENCE is not set: the audience check is skipped, so tokens issued for any resource server of this AS are accepted")
+	}
+	cfg.Guard.Realm = "tokengate example"
+
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return cfg, nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}

@@ -201,10 +201,27 @@ func TestOIDCProviderPeer(t *testing.T) {
 		if a.status != http.StatusUnauthorized {
 			t.Errorf("raw basic secret: %d %s, want 401", a.status, a.body)
 		}
+		// Only printable ASCII may appear in decoded credentials (VSCHAR).
+		nonASCII := interoptest.Client{ID: op.RSBasic.ID, Secret: "sécret"}
+		a = introspectRaw(t, op.IntrospectionURL, basic(nonASCII), token, "application/json")
+		if a.status != http.StatusBadRequest || !strings.Contains(string(a.body), "not properly encoded") {
+			t.Errorf("non-ASCII basic secret: %d %s, want 400 invalid_request", a.status, a.body)
+		}
 		// The client registered for encrypted answers may not ask for JSON.
 		a = introspectRaw(t, op.IntrospectionURL, basic(op.RSEncrypted), token, "application/json")
 		if a.status != http.StatusBadRequest || !strings.Contains(string(a.body), `"invalid_request"`) {
 			t.Errorf("encrypted client asking for JSON: %d %s, want 400 invalid_request", a.status, a.body)
+		}
+	})
+
+	t.Run("only the token's client may revoke it", func(t *testing.T) {
+		tok := op.Token(t, "orders:read")
+		status, _, body, err := interoptest.PostForm(op.RevocationURL, op.RSBasic, url.Values{"token": {tok}})
+		if err != nil || status != http.StatusBadRequest || !strings.Contains(string(body), `"invalid_request"`) {
+			t.Errorf("revocation by another client: %d %s %v, want 400 invalid_request", status, body, err)
+		}
+		if m := introspectRaw(t, op.IntrospectionURL, basic(op.RSBasic), tok, "application/json").object(t); m["active"] != true {
+			t.Errorf("token no longer active: %v", m)
 		}
 	})
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -70,7 +71,8 @@ func newEnv(t testing.TB, st store.Store, opts ...envOption) *env {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Load().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	clk := newClock()
-	cfg := provider.Config{Issuer: srv.URL, Store: st, Now: clk.Now, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}}
+	cfg := provider.Config{Issuer: srv.URL, Store: st, Now: clk.Now, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA},
+		Logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}

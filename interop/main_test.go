@@ -55,5 +55,6 @@ func TestMain(m *testing.M) {
 		}
 		peers.dot.Close()
 	}
+	removeExampleBuilds()
 	os.Exit(code)
 }

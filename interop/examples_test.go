@@ -1,0 +1,249 @@
+//go:build interop
+
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/interoptest"
+)
+
+// Example binaries are built once per test binary into one directory,
+// removed by TestMain.
+var exampleBuilds struct {
+	mu   sync.Mutex // guards dir and bins
+	dir  string
+	bins map[string]string
+}
+
+// exampleBinary builds ./examples/<name> (from the module root, the parent of
+// this package's directory) and returns the path of the binary.
+func exampleBinary(t *testing.T, name string) string {
+	t.Helper()
+	exampleBuilds.mu.Lock()
+	defer exampleBuilds.mu.Unlock()
+	if bin, ok := exampleBuilds.bins[name]; ok {
+		return bin
+	}
+	if exampleBuilds.dir == "" {
+		dir, err := os.MkdirTemp("", "tokengate-examples-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		exampleBuilds.dir, exampleBuilds.bins = dir, map[string]string{}
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the examples: %v", err)
+	}
+	bin := filepath.Join(exampleBuilds.dir, name)
+	cmd := exec.Command(goBin, "build", "-o", bin, "./examples/"+name)
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/%s: %v\n%s", name, err, out)
+	}
+	exampleBuilds.bins[name] = bin
+	return bin
+}
+
+func removeExampleBuilds() {
+	if exampleBuilds.dir != "" {
+		os.RemoveAll(exampleBuilds.dir)
+	}
+}
+
+// apiCall is one request to an example's /api/orders.
+type apiCall struct {
+	status    int
+	challenge string
+	body      []byte
+}
+
+func callOrders(t *testing.T, base, method, token string) apiCall {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, base+"/api/orders", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return apiCall{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body}
+}
+
+// ordersAnswer is the examples' JSON answer (examples/internal/orders).
+type ordersAnswer struct {
+	Subject  string   `json:"subject"`
+	ClientID string   `json:"client_id"`
+	Scopes   []string `json:"scopes"`
+}
+
+// exampleCase runs one example configuration against a peer.
+type exampleCase struct {
+	name string
+	env  map[string]string
+	// clientID is the client the peer's tokens are issued to.
+	clientID string
+	token    func(t testing.TB, scope string) string
+	revoke   func(t testing.TB, token string)
+}
+
+func (ec exampleCase) run(t *testing.T, bin string) {
+	srv := interoptest.StartServer(t, "examples/nethttp", ec.env, bin)
+	read := ec.token(t, "orders:read")
+	readWrite := ec.token(t, "orders:read orders:write")
+	revoked := ec.token(t, "orders:read")
+	ec.revoke(t, revoked)
+
+	ok := func(t *testing.T, c apiCall, scopes ...string) {
+		t.Helper()
+		if c.status != http.StatusOK {
+			t.Fatalf("%d %q %s, want 200", c.status, c.challenge, c.body)
+		}
+		var a ordersAnswer
+		if err := json.Unmarshal(c.body, &a); err != nil {
+			t.Fatalf("answer %s: %v", c.body, err)
+		}
+		slices.Sort(a.Scopes)
+		if a.ClientID != ec.clientID || !slices.Equal(a.Scopes, scopes) {
+			t.Errorf("answer %+v, want client_id %s and scopes %v", a, ec.clientID, scopes)
+		}
+	}
+	refused := func(t *testing.T, c apiCall, status int, wantChallenge ...string) {
+		t.Helper()
+		if c.status != status {
+			t.Errorf("%d %s, want %d", c.status, c.body, status)
+		}
+		if !strings.HasPrefix(c.challenge, `Bearer realm="tokengate example"`) {
+			t.Errorf("WWW-Authenticate %q", c.challenge)
+		}
+		for _, w := range wantChallenge {
+			if !strings.Contains(c.challenge, w) {
+				t.Errorf("WWW-Authenticate %q lacks %s", c.challenge, w)
+			}
+		}
+	}
+
+	t.Run("GET with orders:read", func(t *testing.T) { ok(t, callOrders(t, srv.URL, "GET", read), "orders:read") })
+	t.Run("POST with orders:write", func(t *testing.T) {
+		ok(t, callOrders(t, srv.URL, "POST", readWrite), "orders:read", "orders:write")
+	})
+	t.Run("POST without orders:write", func(t *testing.T) {
+		refused(t, callOrders(t, srv.URL, "POST", read), http.StatusForbidden, `error="insufficient_scope"`, `scope="orders:write"`)
+	})
+	t.Run("no token", func(t *testing.T) {
+		c := callOrders(t, srv.URL, "GET", "")
+		refused(t, c, http.StatusUnauthorized)
+		if strings.Contains(c.challenge, "error=") {
+			t.Errorf("a request without a token got %q; RFC 6750 §3.1 wants no error code", c.challenge)
+		}
+	})
+	t.Run("garbage token", func(t *testing.T) {
+		refused(t, callOrders(t, srv.URL, "GET", "garbage"), http.StatusUnauthorized, `error="invalid_token"`)
+	})
+	t.Run("revoked token", func(t *testing.T) {
+		refused(t, callOrders(t, srv.URL, "GET", revoked), http.StatusUnauthorized, `error="invalid_token"`)
+	})
+}
+
+func TestExampleNetHTTP(t *testing.T) {
+	bin := exampleBinary(t, "nethttp")
+	op := oidcProvider(t)
+	dot := djangoOAuthToolkit(t)
+
+	cases := []exampleCase{
+		{
+			name: "oidc-provider, issuer, client_secret_basic, audience",
+			env: map[string]string{
+				"TOKENGATE_ISSUER": op.Issuer, "TOKENGATE_CLIENT_ID": op.RSBasic.ID, "TOKENGATE_CLIENT_SECRET": op.RSBasic.Secret,
+				"TOKENGATE_AUDIENCE": op.Resource,
+			},
+			clientID: op.API.ID, token: op.Token, revoke: op.Revoke,
+		},
+		{
+			name: "oidc-provider, issuer, client_secret_post",
+			env: map[string]string{
+				"TOKENGATE_ISSUER": op.Issuer, "TOKENGATE_CLIENT_ID": op.RSPost.ID, "TOKENGATE_CLIENT_SECRET": op.RSPost.Secret,
+				"TOKENGATE_CLIENT_AUTH": "post",
+			},
+			clientID: op.API.ID, token: op.Token, revoke: op.Revoke,
+		},
+		{
+			name: "DOT, introspection URL, client_secret_basic",
+			env: map[string]string{
+				"TOKENGATE_INTROSPECTION_URL": dot.IntrospectionURL, "TOKENGATE_CLIENT_ID": dot.RS.ID, "TOKENGATE_CLIENT_SECRET": dot.RS.Secret,
+			},
+			clientID: dot.API.ID, token: dot.Token, revoke: dot.Revoke,
+		},
+		{
+			name: "DOT, introspection URL, bearer token",
+			env: map[string]string{
+				"TOKENGATE_INTROSPECTION_URL": dot.IntrospectionURL, "TOKENGATE_BEARER_TOKEN": dot.IntrospectionToken,
+			},
+			clientID: dot.API.ID, token: dot.Token, revoke: dot.Revoke,
+		},
+	}
+	for _, ec := range cases {
+		t.Run(ec.name, func(t *testing.T) { ec.run(t, bin) })
+	}
+
+	t.Run("oidc-provider, token for another audience", func(t *testing.T) {
+		srv := interoptest.StartServer(t, "examples/nethttp", map[string]string{
+			"TOKENGATE_ISSUER": op.Issuer, "TOKENGATE_CLIENT_ID": op.RSBasic.ID, "TOKENGATE_CLIENT_SECRET": op.RSBasic.Secret,
+			"TOKENGATE_AUDIENCE": "https://another-api.example",
+		}, bin)
+		c := callOrders(t, srv.URL, "GET", op.Token(t, "orders:read"))
+		if c.status != http.StatusUnauthorized || !strings.Contains(c.challenge, `error="invalid_token"`) {
+			t.Errorf("%d %q %s, want 401 invalid_token", c.status, c.challenge, c.body)
+		}
+	})
+
+	t.Run("wrong resource-server credentials fail closed", func(t *testing.T) {
+		for name, env := range map[string]map[string]string{
+			"oidc-provider": {"TOKENGATE_ISSUER": op.Issuer, "TOKENGATE_CLIENT_ID": op.RSBasic.ID, "TOKENGATE_CLIENT_SECRET": "wrong"},
+			"DOT":           {"TOKENGATE_INTROSPECTION_URL": dot.IntrospectionURL, "TOKENGATE_BEARER_TOKEN": "wrong"},
+		} {
+			tok := op.Token
+			if name == "DOT" {
+				tok = dot.Token
+			}
+			srv := interoptest.StartServer(t, "examples/nethttp", env, bin)
+			c := callOrders(t, srv.URL, "GET", tok(t, "orders:read"))
+			// Our configuration is wrong, not the caller's token: 503, never a pass
+			// and never a 401 that would blame the caller.
+			if c.status != http.StatusServiceUnavailable {
+				t.Errorf("%s: %d %q %s, want 503", name, c.status, c.challenge, c.body)
+			}
+		}
+	})
+
+	t.Run("bad configuration exits non-zero", func(t *testing.T) {
+		cmd := exec.Command(bin)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TOKENGATE_ISSUER=" + op.Issuer, "TOKENGATE_INTROSPECTION_URL=" + op.IntrospectionURL}
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() == 0 || !strings.Contains(string(out), "TOKENGATE_") {
+			t.Errorf("err %v, output %s: want a non-zero exit naming the settings", err, out)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -32,9 +33,9 @@ const (
 
 // Defaults used by [New] for zero [Config] fields.
 const (
-	DefaultTimeout          = 10 * time.Second
-	DefaultMaxResponseBytes = 1 << 20
-	DefaultClockSkew        = 30 * time.Second
+	defaultTimeout          = 10 * time.Second
+	defaultMaxResponseBytes = 1 << 20
+	defaultClockSkew        = 30 * time.Second
 )
 
 // Decoder turns the body of a successful introspection answer into a
@@ -98,15 +99,42 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 
+	// Cache configures the verdict cache, on by default; see [CacheConfig].
+	Cache CacheConfig
+	// Resilience configures retries, timeouts per attempt and the circuit
+	// breaker; see [ResilienceConfig].
+	Resilience ResilienceConfig
+	// Observer, if set, receives an [Event] for each cache hit or miss, call
+	// to the authorization server, and so on. The zero value observes
+	// nothing.
+	Observer Observer
+
 	// InsecureAllowHTTPEndpoint allows a plain-http endpoint (or issuer) on a
 	// host other than loopback. It MUST NOT be set in production: tokens and
 	// client secrets would cross the network in clear text.
 	InsecureAllowHTTPEndpoint bool
 }
 
-// Client is an RFC 7662 introspection client. It is safe for concurrent use.
+// Client is an RFC 7662 introspection client. It is safe for concurrent use
+// and starts no goroutine of its own beyond those serving calls in flight,
+// so it needs no Close.
+//
+// Verdicts are cached (see [CacheConfig]) and concurrent calls for one token
+// share one request to the authorization server: the *Response a call
+// returns may therefore be shared with other callers and MUST be treated as
+// read-only.
 type Client struct {
 	cfg Config
+
+	// cache is nil when Config.Cache.Disabled is set.
+	cache *cache
+	// breaker is nil when the circuit breaker is disabled.
+	breaker *breaker
+	// calls coalesces concurrent introspections of one token; its keys are
+	// token hashes.
+	calls singleflight.Group
+	// sleep waits between retries; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
 
 	// discoverMu guards endpoint. endpoint is the introspection URL, set
 	// from the Config or by a successful discovery, and never changed after.
@@ -145,16 +173,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("introspect: Config.Timeout, Config.MaxResponseBytes and Config.ClockSkew must not be negative")
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: DefaultTimeout}
+		cfg.HTTPClient = &http.Client{Timeout: defaultTimeout}
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = defaultTimeout
 	}
 	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+		cfg.MaxResponseBytes = defaultMaxResponseBytes
 	}
 	if cfg.ClockSkew == 0 {
-		cfg.ClockSkew = DefaultClockSkew
+		cfg.ClockSkew = defaultClockSkew
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -165,8 +193,76 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Client{cfg: cfg, endpoint: cfg.IntrospectionURL}
+	if err := fillCache(&cfg.Cache); err != nil {
+		return nil, err
+	}
+	if err := fillResilience(&cfg.Resilience, cfg.Timeout); err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, endpoint: cfg.IntrospectionURL, sleep: sleepCtx}
+	if !cfg.Cache.Disabled {
+		// The shared tier's scope: the endpoint (or issuer it is discovered
+		// from) and who we introspect as.
+		scope := cfg.IntrospectionURL + "\n" + cfg.Issuer + "\n" + cfg.ClientID + "\n" + fmt.Sprint(cfg.TokenSource != nil)
+		var err error
+		if c.cache, err = newCache(cfg.Cache, scope); err != nil {
+			return nil, fmt.Errorf("introspect: Config.Cache: %w", err)
+		}
+	}
+	c.breaker = newBreaker(cfg.Resilience.BreakerThreshold, cfg.Resilience.BreakerCooldown, c.circuitChanged)
 	return c, nil
+}
+
+func fillCache(cc *CacheConfig) error {
+	if cc.Size < 0 || cc.MaxTTL < 0 || cc.StaleIfError < 0 {
+		return errors.New("introspect: Config.Cache.Size, Config.Cache.MaxTTL and Config.Cache.StaleIfError must not be negative")
+	}
+	if cc.Size == 0 {
+		cc.Size = defaultCacheSize
+	}
+	if cc.MaxTTL == 0 {
+		cc.MaxTTL = defaultMaxTTL
+	}
+	if cc.NegativeTTL == 0 {
+		cc.NegativeTTL = defaultNegativeTTL
+	}
+	return nil
+}
+
+func fillResilience(rc *ResilienceConfig, timeout time.Duration) error {
+	if rc.AttemptTimeout < 0 || rc.Backoff < 0 || rc.BreakerCooldown < 0 {
+		return errors.New("introspect: Config.Resilience.AttemptTimeout, Backoff and BreakerCooldown must not be negative")
+	}
+	if rc.AttemptTimeout == 0 {
+		rc.AttemptTimeout = min(defaultAttemptTimeout, timeout)
+	}
+	switch {
+	case rc.MaxRetries == 0:
+		rc.MaxRetries = defaultMaxRetries
+	case rc.MaxRetries < 0:
+		rc.MaxRetries = 0
+	}
+	if rc.Backoff == 0 {
+		rc.Backoff = defaultBackoff
+	}
+	if rc.BreakerThreshold == 0 {
+		rc.BreakerThreshold = defaultBreakerThreshold
+	}
+	if rc.BreakerCooldown == 0 {
+		rc.BreakerCooldown = defaultBreakerCooldown
+	}
+	return nil
+}
+
+func (c *Client) circuitChanged(state string) {
+	c.observe(Event{Kind: EventCircuit, Outcome: state})
+	switch state {
+	case circuitOpen:
+		c.cfg.Logger.Warn("introspect: authorization server failing; circuit open, failing fast",
+			"cooldown", c.cfg.Resilience.BreakerCooldown)
+	case circuitClosed:
+		c.cfg.Logger.Info("introspect: authorization server answering again; circuit closed")
+	}
 }
 
 // checkURL accepts an absolute https URL, or an http URL on a loopback host
@@ -203,27 +299,100 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Introspect asks the authorization server about token. It returns the
-// response of an active token, or an error matching one of [ErrInactive],
-// [ErrUnavailable], [ErrASRejectedClient] or [ErrMalformedResponse].
+// Introspect asks the authorization server about token, or answers from the
+// cache. It returns the response of an active token, or an error matching
+// exactly one of [ErrInactive], [ErrUnavailable], [ErrASRejectedClient] or
+// [ErrMalformedResponse]. The returned *Response may be shared with other
+// callers: treat it as read-only.
+//
+// If ctx is done before the answer arrives, Introspect returns at once with
+// [ErrUnavailable] (wrapping ctx.Err()); an introspection shared with other
+// callers goes on for them, bounded by Config.Timeout.
 func (c *Client) Introspect(ctx context.Context, token string) (*Response, error) {
 	if token == "" {
-		return nil, fmt.Errorf("%w: empty token", ErrInactive)
+		return nil, errEmptyToken
 	}
+	key := keyOf(token)
+	if c.cache != nil {
+		if resp, err, ok := c.lookup(key, c.cfg.Now()); ok {
+			return resp, err
+		}
+		c.observe(Event{Kind: EventCacheMiss})
+	}
+	return c.load(ctx, key, token)
+}
+
+var errEmptyToken = fmt.Errorf("%w: empty token", ErrInactive)
+
+// load answers a cache miss. Concurrent loads of one token share one
+// resolve, which runs on a context detached from every caller and bounded by
+// Config.Timeout; each caller stops waiting when its own ctx is done.
+func (c *Client) load(ctx context.Context, key tokenKey, token string) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	var led atomic.Bool
+	ch := c.calls.DoChan(string(key[:]), func() (any, error) {
+		led.Store(true)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+		defer cancel()
+		return c.resolve(rctx, key, token)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	case res := <-ch:
+		if !led.Load() {
+			c.observe(Event{Kind: EventCoalescedWait})
+		}
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*Response), nil
+	}
+}
+
+// resolve gets a verdict from the shared tier or the authorization server,
+// caches it, and falls back to a stale verdict if the server is unavailable.
+func (c *Client) resolve(ctx context.Context, key tokenKey, token string) (*Response, error) {
+	var gen uint64
+	if c.cache != nil {
+		gen = c.cache.gen.Load()
+		// A caller that missed just as an earlier flight for this token
+		// ended finds its verdict here rather than asking again.
+		if resp, err, ok := c.lookup(key, c.cfg.Now()); ok {
+			return resp, err
+		}
+		if c.cache.cfg.Shared != nil {
+			if resp, err, ok := c.sharedGet(ctx, key, c.cfg.Now(), gen); ok {
+				c.observe(Event{Kind: EventSharedHit})
+				return resp, err
+			}
+		}
+	}
 	endpoint, err := c.introspectionURL(ctx)
-	if err != nil {
-		return nil, err
+	var resp *Response
+	if err == nil {
+		resp, err = c.fetch(ctx, endpoint, token)
 	}
-	resp, err := c.attempt(ctx, endpoint, token)
-	if err != nil {
-		return nil, err
+	now := c.cfg.Now()
+	switch {
+	case err == nil, errors.Is(err, ErrInactive):
+		if c.cache != nil {
+			if ttl := c.ttl(resp, now); ttl > 0 {
+				c.store(key, resp, now.Add(ttl), gen)
+				if c.cache.cfg.Shared != nil {
+					c.sharedSet(ctx, key, resp, now, now.Add(ttl))
+				}
+			}
+		}
+	case errors.Is(err, ErrUnavailable):
+		if stale := c.staleFor(key, now); stale != nil {
+			c.observe(Event{Kind: EventStaleServe})
+			c.cfg.Logger.Warn("introspect: authorization server unavailable; serving a stale verdict", "error", err)
+			return stale, nil
+		}
 	}
-	if err := c.check(resp, c.cfg.Now()); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return resp, err
 }
 
 // check reports whether an active verdict is still valid at now.

@@ -98,7 +98,7 @@ func activeBody(exp time.Time) string {
 }
 
 // newTestClient returns a client for as with a fixed clock, credentials
-// "rs"/"secret" sent with client_secret_basic, and no cache.
+// "rs"/"secret" sent with client_secret_basic, and retries that do not wait.
 func newTestClient(t testing.TB, as *fakeAS, mod func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{
@@ -115,6 +115,7 @@ func newTestClient(t testing.TB, as *fakeAS, mod func(*Config)) *Client {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	c.sleep = func(context.Context, time.Duration) error { return nil }
 	return c
 }
 
@@ -177,8 +178,8 @@ func TestNewFillsDefaultsOnItsCopy(t *testing.T) {
 	if cfg.HTTPClient != nil || cfg.Timeout != 0 {
 		t.Errorf("New modified the caller's Config")
 	}
-	if c.cfg.Timeout != DefaultTimeout || c.cfg.MaxResponseBytes != DefaultMaxResponseBytes ||
-		c.cfg.ClockSkew != DefaultClockSkew || c.cfg.HTTPClient == nil || c.cfg.HTTPClient.Timeout == 0 {
+	if c.cfg.Timeout != defaultTimeout || c.cfg.MaxResponseBytes != defaultMaxResponseBytes ||
+		c.cfg.ClockSkew != defaultClockSkew || c.cfg.HTTPClient == nil || c.cfg.HTTPClient.Timeout == 0 {
 		t.Errorf("defaults not filled: %+v", c.cfg)
 	}
 }

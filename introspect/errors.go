@@ -74,11 +74,16 @@ func (e *Error) category() error {
 }
 
 // RetryAfterHint returns how long a caller should wait before retrying, as
-// carried by err (an [*Error] with a Retry-After header), or zero.
+// carried by err (an [*Error] with a Retry-After header, or a call refused
+// while the circuit breaker is open), or zero.
 func RetryAfterHint(err error) time.Duration {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.RetryAfter
+	}
+	var open *circuitOpenError
+	if errors.As(err, &open) {
+		return open.retryAfter
 	}
 	return 0
 }

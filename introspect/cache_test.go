@@ -1,0 +1,552 @@
+package introspect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock is a controllable clock for Config.Now.
+type fakeClock struct {
+	mu sync.Mutex // guards t
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: testNow} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// countingObserver counts events by kind and records circuit states.
+type countingObserver struct {
+	mu      sync.Mutex // guards the fields below
+	counts  map[EventKind]int
+	circuit []string
+	calls   []string
+}
+
+func (o *countingObserver) Observe(e Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.counts == nil {
+		o.counts = map[EventKind]int{}
+	}
+	o.counts[e.Kind]++
+	switch e.Kind {
+	case EventCircuit:
+		o.circuit = append(o.circuit, e.Outcome)
+	case EventASCall:
+		o.calls = append(o.calls, e.Outcome)
+	}
+}
+
+func (o *countingObserver) count(k EventKind) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.counts[k]
+}
+
+// replySeq answers the n-th request (from 0) with replies[n], repeating the
+// last one.
+func replySeq(replies ...func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request) {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1) - 1)
+		replies[min(i, len(replies)-1)](w, r)
+	}
+}
+
+// cachedClient is newTestClient with clock as its clock and an observer.
+func cachedClient(t *testing.T, as *fakeAS, clock *fakeClock, mod func(*Config)) (*Client, *countingObserver) {
+	t.Helper()
+	obs := &countingObserver{}
+	c := newTestClient(t, as, func(cfg *Config) {
+		cfg.Now = clock.Now
+		cfg.Observer = obs
+		if mod != nil {
+			mod(cfg)
+		}
+	})
+	return c, obs
+}
+
+func TestCacheTTL(t *testing.T) {
+	type step struct {
+		advance   time.Duration
+		wantCalls int64
+		wantErr   error
+	}
+	tests := []struct {
+		name  string
+		body  func(now time.Time) string
+		mod   func(*Config)
+		steps []step
+	}{
+		{
+			name:  "far exp: cached for MaxTTL",
+			body:  func(now time.Time) string { return activeBody(now.Add(time.Hour)) },
+			steps: []step{{0, 1, nil}, {0, 1, nil}, {2*time.Minute - time.Second, 1, nil}, {time.Second, 2, nil}, {0, 2, nil}},
+		},
+		{
+			name:  "custom MaxTTL",
+			body:  func(now time.Time) string { return activeBody(now.Add(time.Hour)) },
+			mod:   func(c *Config) { c.Cache.MaxTTL = 10 * time.Second },
+			steps: []step{{0, 1, nil}, {9 * time.Second, 1, nil}, {time.Second, 2, nil}},
+		},
+		{
+			name: "near exp: cached until exp minus skew",
+			// exp in 60s, skew 30s: the verdict lives 30s.
+			body:  func(now time.Time) string { return activeBody(now.Add(time.Minute)) },
+			steps: []step{{0, 1, nil}, {29 * time.Second, 1, nil}, {time.Second, 2, nil}},
+		},
+		{
+			name:  "exp within skew: not cached",
+			body:  func(now time.Time) string { return activeBody(now.Add(20 * time.Second)) },
+			steps: []step{{0, 1, nil}, {0, 2, nil}},
+		},
+		{
+			name:  "no exp: not cached by default",
+			body:  func(time.Time) string { return `{"active":true,"sub":"alice"}` },
+			steps: []step{{0, 1, nil}, {0, 2, nil}, {0, 3, nil}},
+		},
+		{
+			name:  "no exp: cached for MaxTTL when chosen",
+			body:  func(time.Time) string { return `{"active":true,"sub":"alice"}` },
+			mod:   func(c *Config) { c.Cache.CacheWithoutExpiry = true },
+			steps: []step{{0, 1, nil}, {2*time.Minute - time.Second, 1, nil}, {time.Second, 2, nil}},
+		},
+		{
+			name:  "inactive: cached for NegativeTTL",
+			body:  func(time.Time) string { return `{"active":false}` },
+			steps: []step{{0, 1, ErrInactive}, {4 * time.Second, 1, ErrInactive}, {time.Second, 2, ErrInactive}},
+		},
+		{
+			name:  "inactive: negative caching disabled",
+			body:  func(time.Time) string { return `{"active":false}` },
+			mod:   func(c *Config) { c.Cache.NegativeTTL = -1 },
+			steps: []step{{0, 1, ErrInactive}, {0, 2, ErrInactive}},
+		},
+		{
+			name:  "expired on arrival: cached as inactive",
+			body:  func(now time.Time) string { return activeBody(now.Add(-time.Hour)) },
+			steps: []step{{0, 1, ErrInactive}, {time.Second, 1, ErrInactive}},
+		},
+		{
+			name:  "cache disabled",
+			body:  func(now time.Time) string { return activeBody(now.Add(time.Hour)) },
+			mod:   func(c *Config) { c.Cache.Disabled = true },
+			steps: []step{{0, 1, nil}, {0, 2, nil}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newClock()
+			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
+				replyJSON(200, tt.body(clock.Now()))(w, r)
+			}})
+			c, _ := cachedClient(t, as, clock, tt.mod)
+			for i, s := range tt.steps {
+				clock.Advance(s.advance)
+				resp, err := c.Introspect(context.Background(), "tok")
+				if !errors.Is(err, s.wantErr) || (err == nil) == (resp == nil) {
+					t.Fatalf("step %d: Introspect = %v, %v; want error %v", i, resp, err, s.wantErr)
+				}
+				if got := as.calls.Load(); got != s.wantCalls {
+					t.Fatalf("step %d: AS calls = %d, want %d", i, got, s.wantCalls)
+				}
+			}
+		})
+	}
+}
+
+// TestCacheRechecksExpiryOnHit plants a verdict whose freshness outlives its
+// token's exp (as a shared tier or a clock jump could): the hit must still
+// say inactive, without asking the AS.
+func TestCacheRechecksExpiryOnHit(t *testing.T) {
+	clock := newClock()
+	as := newFakeAS(t, &fakeAS{reply: replyJSON(200, `{"active":true}`)})
+	c, obs := cachedClient(t, as, clock, nil)
+	resp := &Response{Active: true, Subject: "alice", Expiry: testNow.Add(10 * time.Second), NotBefore: testNow.Add(-time.Minute)}
+	c.store(keyOf("tok"), resp, testNow.Add(time.Hour), c.cache.gen.Load())
+	if got, err := c.Introspect(context.Background(), "tok"); err != nil || got != resp {
+		t.Fatalf("fresh hit = %v, %v", got, err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := c.Introspect(context.Background(), "tok"); !errors.Is(err, ErrInactive) {
+		t.Fatalf("hit past exp: err = %v, want ErrInactive", err)
+	}
+	if as.calls.Load() != 0 || obs.count(EventCacheHit) != 1 {
+		t.Errorf("AS calls %d, hits %d", as.calls.Load(), obs.count(EventCacheHit))
+	}
+}
+
+func TestErrorsAreNotCached(t *testing.T) {
+	tests := []struct {
+		name  string
+		reply func(http.ResponseWriter, *http.Request)
+		want  error
+	}{
+		{"unavailable", replyJSON(500, `{}`), ErrUnavailable},
+		{"malformed", replyJSON(200, `{`), ErrMalformedResponse},
+		{"rejected", replyJSON(401, `{}`), ErrASRejectedClient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newClock()
+			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replySeq(tt.reply, replyJSON(200, activeBody(testNow.Add(time.Hour))))})
+			c, _ := cachedClient(t, as, clock, nil)
+			if _, err := c.Introspect(context.Background(), "tok"); !errors.Is(err, tt.want) {
+				t.Fatalf("first call: %v, want %v", err, tt.want)
+			}
+			if _, err := c.Introspect(context.Background(), "tok"); err != nil {
+				t.Fatalf("second call: %v (the error was cached?)", err)
+			}
+			if as.calls.Load() != 2 {
+				t.Errorf("AS calls = %d, want 2", as.calls.Load())
+			}
+		})
+	}
+}
+
+func TestInvalidateAndPurge(t *testing.T) {
+	clock := newClock()
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replyJSON(200, activeBody(testNow.Add(time.Hour)))})
+	c, _ := cachedClient(t, as, clock, nil)
+	ctx := context.Background()
+	introspect := func(tok string) {
+		t.Helper()
+		if _, err := c.Introspect(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	introspect("a")
+	introspect("b")
+	introspect("a")
+	if n := as.calls.Load(); n != 2 {
+		t.Fatalf("warm-up: %d calls", n)
+	}
+	if err := c.Invalidate(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	introspect("a") // asks again
+	introspect("b") // still cached
+	if n := as.calls.Load(); n != 3 {
+		t.Fatalf("after Invalidate: %d calls, want 3", n)
+	}
+	c.Purge()
+	introspect("a")
+	introspect("b")
+	if n := as.calls.Load(); n != 5 {
+		t.Fatalf("after Purge: %d calls, want 5", n)
+	}
+}
+
+// TestInvalidateDuringFetch: an answer that was in flight when Invalidate
+// ran must not be cached, since it may predate the revocation.
+func TestInvalidateDuringFetch(t *testing.T) {
+	clock := newClock()
+	var c *Client
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replySeq(
+		func(w http.ResponseWriter, r *http.Request) {
+			c.Invalidate(context.Background(), "tok")
+			replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
+		},
+		replyJSON(200, `{"active":false}`),
+	)})
+	c, _ = cachedClient(t, as, clock, nil)
+	if _, err := c.Introspect(context.Background(), "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Introspect(context.Background(), "tok"); !errors.Is(err, ErrInactive) {
+		t.Fatalf("second call = %v, want the fresh ErrInactive", err)
+	}
+}
+
+func TestClientsDoNotShareVerdicts(t *testing.T) {
+	clock := newClock()
+	asA := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replyJSON(200, activeBody(testNow.Add(time.Hour)))})
+	asB := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replyJSON(200, `{"active":false}`)})
+	a, _ := cachedClient(t, asA, clock, nil)
+	b, _ := cachedClient(t, asB, clock, nil)
+	if _, err := a.Introspect(context.Background(), "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Introspect(context.Background(), "tok"); !errors.Is(err, ErrInactive) {
+		t.Fatalf("client B answered %v from client A's verdict", err)
+	}
+}
+
+// TestCoalescing: 1,000 goroutines present one new token at once; the AS
+// sees exactly one request and everyone gets its answer.
+func TestCoalescing(t *testing.T) {
+	const n = 1000
+	clock := newClock()
+	obs := &countingObserver{}
+	release := make(chan struct{})
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
+	}})
+	c := newTestClient(t, as, func(cfg *Config) { cfg.Now = clock.Now; cfg.Observer = obs })
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range n {
+		wg.Go(func() {
+			resp, err := c.Introspect(context.Background(), "fresh-token")
+			if err == nil && resp.Subject == "alice" {
+				ok.Add(1)
+			} else {
+				t.Errorf("Introspect: %v", err)
+			}
+		})
+	}
+	// Hold the AS until every goroutine has missed the cache.
+	for obs.count(EventCacheMiss) < n {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if as.calls.Load() != 1 || ok.Load() != n {
+		t.Fatalf("AS calls = %d, successes = %d; want 1 and %d", as.calls.Load(), ok.Load(), n)
+	}
+	if w := obs.count(EventCoalescedWait); w == 0 {
+		t.Errorf("no coalesced waits recorded")
+	}
+}
+
+// TestCoalescingSurvivesCallerCancel: the first caller hangs up; the shared
+// request goes on (its context is not cancelled) and the second caller gets
+// the answer.
+func TestCoalescingSurvivesCallerCancel(t *testing.T) {
+	clock := newClock()
+	obs := &countingObserver{}
+	release := make(chan struct{})
+	var asCtxErr atomic.Value
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		asCtxErr.Store(fmt.Sprint(r.Context().Err()))
+		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
+	}})
+	c := newTestClient(t, as, func(cfg *Config) { cfg.Now = clock.Now; cfg.Observer = obs })
+
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Introspect(ctx1, "tok")
+		first <- err
+	}()
+	for as.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	second := make(chan error, 1)
+	go func() {
+		_, err := c.Introspect(context.Background(), "tok")
+		second <- err
+	}()
+	for obs.count(EventCacheMiss) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel1()
+	if err := <-first; !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	close(release)
+	if err := <-second; err != nil {
+		t.Fatalf("second caller: %v", err)
+	}
+	if as.calls.Load() != 1 || asCtxErr.Load() != "<nil>" {
+		t.Errorf("AS calls = %d, AS request context error = %v", as.calls.Load(), asCtxErr.Load())
+	}
+}
+
+func TestStaleIfError(t *testing.T) {
+	tests := []struct {
+		name      string
+		stale     time.Duration
+		exp       time.Duration // token exp from the start
+		advance   time.Duration // after the first call
+		wantStale bool
+	}{
+		{"off by default", 0, time.Hour, 2*time.Minute + time.Second, false},
+		{"within grace", time.Minute, time.Hour, 2*time.Minute + 30*time.Second, true},
+		{"past grace", time.Minute, time.Hour, 3*time.Minute + time.Second, false},
+		// The verdict lives until exp-skew (90s); the token expires at 120s.
+		{"token expired", time.Hour, 2 * time.Minute, 2*time.Minute + 31*time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newClock()
+			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replySeq(
+				replyJSON(200, activeBody(testNow.Add(tt.exp))),
+				replyJSON(503, `{}`),
+			)})
+			c, obs := cachedClient(t, as, clock, func(cfg *Config) {
+				cfg.Cache.StaleIfError = tt.stale
+				cfg.Resilience.MaxRetries = -1
+			})
+			if _, err := c.Introspect(context.Background(), "tok"); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(tt.advance)
+			resp, err := c.Introspect(context.Background(), "tok")
+			if as.calls.Load() != 2 {
+				t.Fatalf("AS calls = %d, want 2 (the stale verdict must not be served while fresh answers are possible)", as.calls.Load())
+			}
+			if tt.wantStale {
+				if err != nil || resp.Subject != "alice" || obs.count(EventStaleServe) != 1 {
+					t.Fatalf("got %v, %v (stale serves %d); want the stale verdict", resp, err, obs.count(EventStaleServe))
+				}
+				return
+			}
+			if !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrInactive) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			if obs.count(EventStaleServe) != 0 {
+				t.Errorf("served stale")
+			}
+		})
+	}
+}
+
+// memShared is an in-memory SharedCache that records keys.
+type memShared struct {
+	mu   sync.Mutex // guards m
+	m    map[string][]byte
+	gets atomic.Int64
+}
+
+func (s *memShared) Get(_ context.Context, key string) ([]byte, bool, error) {
+	s.gets.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[key]
+	return v, ok, nil
+}
+
+func (s *memShared) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errors.New("non-positive ttl")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string][]byte{}
+	}
+	s.m[key] = value
+	return nil
+}
+
+func (s *memShared) Delete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+	return nil
+}
+
+func TestSharedTier(t *testing.T) {
+	clock := newClock()
+	shared := &memShared{}
+	as := newFakeAS(t, &fakeAS{reply: replyJSON(200, activeBody(testNow.Add(time.Hour)))})
+	mk := func(clientID string) (*Client, *countingObserver) {
+		return cachedClient(t, as, clock, func(cfg *Config) {
+			cfg.ClientID, cfg.ClientSecret = clientID, ""
+			cfg.Cache.Shared = shared
+		})
+	}
+	as.wantAuth = basic("rs", "")
+	a, _ := mk("rs")
+	b, obsB := mk("rs")
+	ctx := context.Background()
+	const token = "shared-token-value"
+	if _, err := a.Introspect(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := b.Introspect(ctx, token)
+	if err != nil || resp.Subject != "alice" {
+		t.Fatalf("b: %v, %v", resp, err)
+	}
+	if as.calls.Load() != 1 || obsB.count(EventSharedHit) != 1 {
+		t.Fatalf("AS calls = %d, shared hits = %d; want 1 and 1", as.calls.Load(), obsB.count(EventSharedHit))
+	}
+	for k := range shared.m {
+		if strings.Contains(k, token) {
+			t.Errorf("shared key %q contains the token", k)
+		}
+	}
+	// Another client identity never reads A's verdict.
+	other, _ := cachedClient(t, as, clock, func(cfg *Config) {
+		cfg.ClientID, cfg.ClientSecret = "other", ""
+		cfg.Cache.Shared = shared
+	})
+	as.wantAuth = basic("other", "")
+	if _, err := other.Introspect(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if as.calls.Load() != 2 || len(shared.m) != 2 {
+		t.Fatalf("AS calls = %d, shared entries = %d; want 2 and 2", as.calls.Load(), len(shared.m))
+	}
+	// Invalidate reaches the shared tier.
+	as.wantAuth = basic("rs", "")
+	if err := a.Invalidate(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	b.Purge()
+	if _, err := b.Introspect(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if as.calls.Load() != 3 {
+		t.Errorf("after Invalidate: AS calls = %d, want 3", as.calls.Load())
+	}
+	// A corrupt shared value is ignored.
+	for k := range shared.m {
+		shared.m[k] = []byte("garbage")
+	}
+	c, _ := mk("rs")
+	if _, err := c.Introspect(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if as.calls.Load() != 4 {
+		t.Errorf("after corruption: AS calls = %d, want 4", as.calls.Load())
+	}
+}
+
+func TestObserverEvents(t *testing.T) {
+	clock := newClock()
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
+		if r.PostFormValue("token") == "bad" {
+			replyJSON(200, `{"active":false}`)(w, r)
+			return
+		}
+		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
+	}})
+	c, obs := cachedClient(t, as, clock, func(cfg *Config) { cfg.Cache.Size = 1 })
+	ctx := context.Background()
+	c.Introspect(ctx, "good")
+	c.Introspect(ctx, "good")
+	c.Introspect(ctx, "bad") // evicts "good"
+	c.Introspect(ctx, "bad")
+	want := map[EventKind]int{EventCacheMiss: 2, EventCacheHit: 1, EventNegativeHit: 1, EventASCall: 2, EventEviction: 1}
+	for k, n := range want {
+		if got := obs.count(k); got != n {
+			t.Errorf("%v: %d events, want %d", k, got, n)
+		}
+	}
+	if fmt.Sprint(obs.calls) != "[active inactive]" {
+		t.Errorf("AS call outcomes = %v", obs.calls)
+	}
+}

@@ -1,0 +1,126 @@
+package introspect
+
+import (
+	"errors"
+	"time"
+)
+
+// Observer receives an [Event] for everything the client does that a
+// dashboard may count: cache hits and misses, coalesced waits, calls to the
+// authorization server, stale serves, evictions and circuit-breaker changes.
+// Package introspect/prommetrics adapts it to Prometheus.
+//
+// Observe is called synchronously on the request path, including on every
+// cache hit, and concurrently from many goroutines: it must be fast and safe
+// for concurrent use. An Event never contains a token.
+type Observer interface {
+	Observe(Event)
+}
+
+// EventKind says what an [Event] counts.
+type EventKind int
+
+const (
+	// EventCacheHit is a request answered from the in-memory cache with an
+	// active verdict.
+	EventCacheHit EventKind = iota + 1
+	// EventNegativeHit is a request answered from the cache with an inactive
+	// verdict (see CacheConfig.NegativeTTL).
+	EventNegativeHit
+	// EventCacheMiss is a request the in-memory cache could not answer.
+	EventCacheMiss
+	// EventSharedHit is a miss answered by the shared second tier.
+	EventSharedHit
+	// EventCoalescedWait is a request that waited for an introspection
+	// another request had already started for the same token.
+	EventCoalescedWait
+	// EventASCall is one HTTP attempt to the authorization server.
+	// Outcome is "active", "inactive", "unavailable", "rejected" or
+	// "malformed"; Duration is its latency.
+	EventASCall
+	// EventStaleServe is an expired active verdict served because the
+	// authorization server was unavailable (see CacheConfig.StaleIfError).
+	EventStaleServe
+	// EventEviction is a verdict evicted from the full cache before its TTL.
+	EventEviction
+	// EventCircuit is a change of the circuit breaker's state; Outcome is
+	// "closed", "open" or "half-open".
+	EventCircuit
+)
+
+// String returns the kind's name in snake case, e.g. "cache_hit".
+func (k EventKind) String() string {
+	switch k {
+	case EventCacheHit:
+		return "cache_hit"
+	case EventNegativeHit:
+		return "negative_hit"
+	case EventCacheMiss:
+		return "cache_miss"
+	case EventSharedHit:
+		return "shared_hit"
+	case EventCoalescedWait:
+		return "coalesced_wait"
+	case EventASCall:
+		return "as_call"
+	case EventStaleServe:
+		return "stale_serve"
+	case EventEviction:
+		return "eviction"
+	case EventCircuit:
+		return "circuit"
+	}
+	return "unknown"
+}
+
+// Event is one observation; see [EventKind] for which fields each kind sets.
+type Event struct {
+	Kind EventKind
+	// Outcome qualifies EventASCall and EventCircuit; empty otherwise.
+	Outcome string
+	// Duration is the latency of an EventASCall; zero otherwise.
+	Duration time.Duration
+}
+
+// Outcomes of [EventASCall].
+const (
+	outcomeActive      = "active"
+	outcomeInactive    = "inactive"
+	outcomeUnavailable = "unavailable"
+	outcomeRejected    = "rejected"
+	outcomeMalformed   = "malformed"
+)
+
+func outcomeOf(err error) string {
+	switch category(err) {
+	case nil:
+		return outcomeActive
+	case ErrInactive:
+		return outcomeInactive
+	case ErrASRejectedClient:
+		return outcomeRejected
+	case ErrMalformedResponse:
+		return outcomeMalformed
+	default:
+		return outcomeUnavailable
+	}
+}
+
+// category returns the error category err matches, or nil for nil.
+func category(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, c := range [...]error{ErrInactive, ErrASRejectedClient, ErrMalformedResponse, ErrUnavailable} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return ErrMalformedResponse
+}
+
+func (c *Client) observe(e Event) {
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Observe(e)
+	}
+}

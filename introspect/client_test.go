@@ -500,11 +500,16 @@ func TestNetworkFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var waits []time.Duration
+		c.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 		_, err = c.Introspect(context.Background(), "t")
 		if !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrUnavailable", err)
 		}
 		assertOneCategory(t, err)
+		if len(waits) != defaultMaxRetries {
+			t.Errorf("retried after %v, want %d retries", waits, defaultMaxRetries)
+		}
 	})
 	t.Run("timeout", func(t *testing.T) {
 		as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }})
@@ -520,7 +525,12 @@ func TestNetworkFailures(t *testing.T) {
 			cancel() // the caller hangs up while the AS is thinking
 			<-r.Context().Done()
 		}})
-		c := newTestClient(t, as, nil)
+		// The shared request outlives the caller; keep it short so the
+		// fake AS can shut down promptly.
+		c := newTestClient(t, as, func(c *Config) {
+			c.Resilience.AttemptTimeout = 50 * time.Millisecond
+			c.Resilience.MaxRetries = -1
+		})
 		_, err := c.Introspect(ctx, "t")
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want ErrUnavailable and Canceled", err)

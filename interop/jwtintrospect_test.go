@@ -92,6 +92,12 @@ func TestJWTIntrospectOIDCProvider(t *testing.T) {
 			decryptWith(rsKey, op.EncryptionKey.KeyID)(cfg)
 			cfg.RequireEncryption = true
 		}),
+		"signed ES256": jwtClient(t, op, opExtra.SignedES256, nil),
+		"signed EdDSA": jwtClient(t, op, opExtra.SignedEdDSA, nil),
+		"encrypted ECDH-ES+A128KW, A128CBC-HS256": jwtClient(t, op, opExtra.EncryptedECDH, func(cfg *jwtintrospect.Config) {
+			cfg.DecryptionKeys = []*jwtintrospect.Key{{KeyID: opExtra.ECKeyID, PrivateKey: opExtra.ECKey}}
+			cfg.RequireEncryption = true
+		}),
 	}
 
 	t.Run("same verdict in every format", func(t *testing.T) {

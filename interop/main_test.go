@@ -3,10 +3,15 @@
 package interop
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokengate/tokengate/internal/interoptest"
 )
@@ -23,9 +28,46 @@ var peers struct {
 	dotErr  error
 }
 
+// opExtra are resource-server clients of the shared oidc-provider beyond the
+// built-in ones: RFC 9701 answers signed with ES256 and EdDSA, and encrypted
+// with ECDH-ES+A128KW / A128CBC-HS256 to an EC P-256 key.
+var opExtra struct {
+	SignedES256, SignedEdDSA, EncryptedECDH interoptest.Client
+	// ECKey is EncryptedECDH's decryption key; ECKeyID its kid.
+	ECKey   *ecdsa.PrivateKey
+	ECKeyID string
+}
+
+func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	opExtra.ECKey, opExtra.ECKeyID = key, "rs-ec-1"
+	opExtra.SignedES256 = interoptest.Client{ID: "rs-signed-es256", Secret: rand.Text()}
+	opExtra.SignedEdDSA = interoptest.Client{ID: "rs-signed-eddsa", Secret: rand.Text()}
+	opExtra.EncryptedECDH = interoptest.Client{ID: "rs-encrypted-ecdh", Secret: rand.Text()}
+	rs := func(c interoptest.Client, meta map[string]any) map[string]any {
+		meta["client_id"], meta["client_secret"] = c.ID, c.Secret
+		meta["grant_types"], meta["response_types"], meta["redirect_uris"] = []string{}, []string{}, []string{}
+		return meta
+	}
+	pub := jose.JSONWebKey{Key: &key.PublicKey, KeyID: opExtra.ECKeyID, Algorithm: "ECDH-ES+A128KW", Use: "enc"}
+	return interoptest.LaunchOIDCProvider(interoptest.OIDCProviderOptions{ExtraClients: []map[string]any{
+		rs(opExtra.SignedES256, map[string]any{"introspection_signed_response_alg": "ES256"}),
+		rs(opExtra.SignedEdDSA, map[string]any{"introspection_signed_response_alg": "EdDSA"}),
+		rs(opExtra.EncryptedECDH, map[string]any{
+			"introspection_signed_response_alg":    "ES256",
+			"introspection_encrypted_response_alg": "ECDH-ES+A128KW",
+			"introspection_encrypted_response_enc": "A128CBC-HS256",
+			"jwks":                                 jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		}),
+	}})
+}
+
 func oidcProvider(t testing.TB) *interoptest.OIDCProvider {
 	t.Helper()
-	peers.opOnce.Do(func() { peers.op, peers.opErr = interoptest.LaunchOIDCProvider(interoptest.OIDCProviderOptions{}) })
+	peers.opOnce.Do(func() { peers.op, peers.opErr = launchOIDCProvider() })
 	if peers.opErr != nil {
 		t.Fatal(peers.opErr)
 	}

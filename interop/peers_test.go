@@ -285,6 +285,32 @@ func TestOIDCProviderPeer(t *testing.T) {
 	})
 }
 
+func TestOIDCProviderPeerSigningAlgs(t *testing.T) {
+	op := oidcProvider(t)
+	token := op.Token(t, "orders:read")
+	for c, alg := range map[interoptest.Client]jose.SignatureAlgorithm{
+		op.RSSigned: jose.RS256, opExtra.SignedES256: jose.ES256, opExtra.SignedEdDSA: jose.EdDSA,
+	} {
+		a := introspectRaw(t, op.IntrospectionURL, basic(c), token, "application/token-introspection+jwt")
+		jws, err := jose.ParseSigned(string(a.body), []jose.SignatureAlgorithm{alg})
+		if err != nil {
+			t.Errorf("%s: %v (status %d)", c.ID, err, a.status)
+			continue
+		}
+		if got := jws.Signatures[0].Header.Algorithm; got != string(alg) {
+			t.Errorf("%s: alg %s, want the registered %s", c.ID, got, alg)
+		}
+	}
+	a := introspectRaw(t, op.IntrospectionURL, basic(opExtra.EncryptedECDH), token, "application/token-introspection+jwt")
+	jwe, err := jose.ParseEncrypted(string(a.body), []jose.KeyAlgorithm{jose.ECDH_ES_A128KW}, []jose.ContentEncryption{jose.A128CBC_HS256})
+	if err != nil {
+		t.Fatalf("ECDH-ES+A128KW client: %v (status %d %s)", err, a.status, a.body)
+	}
+	if jwe.Header.KeyID != opExtra.ECKeyID {
+		t.Errorf("kid %q, want %q", jwe.Header.KeyID, opExtra.ECKeyID)
+	}
+}
+
 func fetchJWKS(t *testing.T, u string) jose.JSONWebKeySet {
 	t.Helper()
 	resp, err := http.Get(u)

@@ -30,6 +30,11 @@ type OIDCProviderOptions struct {
 	// SigningAlg is the introspection_signed_response_alg of the RSSigned
 	// and RSEncrypted clients. Defaults to RS256.
 	SigningAlg string
+	// ExtraClients are registered as given, in RFC 7591 metadata names
+	// (client_id and client_secret included), next to the built-in ones.
+	// A resource-server client needs "grant_types": [], "response_types": []
+	// and "redirect_uris": [].
+	ExtraClients []map[string]any
 }
 
 // OIDCProvider is a running node oidc-provider 9.x: an OpenID Provider with
@@ -161,6 +166,7 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 			"jwks":                                 jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
 		}),
 	}
+	clients = append(clients, opts.ExtraClients...)
 	clientsJSON, err := json.Marshal(clients)
 	if err != nil {
 		return nil, fmt.Errorf("interoptest: %w", err)

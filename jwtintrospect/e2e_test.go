@@ -77,6 +77,9 @@ func (as *fakeAS) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/token-introspection+jwt; charset=utf-8")
 	io.WriteString(w, body)
+	if r.PostForm.Get("token") == "huge-token" {
+		w.Write(make([]byte, 10<<20)) // 10 MB: the client's cap stops it
+	}
 }
 
 // encrypt fetches the resource server's JWK Set, as an AS does, and
@@ -121,6 +124,7 @@ func TestWithIntrospectClient(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			as := newFakeAS(t, asKey, jose.ES256)
 			as.answers["good-token"] = active
+			as.answers["huge-token"] = active
 			as.answers["expired-token"] = with(active, map[string]any{"exp": testNow.Add(-time.Hour).Unix()})
 			as.plain = tt.plain
 			cfg := jwtintrospect.Config{
@@ -175,6 +179,9 @@ func TestWithIntrospectClient(t *testing.T) {
 				if _, err := client.Introspect(ctx, token); !errors.Is(err, introspect.ErrInactive) {
 					t.Errorf("Introspect(%s) error = %v, want ErrInactive", token, err)
 				}
+			}
+			if r, err := client.Introspect(ctx, "huge-token"); !errors.Is(err, introspect.ErrMalformedResponse) {
+				t.Errorf("Introspect(huge-token) = %v, %v; want ErrMalformedResponse", r, err)
 			}
 		})
 	}

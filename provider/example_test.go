@@ -1,0 +1,55 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/provider"
+	"github.com/tokengate/tokengate/provider/store"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+func ExampleNew() {
+	// The provider is an http.Handler; here it listens on loopback. Use
+	// provider/store/sqlite for a store that survives restarts.
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	p, err := provider.New(provider.Config{Issuer: srv.URL, KeyAlgorithms: []string{provider.AlgEdDSA}})
+	if err != nil {
+		panic(err)
+	}
+	mux.Handle("/", p)
+
+	ctx := context.Background()
+	// A client that gets tokens for the orders API, and the API itself,
+	// which may introspect tokens meant for it.
+	app, appSecret, _ := p.RegisterClient(ctx, provider.ClientSpec{
+		Name: "shop", Scopes: []string{"orders:read", "orders:write"}, Resources: []string{"https://orders.example/"}})
+	api, apiSecret, _ := p.RegisterClient(ctx, provider.ClientSpec{
+		Name: "orders API", Resources: []string{"https://orders.example/"}, Introspection: store.IntrospectOwnAudience})
+
+	cc := clientcredentials.Config{ClientID: app.ID, ClientSecret: appSecret, TokenURL: srv.URL + "/token", Scopes: []string{"orders:read"}}
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("opaque token:", strings.HasPrefix(tok.AccessToken, "tg_at_"))
+
+	ic, err := introspect.New(introspect.Config{IntrospectionURL: srv.URL + "/introspect", ClientID: api.ID, ClientSecret: apiSecret})
+	if err != nil {
+		panic(err)
+	}
+	resp, err := ic.Introspect(ctx, tok.AccessToken)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("active:", resp.Active, "scope:", resp.Scope, "aud:", resp.Audience)
+	// Output:
+	// opaque token: true
+	// active: true scope: orders:read aud: [https://orders.example/]
+}

@@ -32,6 +32,9 @@ type peerCase struct {
 
 func (pc peerCase) run(t *testing.T) {
 	ctx := context.Background()
+	// These tests are about what crosses the wire: every call must reach the
+	// peer, so a revocation after a first use is seen at once.
+	pc.cfg.Cache.Disabled = true
 	client, err := introspect.New(pc.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,139 @@
+// Package prommetrics exposes an introspect.Client's events as Prometheus
+// metrics: counters for cache hits, misses, negative hits, shared-tier hits,
+// coalesced waits, stale serves and evictions; a counter and a latency
+// histogram of calls to the authorization server by outcome; and the
+// circuit breaker's state as a gauge.
+//
+// It lives in its own package so that package introspect does not depend on
+// the Prometheus client.
+//
+//	obs, err := prommetrics.New(prommetrics.Config{Registerer: prometheus.DefaultRegisterer})
+//	...
+//	client, err := introspect.New(introspect.Config{..., Observer: obs})
+package prommetrics
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokengate/tokengate/introspect"
+)
+
+// Config configures an [Observer].
+type Config struct {
+	// Registerer receives the metrics. It is required; pass
+	// prometheus.DefaultRegisterer to use the default registry.
+	Registerer prometheus.Registerer
+	// Namespace prefixes every metric name. Defaults to "tokengate".
+	Namespace string
+	// ConstLabels are added to every metric, for example to tell two
+	// clients in one process apart. The zero value adds none.
+	ConstLabels prometheus.Labels
+	// Buckets are the upper bounds, in seconds, of the AS latency
+	// histogram. Defaults to 1ms to 10s in roughly doubling steps.
+	Buckets []float64
+}
+
+// defaultBuckets spans a loopback AS (1ms) to the default timeout (10s).
+var defaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Observer implements introspect.Observer with Prometheus metrics. It is
+// safe for concurrent use; a cache hit costs one atomic add.
+type Observer struct {
+	hits, negativeHits, misses, sharedHits, coalesced, stale, evictions prometheus.Counter
+
+	asCalls   map[string]prometheus.Counter
+	asLatency map[string]prometheus.Observer
+	circuit   prometheus.Gauge
+}
+
+var outcomes = []string{"active", "inactive", "unavailable", "rejected", "malformed"}
+
+// New creates the metrics and registers them with cfg.Registerer.
+func New(cfg Config) (*Observer, error) {
+	if cfg.Registerer == nil {
+		return nil, errors.New("prommetrics: Config.Registerer is required")
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "tokengate"
+	}
+	if cfg.Buckets == nil {
+		cfg.Buckets = defaultBuckets
+	}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: cfg.Namespace, Subsystem: "introspect", Name: name, Help: help, ConstLabels: cfg.ConstLabels,
+		})
+	}
+	o := &Observer{
+		hits:         counter("cache_hits_total", "Introspections answered from the cache with an active verdict."),
+		negativeHits: counter("cache_negative_hits_total", "Introspections answered from the cache with an inactive verdict."),
+		misses:       counter("cache_misses_total", "Introspections the in-memory cache could not answer."),
+		sharedHits:   counter("shared_cache_hits_total", "Cache misses answered by the shared second tier."),
+		coalesced:    counter("coalesced_waits_total", "Introspections that waited on a request already in flight for the same token."),
+		stale:        counter("stale_serves_total", "Expired active verdicts served because the authorization server was unavailable."),
+		evictions:    counter("cache_evictions_total", "Verdicts evicted from the full cache before their TTL."),
+		circuit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: cfg.Namespace, Subsystem: "introspect", Name: "circuit_state", ConstLabels: cfg.ConstLabels,
+			Help: "Circuit breaker state towards the authorization server: 0 closed, 1 half-open, 2 open.",
+		}),
+		asCalls:   make(map[string]prometheus.Counter, len(outcomes)),
+		asLatency: make(map[string]prometheus.Observer, len(outcomes)),
+	}
+	calls := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: cfg.Namespace, Subsystem: "introspect", Name: "as_requests_total", ConstLabels: cfg.ConstLabels,
+		Help: "HTTP attempts to the authorization server, by outcome.",
+	}, []string{"outcome"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: cfg.Namespace, Subsystem: "introspect", Name: "as_request_duration_seconds", ConstLabels: cfg.ConstLabels,
+		Help: "Latency of HTTP attempts to the authorization server, by outcome.", Buckets: cfg.Buckets,
+	}, []string{"outcome"})
+	for _, oc := range outcomes {
+		o.asCalls[oc] = calls.WithLabelValues(oc)
+		o.asLatency[oc] = latency.WithLabelValues(oc)
+	}
+	for _, c := range []prometheus.Collector{o.hits, o.negativeHits, o.misses, o.sharedHits, o.coalesced, o.stale, o.evictions, o.circuit, calls, latency} {
+		if err := cfg.Registerer.Register(c); err != nil {
+			return nil, fmt.Errorf("prommetrics: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// Observe records e.
+func (o *Observer) Observe(e introspect.Event) {
+	switch e.Kind {
+	case introspect.EventCacheHit:
+		o.hits.Inc()
+	case introspect.EventNegativeHit:
+		o.negativeHits.Inc()
+	case introspect.EventCacheMiss:
+		o.misses.Inc()
+	case introspect.EventSharedHit:
+		o.sharedHits.Inc()
+	case introspect.EventCoalescedWait:
+		o.coalesced.Inc()
+	case introspect.EventStaleServe:
+		o.stale.Inc()
+	case introspect.EventEviction:
+		o.evictions.Inc()
+	case introspect.EventASCall:
+		if c, ok := o.asCalls[e.Outcome]; ok {
+			c.Inc()
+			o.asLatency[e.Outcome].Observe(e.Duration.Seconds())
+		}
+	case introspect.EventCircuit:
+		switch e.Outcome {
+		case "closed":
+			o.circuit.Set(0)
+		case "half-open":
+			o.circuit.Set(1)
+		case "open":
+			o.circuit.Set(2)
+		}
+	}
+}
+
+var _ introspect.Observer = (*Observer)(nil)

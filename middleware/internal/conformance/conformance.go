@@ -236,11 +236,12 @@ type Result struct {
 	Challenge  string
 	RetryAfter string
 	Cache      string
+	Type       string // Content-Type
 	Body       string
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%d WWW-Authenticate=%q Retry-After=%q Cache-Control=%q body=%q", r.Status, r.Challenge, r.RetryAfter, r.Cache, r.Body)
+	return fmt.Sprintf("%d WWW-Authenticate=%q Retry-After=%q Cache-Control=%q Content-Type=%q body=%q", r.Status, r.Challenge, r.RetryAfter, r.Cache, r.Type, r.Body)
 }
 
 // Do runs the case against an adapter.
@@ -253,6 +254,7 @@ func (c Case) Do(t testing.TB, a Adapter) Result {
 		Challenge:  rec.Header().Get("WWW-Authenticate"),
 		RetryAfter: rec.Header().Get("Retry-After"),
 		Cache:      rec.Header().Get("Cache-Control"),
+		Type:       rec.Header().Get("Content-Type"),
 		Body:       rec.Body.String(),
 	}
 }
@@ -262,6 +264,9 @@ func (c Case) Want() Result {
 	w := Result{Status: c.Status, Challenge: c.Challenge, RetryAfter: c.RetryAfter, Body: c.Body}
 	if c.Status != http.StatusOK {
 		w.Cache = "no-store"
+	}
+	if c.Body != "" {
+		w.Type = "application/json"
 	}
 	return w
 }

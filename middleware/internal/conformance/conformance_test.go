@@ -4,6 +4,11 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gin-gonic/gin"
+	"github.com/labstack/echo/v4"
+
+	tgecho "github.com/tokengate/tokengate/middleware/echo"
+	tggin "github.com/tokengate/tokengate/middleware/gin"
 	"github.com/tokengate/tokengate/middleware/internal/conformance"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/rs"
@@ -13,6 +18,8 @@ import (
 // adapters is every framework adapter; adding one is one line here.
 var adapters = []conformance.Adapter{
 	{Name: "net/http", Build: netHTTP},
+	{Name: "echo", Build: echoV4},
+	{Name: "gin", Build: ginV1},
 }
 
 func TestConformance(t *testing.T) { conformance.Run(t, adapters...) }
@@ -21,4 +28,31 @@ func netHTTP(g *rs.Guard, req scopes.Requirement) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", conformance.Answer)
 	return nethttp.MustNew(nethttp.Config{Guard: g, Require: req})(mux)
+}
+
+func echoV4(g *rs.Guard, req scopes.Requirement) http.Handler {
+	e := echo.New()
+	e.Any("/*", func(c echo.Context) error {
+		p, ok := tgecho.Principal(c)
+		if q, qok := rs.PrincipalFrom(c.Request().Context()); p != q || ok != qok {
+			return c.String(http.StatusInternalServerError, "tgecho.Principal and rs.PrincipalFrom disagree")
+		}
+		conformance.Answer(c.Response(), c.Request())
+		return nil
+	}, tgecho.MustNew(tgecho.Config{Guard: g, Require: req}))
+	return e
+}
+
+func ginV1(g *rs.Guard, req scopes.Requirement) http.Handler {
+	gin.SetMode(gin.TestMode)
+	r := gin.New()
+	r.Any("/*path", tggin.MustNew(tggin.Config{Guard: g, Require: req}), func(c *gin.Context) {
+		p, ok := tggin.Principal(c)
+		if q, qok := rs.PrincipalFrom(c.Request.Context()); p != q || ok != qok {
+			c.String(http.StatusInternalServerError, "tggin.Principal and rs.PrincipalFrom disagree")
+			return
+		}
+		conformance.Answer(c.Writer, c.Request)
+	})
+	return r
 }

@@ -218,6 +218,18 @@ func TestExampleNetHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("DOT with an audience configured refuses every token", func(t *testing.T) {
+		// DOT's answers carry no aud, so TOKENGATE_AUDIENCE must stay unset.
+		srv := interoptest.StartServer(t, "examples/nethttp", map[string]string{
+			"TOKENGATE_INTROSPECTION_URL": dot.IntrospectionURL, "TOKENGATE_CLIENT_ID": dot.RS.ID, "TOKENGATE_CLIENT_SECRET": dot.RS.Secret,
+			"TOKENGATE_AUDIENCE": dot.BaseURL,
+		}, bin)
+		c := callOrders(t, srv.URL, "GET", dot.Token(t, "orders:read"))
+		if c.status != http.StatusUnauthorized || !strings.Contains(c.challenge, `error="invalid_token"`) {
+			t.Errorf("%d %q %s, want 401 invalid_token", c.status, c.challenge, c.body)
+		}
+	})
+
 	t.Run("wrong resource-server credentials fail closed", func(t *testing.T) {
 		for name, env := range map[string]map[string]string{
 			"oidc-provider": {"TOKENGATE_ISSUER": op.Issuer, "TOKENGATE_CLIENT_ID": op.RSBasic.ID, "TOKENGATE_CLIENT_SECRET": "wrong"},

@@ -35,7 +35,11 @@ const DefaultMaxBytes = 1 << 20
 // Fetch reads the metadata of issuer, trying the RFC 8414 location (with the
 // issuer's path appended after the well-known segment, §3.1) and then the
 // OpenID Connect location. The document's issuer must equal issuer (RFC 8414
-// §3.3). Reads are capped at maxBytes (DefaultMaxBytes if zero).
+// §3.3); a document naming another issuer fails at once. Any other failure
+// at one location (an error status, a body that is not a JSON object, a
+// network error) moves on to the next; if none succeeds the error names
+// every URL tried and matches ErrNotFound when all of them answered 404.
+// Reads are capped at maxBytes (DefaultMaxBytes if zero).
 func Fetch(ctx context.Context, client *http.Client, issuer string, maxBytes int64) (*Metadata, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
@@ -44,6 +48,7 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, maxBytes int
 		client = http.DefaultClient
 	}
 	var errs []string
+	all404 := true
 	for _, u := range candidateURLs(issuer) {
 		md, status, err := fetchOne(ctx, client, u, maxBytes)
 		if err == nil {
@@ -53,12 +58,16 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, maxBytes int
 			md.URL = u
 			return md, nil
 		}
-		if status != http.StatusNotFound {
-			return nil, err
+		all404 = all404 && status == http.StatusNotFound
+		errs = append(errs, err.Error())
+		if ctx.Err() != nil {
+			break
 		}
-		errs = append(errs, u)
 	}
-	return nil, fmt.Errorf("%w for issuer %q (tried %s)", ErrNotFound, issuer, strings.Join(errs, ", "))
+	if all404 {
+		return nil, fmt.Errorf("%w for issuer %q (%s)", ErrNotFound, issuer, strings.Join(errs, "; "))
+	}
+	return nil, fmt.Errorf("discovery: no usable metadata for issuer %q (%s)", issuer, strings.Join(errs, "; "))
 }
 
 func candidateURLs(issuer string) []string {
@@ -101,7 +110,7 @@ func fetchOne(ctx context.Context, client *http.Client, u string, maxBytes int64
 	}
 	var md Metadata
 	if err := json.Unmarshal(body, &md); err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: %w", u, err)
+		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: not a metadata document: %w", u, err)
 	}
 	return &md, resp.StatusCode, nil
 }

@@ -1,0 +1,102 @@
+package discovery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestFetch(t *testing.T) {
+	type doc map[string]string
+	tests := []struct {
+		name string
+		path string // issuer path
+		// routes maps a request path to a status and a document (nil: HTML).
+		routes  map[string]func(iss string) (int, doc)
+		wantURL string // suffix of Metadata.URL; "" means an error
+		wantErr string
+		want404 bool
+	}{
+		{
+			name:    "RFC 8414",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server": func(iss string) (int, doc) { return 200, doc{"issuer": iss, "introspection_endpoint": iss + "/i"} }},
+			wantURL: "/.well-known/oauth-authorization-server",
+		},
+		{
+			name:    "RFC 8414 with a path",
+			path:    "/tenant",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server/tenant": func(iss string) (int, doc) { return 200, doc{"issuer": iss} }},
+			wantURL: "/.well-known/oauth-authorization-server/tenant",
+		},
+		{
+			name:    "OIDC fallback after 404",
+			path:    "/realms/main",
+			routes:  map[string]func(string) (int, doc){"/realms/main/.well-known/openid-configuration": func(iss string) (int, doc) { return 200, doc{"issuer": iss} }},
+			wantURL: "/realms/main/.well-known/openid-configuration",
+		},
+		{
+			name: "OIDC fallback after an HTML page",
+			routes: map[string]func(string) (int, doc){
+				"/.well-known/oauth-authorization-server": func(string) (int, doc) { return 200, nil },
+				"/.well-known/openid-configuration":       func(iss string) (int, doc) { return 200, doc{"issuer": iss} },
+			},
+			wantURL: "/.well-known/openid-configuration",
+		},
+		{
+			name:    "issuer mismatch fails",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server": func(string) (int, doc) { return 200, doc{"issuer": "https://evil.example"} }},
+			wantErr: "names issuer",
+		},
+		{
+			name:    "nothing there",
+			routes:  map[string]func(string) (int, doc){},
+			wantErr: "/.well-known/openid-configuration",
+			want404: true,
+		},
+		{
+			name:    "server errors",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server": func(string) (int, doc) { return 500, doc{} }},
+			wantErr: "answered 500",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var iss string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				route, ok := tt.routes[r.URL.Path]
+				if !ok {
+					http.NotFound(w, r)
+					return
+				}
+				status, d := route(iss)
+				if d == nil {
+					w.Header().Set("Content-Type", "text/html")
+					w.Write([]byte("<html>app shell</html>"))
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				json.NewEncoder(w).Encode(d)
+			}))
+			defer srv.Close()
+			iss = srv.URL + tt.path
+			md, err := Fetch(context.Background(), srv.Client(), iss, 0)
+			if tt.wantURL != "" {
+				if err != nil || !strings.HasSuffix(md.URL, tt.wantURL) || md.Issuer != iss {
+					t.Fatalf("Fetch = %+v, %v; want URL ending %q", md, err, tt.wantURL)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Fetch error = %v, want one containing %q", err, tt.wantErr)
+			}
+			if errors.Is(err, ErrNotFound) != tt.want404 {
+				t.Errorf("errors.Is(err, ErrNotFound) = %v, want %v", !tt.want404, tt.want404)
+			}
+		})
+	}
+}

@@ -59,10 +59,12 @@
 //
 // # Errors
 //
-// Every rejection matches [introspect.ErrMalformedResponse] with
+// Every rejected response matches [introspect.ErrMalformedResponse] with
 // [errors.Is], so the rs guard fails closed, and also one of [ErrFormat],
-// [ErrSignature], [ErrDecrypt] or [ErrClaims], which say why. A verified
-// response whose token_introspection says "active": false is returned as a
+// [ErrSignature], [ErrDecrypt] or [ErrClaims], which say why. When the
+// jwks_uri has to be discovered and discovery fails, the error matches
+// [introspect.ErrUnavailable] instead. A verified response whose
+// token_introspection says "active": false is returned as an
 // [introspect.Response] with Active false; the introspection client turns
 // it into [introspect.ErrInactive].
 //

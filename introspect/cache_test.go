@@ -550,3 +550,30 @@ func TestObserverEvents(t *testing.T) {
 		t.Errorf("AS call outcomes = %v", obs.calls)
 	}
 }
+
+// TestCacheHitDoesNotAllocate guards the hot path's allocation budget (≤ 1
+// per hit; today 0), with and without an Observer.
+func TestCacheHitDoesNotAllocate(t *testing.T) {
+	for _, withObserver := range []bool{false, true} {
+		t.Run(fmt.Sprint("observer=", withObserver), func(t *testing.T) {
+			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replyJSON(200, activeBody(testNow.Add(time.Hour)))})
+			c := newTestClient(t, as, func(cfg *Config) {
+				if withObserver {
+					cfg.Observer = &countingObserver{counts: map[EventKind]int{}}
+				}
+			})
+			ctx := context.Background()
+			if _, err := c.Introspect(ctx, "hot-token"); err != nil {
+				t.Fatal(err)
+			}
+			allocs := testing.AllocsPerRun(100, func() {
+				if _, err := c.Introspect(ctx, "hot-token"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs > 0 {
+				t.Errorf("a cache hit allocates %.1f times", allocs)
+			}
+		})
+	}
+}

@@ -35,7 +35,7 @@ fi
 dot_pkg=python3-django-oauth-toolkit
 if ! dpkg-query -W -f='${Status}' "$dot_pkg" 2>/dev/null | grep -q 'install ok installed'; then
 	run $sudo apt-get update -q
-	run $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$dot_pkg"
+	run $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$dot_pkg"
 fi
 dot_version=$(dpkg-query -W -f='${Version}' "$dot_pkg")
 case "$dot_version" in

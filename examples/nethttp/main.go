@@ -16,19 +16,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/tokengate/tokengate/examples/internal/envconfig"
 	"github.com/tokengate/tokengate/examples/internal/orders"
-	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/rs"
 )
@@ -36,46 +29,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Getenv, os.Stderr))
-}
-
-func run(ctx context.Context, getenv func(string) string, stderr io.Writer) int {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg, err := envconfig.Load(getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "nethttp example: configuration error:\n%v\n", err)
-		return 2
-	}
-	for _, n := range cfg.Notes {
-		log.Warn(n)
-	}
-	cfg.Introspect.Logger = log
-	client, err := introspect.New(cfg.Introspect)
-	if err != nil {
-		fmt.Fprintf(stderr, "nethttp example: %v\n", err)
-		return 2
-	}
-	cfg.Guard.Introspector = client
-	cfg.Guard.Logger = log
-	guard, err := rs.New(cfg.Guard)
-	if err != nil {
-		fmt.Fprintf(stderr, "nethttp example: %v\n", err)
-		return 2
-	}
-
-	srv := &http.Server{Addr: cfg.Addr, Handler: newHandler(guard), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	log.Info("listening", "addr", cfg.Addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "nethttp example: %v\n", err)
-		return 1
-	}
-	return 0
+	os.Exit(orders.Main(ctx, "nethttp", os.Getenv, os.Stderr, newHandler))
 }
 
 // newHandler is the protected API: every route needs a valid token, and

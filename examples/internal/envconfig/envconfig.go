@@ -17,6 +17,7 @@ package envconfig
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 
@@ -123,4 +124,22 @@ func checkURL(s string) error {
 		return fmt.Errorf("%q is not an absolute http(s) URL", s)
 	}
 	return nil
+}
+
+// Build creates the introspection client and the guard, logging the notes
+// to log.
+func (c *Config) Build(log *slog.Logger) (*rs.Guard, error) {
+	for _, n := range c.Notes {
+		log.Warn(n)
+	}
+	ic := c.Introspect
+	ic.Logger = log
+	client, err := introspect.New(ic)
+	if err != nil {
+		return nil, err
+	}
+	gc := c.Guard
+	gc.Introspector = client
+	gc.Logger = log
+	return rs.New(gc)
 }

@@ -1,9 +1,21 @@
 // Package orders is the protected API shared by the tokengate examples:
-// the same routes, scopes and JSON answer in every framework.
+// the same routes, scopes, JSON answer, environment contract and start-up
+// in every framework. Each example only wires its framework in.
 package orders
 
-import "github.com/tokengate/tokengate/rs"
-import "github.com/tokengate/tokengate/scopes"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tokengate/tokengate/examples/internal/envconfig"
+	"github.com/tokengate/tokengate/rs"
+	"github.com/tokengate/tokengate/scopes"
+)
 
 // Path is the route of the API.
 const Path = "/api/orders"
@@ -28,4 +40,35 @@ func AnswerFor(p *rs.Principal) Answer {
 		s = []string{}
 	}
 	return Answer{Subject: p.Subject, ClientID: p.ClientID, Scopes: s}
+}
+
+// Main reads the environment (see package envconfig), builds the guard,
+// and serves handler(guard) until ctx is done. It returns the exit status:
+// 2 for a configuration error, which it explains on stderr, 1 if the server
+// fails, 0 after a clean shutdown.
+func Main(ctx context.Context, name string, getenv func(string) string, stderr io.Writer, handler func(*rs.Guard) http.Handler) int {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := envconfig.Load(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s example: configuration error:\n%v\n", name, err)
+		return 2
+	}
+	guard, err := cfg.Build(log)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s example: %v\n", name, err)
+		return 2
+	}
+	srv := &http.Server{Addr: cfg.Addr, Handler: handler(guard), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("listening", "example", name, "addr", cfg.Addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "%s example: %v\n", name, err)
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,40 @@
+// Command echo is the echo v4 version of examples/nethttp: the same routes,
+// scopes, JSON answer and environment contract (see
+// examples/internal/envconfig).
+//
+//	TOKENGATE_ISSUER=https://as.example.com TOKENGATE_BEARER_TOKEN=… go run ./examples/echo
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tokengate/tokengate/examples/internal/orders"
+	tgecho "github.com/tokengate/tokengate/middleware/echo"
+	"github.com/tokengate/tokengate/rs"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(orders.Main(ctx, "echo", os.Getenv, os.Stderr, newHandler))
+}
+
+func newHandler(guard *rs.Guard) http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	api := e.Group("", tgecho.MustNew(tgecho.Config{Guard: guard}))
+	api.GET(orders.Path, answer, tgecho.RequireScopes(guard, orders.Read))
+	api.POST(orders.Path, answer, tgecho.RequireScopes(guard, orders.Write))
+	return e
+}
+
+func answer(c echo.Context) error {
+	p, _ := tgecho.Principal(c) // never nil behind RequireScopes
+	return c.JSON(http.StatusOK, orders.AnswerFor(p))
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -36,6 +37,9 @@ type fakeAS struct {
 	tokenError  string
 	// introspectStatus, if non-zero, makes the introspection endpoint fail.
 	introspectStatus int
+
+	// introspections counts calls to the introspection endpoint.
+	introspections atomic.Int32
 
 	mu       sync.Mutex // guards lastForm
 	lastForm url.Values
@@ -127,6 +131,7 @@ func (f *fakeAS) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAS) introspect(w http.ResponseWriter, r *http.Request) {
+	f.introspections.Add(1)
 	form, ok := f.check(w, r)
 	if !ok {
 		return

@@ -108,6 +108,10 @@ func runIntrospect(ctx context.Context, e *env, args []string) int {
 		HTTPClient:                e.httpClient,
 		Logger:                    slog.New(slog.DiscardHandler),
 		InsecureAllowHTTPEndpoint: *insecure,
+		// One question, one answer: a debugging tool reports what the
+		// authorization server said now, without retrying or remembering.
+		Cache:      introspect.CacheConfig{Disabled: true},
+		Resilience: introspect.ResilienceConfig{MaxRetries: -1, BreakerThreshold: -1},
 	}
 	if auth == "post" {
 		cfg.AuthStyle = introspect.AuthStylePost

@@ -19,6 +19,7 @@ func TestIntrospect(t *testing.T) {
 		wantInStdout     []string
 		wantInStderr     string
 		wantForm         map[string]string
+		wantCalls        int32 // calls to the introspection endpoint, if non-zero
 	}
 	basic := []string{"--client-id", fakeClientID, "--client-secret", fakeSecret}
 	with := func(extra ...string) []string { return append(append([]string{}, basic...), extra...) }
@@ -98,7 +99,7 @@ func TestIntrospect(t *testing.T) {
 		{
 			name: "AS unavailable", auth: "basic", introspectStatus: http.StatusServiceUnavailable,
 			args:     with("--introspection-url", "{AS}/introspect", activeToken),
-			wantCode: exitAS, wantInStderr: "503",
+			wantCode: exitAS, wantInStderr: "503", wantCalls: 1, // no retry
 		},
 		{
 			name: "AS unreachable", auth: "basic",
@@ -153,6 +154,9 @@ func TestIntrospect(t *testing.T) {
 				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tt.wantInStderr)
 			}
 			assertNoSecrets(t, "stderr", r.stderr, fakeSecret, fakeBearer, activeToken, expiredToken)
+			if n := as.introspections.Load(); tt.wantCalls != 0 && n != tt.wantCalls {
+				t.Errorf("the AS got %d introspection calls, want %d", n, tt.wantCalls)
+			}
 			form := as.form()
 			for k, want := range tt.wantForm {
 				if got := form.Get(k); got != want {

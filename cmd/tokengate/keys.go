@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tokengate/tokengate/provider"
+)
+
+const keysUsage = `Manage the provider's signing keys:
+
+	tokengate keys rotate --db PATH [--alg RS256|ES256|EdDSA]
+
+Rotation makes a new signing key; the key it replaces stops signing at once
+but stays in the JWK Set until everything it signed has expired. A server
+running on the same database picks the new key up within a minute.`
+
+// runKeys implements "tokengate keys", dispatching to its subcommands.
+func runKeys(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "keys", "rotate", keysUsage)
+	switch {
+	case len(args) == 0:
+		return fs.usageError("want a subcommand: rotate")
+	case args[0] == "rotate":
+		return runKeysRotate(ctx, e, args[1:])
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
+		fs.printUsage(e.stdout)
+		return exitOK
+	}
+	return fs.usageError("unknown subcommand %q", args[0])
+}
+
+// runKeysRotate implements "tokengate keys rotate".
+func runKeysRotate(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "keys rotate", "--db PATH [--alg RS256|ES256|EdDSA]",
+		"Replace the active signing key of one family (--alg), or of every family.")
+	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	alg := fs.String("alg", "", "key `family` to rotate: RS256, ES256 or EdDSA (default: all)")
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fs.usageError("unexpected argument %q", pos[0])
+	}
+	var algs []string
+	if *alg != "" {
+		if !slices.Contains([]string{provider.AlgRS256, provider.AlgES256, provider.AlgEdDSA}, *alg) {
+			return fs.usageError("--alg %q is not RS256, ES256 or EdDSA", *alg)
+		}
+		algs = []string{*alg}
+	}
+	p, closeDB, err := openDB(e, *dbPath, true, algs)
+	if err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	defer closeDB()
+	if err := p.RotateKeys(ctx); err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	keys, err := p.Store().Keys(ctx)
+	if err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED")
+	for _, k := range keys { // newest first
+		state := "active"
+		if !k.Active() {
+			state = "retired, published until " + k.NotAfter.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Alg, state, k.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	tw.Flush()
+	return exitOK
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tokengate/tokengate/provider"
+	"github.com/tokengate/tokengate/provider/store/sqlite"
+)
+
+// Defaults of serve and demo.
+const (
+	defaultASAddr   = "127.0.0.1:9096"
+	defaultDBPath   = "./tokengate.db"
+	shutdownTimeout = 10 * time.Second
+)
+
+const serveUsage = `Run the authorization server (package provider) on a SQLite database until
+SIGINT or SIGTERM, then shut down gracefully, letting requests in flight
+finish for up to 10s.
+
+The database is created on first start, with new signing keys. Register
+clients with "tokengate client create --db PATH", also while the server runs.
+
+Logs are structured (log/slog) and go to stderr; they never contain a token,
+a client secret or a query string.`
+
+// runServe implements "tokengate serve".
+func runServe(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "serve", "[--addr HOST:PORT] [--issuer URL] [--db PATH]", serveUsage)
+	addr := fs.String("addr", defaultASAddr, "`address` to listen on (port 0 picks a free port)")
+	issuer := fs.String("issuer", "", "issuer `URL` the server names itself by (default http://ADDR)")
+	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	logFormat := fs.String("log-format", "text", "log `format`: text or json")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fs.usageError("unexpected argument %q", pos[0])
+	}
+	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
+	if err != nil {
+		return fs.usageError("%v", err)
+	}
+
+	ln, err := listen(*addr, "--addr")
+	if err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	defer ln.Close()
+	iss := *issuer
+	if iss == "" {
+		iss = "http://" + ln.Addr().String()
+	}
+	st, err := sqlite.Open(sqlite.Config{Path: *dbPath})
+	if err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	defer st.Close()
+	p, err := provider.New(provider.Config{Issuer: iss, Store: st, Logger: logger})
+	if err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", p.Issuer(), "db", *dbPath, "version", buildVersion())
+	if err := serveUntil(ctx, logger, server{ln, logRequests(logger, "as", p)}); err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	logger.Info("tokengate serve: stopped")
+	return exitOK
+}
+
+// newLogger returns a slog logger writing format ("text" or "json") at
+// level to w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format: %q is not text or json", format)
+	}
+}
+
+// listen listens on addr and explains a busy port in terms of flag.
+func listen(addr, flag string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is already in use (another tokengate still running?); "+
+			"pick another port with %s HOST:PORT, or %s 127.0.0.1:0 for any free port", addr, flag, flag)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// server is a handler to serve on a listener.
+type server struct {
+	ln net.Listener
+	h  http.Handler
+}
+
+// serveUntil serves every server until ctx is done or one of them fails,
+// then shuts all of them down, waiting up to shutdownTimeout for requests in
+// flight.
+func serveUntil(ctx context.Context, logger *slog.Logger, servers ...server) error {
+	errc := make(chan error, len(servers))
+	https := make([]*http.Server, len(servers))
+	for i, s := range servers {
+		https[i] = &http.Server{
+			Handler:           s.h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		go func() { errc <- https[i].Serve(s.ln) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+		logger.Info("tokengate: shutting down", "cause", context.Cause(ctx))
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	for _, h := range https {
+		if serr := h.Shutdown(sctx); serr != nil && err == nil {
+			err = fmt.Errorf("shutting down: %w", serr)
+		}
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// logRequests logs one line per request: never the query string (RFC 6750
+// §2.3 tokens live there), headers or bodies.
+func logRequests(logger *slog.Logger, name string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("server", name),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", r.RemoteAddr),
+		)
+	})
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wroteHeader = true
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

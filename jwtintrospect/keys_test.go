@@ -200,3 +200,32 @@ func TestJWKSHandlerWithoutKeys(t *testing.T) {
 		t.Fatalf("GET = %d %s, want an empty set", rec.Code, rec.Body)
 	}
 }
+
+// A key read from PEM decrypts answers addressed to its thumbprint kid, as
+// published by JWKSHandler.
+func TestParsedKeyDecrypts(t *testing.T) {
+	asKey := newEdKey(t)
+	priv := newECKey(t, elliptic.P384())
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := jwtintrospect.ParseKey(pemOf(t, "PRIVATE KEY", der))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDecoder(t, jwks(t, jose.JSONWebKey{Key: asKey, KeyID: "as"}), jwtintrospect.Config{DecryptionKeys: []*jwtintrospect.Key{k}})
+	rec := httptest.NewRecorder()
+	d.JWKSHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("JWK Set %s: %v", rec.Body, err)
+	}
+	pub := set.Keys[0]
+	body := encryptJWE(t, signJWS(t, jose.EdDSA, asKey, "as", "token-introspection+jwt", claims(), nil),
+		jose.ECDH_ES_A256KW, jose.A256CBC_HS512, pub.Key, pub.KeyID, nil)
+	resp, err := d.Decode(context.Background(), jwtintrospect.MediaType, []byte(body))
+	if err != nil || !resp.Active {
+		t.Fatalf("Decode = %+v, %v", resp, err)
+	}
+}

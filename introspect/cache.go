@@ -208,8 +208,8 @@ func (c *cache) len() int {
 
 // lookup returns a cached answer for key at now: (resp, nil, true) for an
 // active verdict still valid, (nil, err, true) for an inactive one, and
-// false on a miss.
-func (c *Client) lookup(key tokenKey, now time.Time) (*Response, error, bool) {
+// false on a miss. It reports hits to the Observer if observe is set.
+func (c *Client) lookup(key tokenKey, now time.Time, observe bool) (*Response, error, bool) {
 	v, ok := c.cache.get(key)
 	if !ok {
 		return nil, nil, false
@@ -222,13 +222,17 @@ func (c *Client) lookup(key tokenKey, now time.Time) (*Response, error, bool) {
 		return nil, nil, false
 	}
 	if v.resp == nil {
-		c.observe(Event{Kind: EventNegativeHit})
+		if observe {
+			c.observe(Event{Kind: EventNegativeHit})
+		}
 		return nil, errCachedInactive, true
 	}
 	if err := c.check(v.resp, now); err != nil {
 		return nil, err, true
 	}
-	c.observe(Event{Kind: EventCacheHit})
+	if observe {
+		c.observe(Event{Kind: EventCacheHit})
+	}
 	return v.resp, nil, true
 }
 

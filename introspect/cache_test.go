@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -576,4 +577,74 @@ func TestCacheHitDoesNotAllocate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingShared is a SharedCache whose every operation fails.
+type failingShared struct{}
+
+func (failingShared) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, errors.New("redis: connection refused")
+}
+func (failingShared) Set(context.Context, string, []byte, time.Duration) error {
+	return errors.New("redis: connection refused")
+}
+func (failingShared) Delete(context.Context, string) error {
+	return errors.New("redis: connection refused")
+}
+
+// TestLogsNeverContainToken drives the paths that log (rejected client,
+// shared-tier failures, stale serve, circuit changes) and checks that the
+// token never reaches the log.
+func TestLogsNeverContainToken(t *testing.T) {
+	const token = "eyJhbGciOiJSUzI1NiJ9.very-secret-token.sig"
+	var buf strings.Builder
+	var mu sync.Mutex
+	clock := newClock()
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replySeq(
+		replyJSON(401, `{"error":"invalid_client"}`),
+		replyJSON(200, activeBody(testNow.Add(time.Hour))),
+		replyJSON(503, `{}`),
+	)})
+	c, obs := cachedClient(t, as, clock, func(cfg *Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Cache.Shared = failingShared{}
+		cfg.Cache.StaleIfError = time.Hour
+		cfg.Resilience.MaxRetries = -1
+		cfg.Resilience.BreakerThreshold = 1
+	})
+	ctx := context.Background()
+	c.Introspect(ctx, token)       // 401: logged loudly
+	c.Introspect(ctx, token)       // active, shared Get and Set fail
+	clock.Advance(3 * time.Minute) // past MaxTTL
+	if _, err := c.Introspect(ctx, token); err != nil {
+		t.Fatalf("stale serve: %v", err) // 503: circuit opens, stale served
+	}
+	if err := c.Invalidate(ctx, token); err == nil {
+		t.Error("Invalidate hid the shared tier's error")
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{"rejected our client credentials", "shared cache read failed", "shared cache write failed", "stale verdict", "circuit open"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, token) || strings.Contains(out, "very-secret") {
+		t.Errorf("log contains the token:\n%s", out)
+	}
+	if obs.count(EventStaleServe) != 1 {
+		t.Errorf("stale serves = %d", obs.count(EventStaleServe))
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -314,7 +314,7 @@ func (c *Client) Introspect(ctx context.Context, token string) (*Response, error
 	}
 	key := keyOf(token)
 	if c.cache != nil {
-		if resp, err, ok := c.lookup(key, c.cfg.Now()); ok {
+		if resp, err, ok := c.lookup(key, c.cfg.Now(), true); ok {
 			return resp, err
 		}
 		c.observe(Event{Kind: EventCacheMiss})
@@ -359,7 +359,7 @@ func (c *Client) resolve(ctx context.Context, key tokenKey, token string) (*Resp
 		gen = c.cache.gen.Load()
 		// A caller that missed just as an earlier flight for this token
 		// ended finds its verdict here rather than asking again.
-		if resp, err, ok := c.lookup(key, c.cfg.Now()); ok {
+		if resp, err, ok := c.lookup(key, c.cfg.Now(), false); ok {
 			return resp, err
 		}
 		if c.cache.cfg.Shared != nil {

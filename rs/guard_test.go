@@ -550,3 +550,30 @@ func TestMetadataURL(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+func TestRejectClassification(t *testing.T) {
+	g := newGuard(t, nil)
+	tests := []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"bare introspect unavailable", fmt.Errorf("x: %w", introspect.ErrUnavailable), 503},
+		{"introspect AS error 502", &introspect.Error{StatusCode: 502}, 503},
+		{"introspect rejected client", introspect.ErrASRejectedClient, 503},
+		{"introspect malformed", introspect.ErrMalformedResponse, 503},
+		{"introspect inactive", introspect.ErrInactive, 401},
+		{"wrapped rs sentinel", fmt.Errorf("hook: %w", rs.ErrInsufficientScope), 403},
+		{"kind wins over cause", &rs.Error{Kind: rs.ErrInvalidToken, Err: introspect.ErrUnavailable}, 401},
+		{"outer kind wins", &rs.Error{Kind: rs.ErrInvalidRequest, Err: &rs.Error{Kind: rs.ErrUnavailable}}, 400},
+		{"unknown", errors.New("x"), 401},
+		{"nil kind", &rs.Error{Description: "x"}, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := g.Reject(tt.err).Status; got != tt.status {
+				t.Errorf("status = %d, want %d", got, tt.status)
+			}
+		})
+	}
+}

@@ -62,24 +62,22 @@ func (g *Guard) WriteError(w http.ResponseWriter, err error) {
 func (g *Guard) Reject(err error) *Rejection {
 	var e *Error
 	desc := ""
+	kind := classify(err)
 	if errors.As(err, &e) {
 		desc = e.Description
 	}
-	switch {
-	case errors.Is(err, ErrNoToken):
+	switch kind {
+	case ErrNoToken:
 		return g.challenge(http.StatusUnauthorized, "", "", "")
-	case errors.Is(err, ErrInvalidRequest):
+	case ErrInvalidRequest:
 		return g.challenge(http.StatusBadRequest, "invalid_request", orDefault(desc, "the request is malformed"), "")
-	case errors.Is(err, ErrInsufficientScope):
+	case ErrInsufficientScope:
 		scope := ""
 		if e != nil {
 			scope = e.Required.String()
 		}
 		return g.challenge(http.StatusForbidden, "insufficient_scope", orDefault(desc, "the access token lacks the required scope"), scope)
-	case errors.Is(err, ErrInvalidToken), errors.Is(err, introspect.ErrInactive):
-		return g.challenge(http.StatusUnauthorized, "invalid_token", orDefault(desc, "the access token is not valid"), "")
-	case errors.Is(err, ErrUnavailable), errors.Is(err, introspect.ErrUnavailable),
-		errors.Is(err, introspect.ErrASRejectedClient), errors.Is(err, introspect.ErrMalformedResponse):
+	case ErrUnavailable:
 		wait := introspect.RetryAfterHint(err)
 		if wait <= 0 {
 			wait = g.retryAfter
@@ -89,9 +87,32 @@ func (g *Guard) Reject(err error) *Rejection {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Type", "application/json")
 		return &Rejection{Status: http.StatusServiceUnavailable, Header: h, Body: jsonBody("temporarily_unavailable", descUnavailable)}
+	case ErrInvalidToken:
+		return g.challenge(http.StatusUnauthorized, "invalid_token", orDefault(desc, "the access token is not valid"), "")
 	default:
 		return g.challenge(http.StatusUnauthorized, "invalid_token", "the access token was rejected", "")
 	}
+}
+
+// classify returns the category of err: the Kind of the outermost [*Error],
+// else the first sentinel it matches (rs's, then introspect's), else nil.
+func classify(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Kind != nil {
+		return e.Kind
+	}
+	for _, kind := range []error{ErrNoToken, ErrInvalidRequest, ErrInsufficientScope, ErrInvalidToken, ErrUnavailable} {
+		if errors.Is(err, kind) {
+			return kind
+		}
+	}
+	switch {
+	case errors.Is(err, introspect.ErrInactive):
+		return ErrInvalidToken
+	case errors.Is(err, introspect.ErrUnavailable), errors.Is(err, introspect.ErrASRejectedClient), errors.Is(err, introspect.ErrMalformedResponse):
+		return ErrUnavailable
+	}
+	return nil
 }
 
 func orDefault(s, def string) string {

@@ -8,6 +8,17 @@
 //   OP_RESOURCE  the resource indicator given to client_credentials tokens
 //                that ask for none (their "aud")
 //   OP_SCOPES    the scopes that resource accepts, space separated
+//
+// To run it by hand (after scripts/setup-peers.sh), e.g. for a wrk load:
+//
+//   OP_PORT=9100 OP_CLIENTS='[
+//     {"client_id":"api","client_secret":"api-secret","scope":"orders:read orders:write",
+//      "grant_types":["client_credentials"],"response_types":[],"redirect_uris":[]},
+//     {"client_id":"rs","client_secret":"rs-secret",
+//      "grant_types":[],"response_types":[],"redirect_uris":[]}]' node server.js
+//   curl -s -u api:api-secret -d grant_type=client_credentials -d scope=orders:read \
+//     http://127.0.0.1:9100/token
+//   curl -s -u rs:rs-secret -d token=... http://127.0.0.1:9100/token/introspection
 import * as crypto from 'node:crypto';
 
 import Provider from 'oidc-provider';

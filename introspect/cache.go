@@ -62,7 +62,10 @@ type CacheConfig struct {
 	StaleIfError time.Duration
 	// Shared, if set, is a second tier consulted on a miss of the in-memory
 	// cache and filled after each answer, so that several processes share
-	// verdicts. The in-memory cache stays the fast path.
+	// verdicts. The in-memory cache stays the fast path. Clients configured
+	// with the same IntrospectionURL (or Issuer), ClientID and kind of
+	// authentication share entries; any other pair never does. Ignored when
+	// Disabled is set.
 	Shared SharedCache
 }
 

@@ -22,4 +22,35 @@
 //
 // An unsuccessful HTTP answer is also an [*Error] carrying the RFC 6749 §5.2
 // members. No error message, log line or metric contains a token.
+//
+// # Caching and coalescing
+//
+// Verdicts are cached in memory by default, keyed by the SHA-256 of the
+// token, one cache per Client. An active verdict lives
+// min(exp − ClockSkew, [CacheConfig].MaxTTL): MaxTTL (2 minutes by default)
+// is therefore the bound on how late a revocation at the AS is noticed.
+// Inactive verdicts are kept for NegativeTTL (5 seconds); errors are never
+// kept. [Client.Invalidate] and [Client.Purge] forget verdicts early. A
+// shared second tier (for example Redis) plugs in through [SharedCache].
+//
+// Concurrent calls for one uncached token make a single request to the AS.
+// That request runs detached from the callers, bounded by Config.Timeout, so
+// a caller that gives up does not fail the others. The *Response such calls
+// return is shared: treat it as read-only.
+//
+// # Resilience
+//
+// Network errors, attempt timeouts and 502/503/504 answers are retried with
+// jittered exponential backoff, honouring Retry-After, within
+// Config.Timeout. After repeated failures a circuit breaker fails calls fast
+// for a cool-down, then lets one probe through. Optionally
+// ([CacheConfig].StaleIfError), an expired active verdict may be served
+// while the AS is unavailable. See [ResilienceConfig].
+//
+// # Observability
+//
+// An [Observer] receives an [Event] per cache hit, miss, AS call and so on;
+// package introspect/prommetrics turns them into Prometheus metrics. Logs go
+// to Config.Logger: a rejection of our own credentials is logged at Error
+// level, since it is a configuration error.
 package introspect

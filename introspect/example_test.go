@@ -8,6 +8,8 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
+	"time"
 
 	"github.com/tokengate/tokengate/introspect"
 )
@@ -49,4 +51,42 @@ func ExampleNew() {
 	// Output:
 	// alice web [orders:read orders:write]
 	// true
+}
+
+func ExampleNew_cache() {
+	var calls atomic.Int64
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"active":true,"sub":"alice","exp":4102444800}`)
+	}))
+	defer as.Close()
+
+	client, err := introspect.New(introspect.Config{
+		IntrospectionURL: as.URL + "/introspect",
+		ClientID:         "orders-api",
+		ClientSecret:     "s3cret",
+		Cache: introspect.CacheConfig{
+			MaxTTL: 30 * time.Second, // notice revocations within 30s
+			Size:   50_000,
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 3 {
+		if _, err := client.Introspect(ctx, "good-token"); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println("AS calls:", calls.Load())
+
+	// The application learns that the token was revoked.
+	client.Invalidate(ctx, "good-token")
+	client.Introspect(ctx, "good-token")
+	fmt.Println("AS calls:", calls.Load())
+	// Output:
+	// AS calls: 1
+	// AS calls: 2
 }

@@ -3,6 +3,7 @@
 package interop
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -21,17 +22,29 @@ import (
 // our tokens (with DOT's raw Basic credentials, or a bearer token with the
 // introspection scope) and refuse revoked, expired and under-scoped ones.
 func TestProviderWithDOTResourceServer(t *testing.T) {
-	srv := providertest.New(t)
+	mem := store.NewMemory()
+	srv := providertest.New(t, providertest.WithConfig(func(cfg *provider.Config) { cfg.Store = mem }))
 	rsClient := srv.RegisterClient(provider.ClientSpec{Name: "DOT resource server", Introspection: store.IntrospectAny})
 	app := srv.RegisterClient(provider.ClientSpec{Name: "API client", Scopes: []string{"orders:read", "orders:write"}})
+	// DOT sends its credentials in Basic without form-urlencoding them: a
+	// secret with characters that decoding would change must still work.
+	special := interoptest.Client{ID: "dot-rs-special", Secret: "s3cr:t%2B+&=ü"}
+	if err := mem.CreateClient(context.Background(), &store.Client{
+		ID: special.ID, SecretHash: store.Hash(special.Secret), Name: "DOT resource server (raw secret)",
+		Introspection: store.IntrospectAny, CreatedAt: time.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	introspectionToken := srv.Mint(providertest.Token{Client: rsClient, Scopes: []string{"introspection"}, Expiry: time.Now().Add(time.Hour)})
 	modes := map[string]interoptest.DOTResourceServerOptions{
-		"credentials": {IntrospectionURL: srv.IntrospectionURL, ClientID: rsClient.ID, ClientSecret: rsClient.Secret},
-		"bearer":      {IntrospectionURL: srv.IntrospectionURL, AuthToken: introspectionToken},
+		"credentials":                     {IntrospectionURL: srv.IntrospectionURL, ClientID: rsClient.ID, ClientSecret: rsClient.Secret},
+		"credentials, raw special secret": {IntrospectionURL: srv.IntrospectionURL, ClientID: special.ID, ClientSecret: special.Secret},
+		"bearer":                          {IntrospectionURL: srv.IntrospectionURL, AuthToken: introspectionToken},
 	}
 	for name, opts := range modes {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each DOT takes seconds to start; they share nothing
 			dot := interoptest.StartDOTResourceServer(t, opts)
 
 			t.Run("token from the token endpoint", func(t *testing.T) {

@@ -75,13 +75,20 @@ type Config struct {
 	// TokenSource, if set, authenticates us with a bearer token instead of a
 	// client secret: use oauth2.StaticTokenSource for a fixed token, or
 	// clientcredentials.Config.TokenSource for one that is renewed as it
-	// expires. It cannot be combined with ClientSecret.
+	// expires. It cannot be combined with ClientSecret. Its Token method
+	// takes no context, so give it an HTTP client with a timeout (through
+	// the oauth2.HTTPClient context value) lest a hung token endpoint hold
+	// an introspection until Config.Timeout.
 	TokenSource oauth2.TokenSource
 
 	// TokenTypeHint, if set, is sent as token_type_hint (e.g. "access_token").
 	TokenTypeHint string
 
-	// HTTPClient makes the requests. Defaults to a client with a 10s timeout.
+	// HTTPClient makes the requests. Defaults to a client with a 10s timeout
+	// that does not follow redirects on introspection requests (a redirect
+	// could replay the token to another host; it is reported as
+	// [ErrMalformedResponse]) and follows them for discovery. A client given
+	// here is used as is for both.
 	HTTPClient *http.Client
 	// Timeout bounds one introspection as seen by its callers, discovery and
 	// retries included. Defaults to 10s.
@@ -140,6 +147,8 @@ type Client struct {
 	// from the Config or by a successful discovery, and never changed after.
 	discoverMu sync.Mutex
 	endpoint   string
+	// discoveryClient reads the issuer's metadata.
+	discoveryClient *http.Client
 	// discovery coalesces concurrent discoveries.
 	discovery singleflight.Group
 }
@@ -172,8 +181,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout < 0 || cfg.MaxResponseBytes < 0 || cfg.ClockSkew < 0 {
 		return nil, errors.New("introspect: Config.Timeout, Config.MaxResponseBytes and Config.ClockSkew must not be negative")
 	}
+	discoveryClient := cfg.HTTPClient
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: defaultTimeout}
+		cfg.HTTPClient = &http.Client{
+			Timeout: defaultTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
+		discoveryClient = &http.Client{Timeout: defaultTimeout}
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultTimeout
@@ -199,7 +215,7 @@ func New(cfg Config) (*Client, error) {
 	if err := fillResilience(&cfg.Resilience, cfg.Timeout); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, endpoint: cfg.IntrospectionURL, sleep: sleepCtx}
+	c := &Client{cfg: cfg, endpoint: cfg.IntrospectionURL, sleep: sleepCtx, discoveryClient: discoveryClient}
 	if !cfg.Cache.Disabled {
 		// The shared tier's scope: the endpoint (or issuer it is discovered
 		// from) and who we introspect as.
@@ -422,7 +438,7 @@ func (c *Client) introspectionURL(ctx context.Context) (string, error) {
 	ch := c.discovery.DoChan("", func() (any, error) {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 		defer cancel()
-		md, err := discovery.Fetch(dctx, c.cfg.HTTPClient, c.cfg.Issuer, c.cfg.MaxResponseBytes)
+		md, err := discovery.Fetch(dctx, c.discoveryClient, c.cfg.Issuer, c.cfg.MaxResponseBytes)
 		if err != nil {
 			return "", err
 		}

@@ -662,3 +662,29 @@ func TestCustomDecoder(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectIsNotFollowed: a redirect from the introspection endpoint must
+// not replay the token (in a POST body) to another host.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var elsewhere atomic.Int64
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				elsewhere.Add(1)
+				replyJSON(200, `{"active":true}`)(w, r)
+			}))
+			defer other.Close()
+			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.URL+"/steal", status)
+			}})
+			c := newTestClient(t, as, nil)
+			_, err := c.Introspect(context.Background(), "t")
+			if !errors.Is(err, ErrMalformedResponse) {
+				t.Fatalf("err = %v, want ErrMalformedResponse", err)
+			}
+			if elsewhere.Load() != 0 {
+				t.Errorf("the redirect was followed")
+			}
+		})
+	}
+}

@@ -26,11 +26,11 @@ import (
 
 // Adapter builds, for one framework, a handler for every method and path
 // that is protected by guard with requirement req through the adapter's
-// public constructor, and whose final handler is [Answer] (or a native
-// handler that writes the same bytes).
+// public constructor, and that ends in final (the suite passes [Answer]),
+// called from a native handler of the framework.
 type Adapter struct {
 	Name  string
-	Build func(guard *rs.Guard, req scopes.Requirement) http.Handler
+	Build func(guard *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler
 }
 
 // Answer is the protected handler: it writes the principal from the request
@@ -246,7 +246,7 @@ func (r Result) String() string {
 
 // Do runs the case against an adapter.
 func (c Case) Do(t testing.TB, a Adapter) Result {
-	h := a.Build(c.Guard(t), c.Require)
+	h := a.Build(c.Guard(t), c.Require, http.HandlerFunc(Answer))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, c.Request())
 	return Result{

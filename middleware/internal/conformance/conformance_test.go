@@ -24,26 +24,26 @@ var adapters = []conformance.Adapter{
 
 func TestConformance(t *testing.T) { conformance.Run(t, adapters...) }
 
-func netHTTP(g *rs.Guard, req scopes.Requirement) http.Handler {
+func netHTTP(g *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/", conformance.Answer)
+	mux.Handle("/", final)
 	return nethttp.MustNew(nethttp.Config{Guard: g, Require: req})(mux)
 }
 
-func echoV4(g *rs.Guard, req scopes.Requirement) http.Handler {
+func echoV4(g *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler {
 	e := echo.New()
 	e.Any("/*", func(c echo.Context) error {
 		p, ok := tgecho.Principal(c)
 		if q, qok := rs.PrincipalFrom(c.Request().Context()); p != q || ok != qok {
 			return c.String(http.StatusInternalServerError, "tgecho.Principal and rs.PrincipalFrom disagree")
 		}
-		conformance.Answer(c.Response(), c.Request())
+		final.ServeHTTP(c.Response(), c.Request())
 		return nil
 	}, tgecho.MustNew(tgecho.Config{Guard: g, Require: req}))
 	return e
 }
 
-func ginV1(g *rs.Guard, req scopes.Requirement) http.Handler {
+func ginV1(g *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler {
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
 	r.Any("/*path", tggin.MustNew(tggin.Config{Guard: g, Require: req}), func(c *gin.Context) {
@@ -52,7 +52,7 @@ func ginV1(g *rs.Guard, req scopes.Requirement) http.Handler {
 			c.String(http.StatusInternalServerError, "tggin.Principal and rs.PrincipalFrom disagree")
 			return
 		}
-		conformance.Answer(c.Writer, c.Request)
+		final.ServeHTTP(c.Writer, c.Request)
 	})
 	return r
 }

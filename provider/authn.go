@@ -103,7 +103,7 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	fail := &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
 		description: "client authentication failed", challenge: basicRealm}
 	for _, cand := range creds.candidates {
-		c, err := p.cfg.Store.Client(ctx, cand[0])
+		c, err := p.client(ctx, cand[0])
 		if errors.Is(err, store.ErrNotFound) {
 			store.Equal(dummyHash, store.Hash(cand[1]))
 			continue

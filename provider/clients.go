@@ -118,6 +118,7 @@ func (p *Provider) Clients(ctx context.Context) ([]*Client, error) {
 // DeleteClient deletes a client and the tokens issued to it, which become
 // inactive at once. A missing client matches store.ErrNotFound.
 func (p *Provider) DeleteClient(ctx context.Context, id string) error {
+	defer p.forgetClient(id)
 	if err := p.cfg.Store.DeleteClient(ctx, id); err != nil {
 		return fmt.Errorf("provider: deleting client %q: %w", id, err)
 	}

@@ -109,7 +109,7 @@ func (p *Provider) bearerCaller(ctx context.Context, tok string) (*caller, *oaut
 			description: "the bearer token lacks the introspection scope",
 			challenge:   `Bearer error="insufficient_scope", scope="introspection"`}
 	}
-	client, err := p.cfg.Store.Client(ctx, t.ClientID)
+	client, err := p.client(ctx, t.ClientID)
 	if err != nil {
 		return nil, invalid
 	}

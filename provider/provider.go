@@ -29,6 +29,7 @@ const (
 	DefaultKeyRefreshInterval = time.Minute
 	DefaultSweepInterval      = time.Hour
 	DefaultMaxBodyBytes       = 64 << 10
+	DefaultClientCacheTTL     = time.Second
 )
 
 // TokenRequest describes a token about to be issued, for [Config.TokenClaims].
@@ -71,18 +72,27 @@ type Config struct {
 	SweepInterval time.Duration
 	// MaxBodyBytes caps a request body. Defaults to 64 KiB.
 	MaxBodyBytes int64
+	// ClientCacheTTL is how long a client's registration, read from the
+	// store to authenticate it, is reused; this spares a database read on
+	// every introspection. A client deleted by another process may still
+	// authenticate for this long (its tokens are inactive at once all the
+	// same: they are deleted with it). Defaults to
+	// DefaultClientCacheTTL (1s); negative disables the cache.
+	ClientCacheTTL time.Duration
 
 	// TokenClaims, if set, returns extra claims for a token about to be
 	// issued; they appear in its introspection response (and in it, for JWT
 	// access tokens). Registered claim names (iss, sub, aud, exp, nbf, iat,
 	// jti, scope, client_id, active, token_type, username, cnf) are refused
-	// with a server error. Returning an error refuses the token.
+	// with a server error. Returning an error refuses the token. The hook
+	// must not modify req.Client.
 	TokenClaims func(ctx context.Context, req *TokenRequest) (map[string]any, error)
 	// IntrospectionHook, if set, may change the response to an
 	// introspection of an active token before it is sent, like
 	// django-oidc-provider's OIDC_INTROSPECTION_PROCESSING_HOOK. caller is
 	// the client asking. Setting resp.Active to false makes the answer
 	// {"active":false}. Returning an error answers with a server error.
+	// The hook must not modify caller.
 	IntrospectionHook func(ctx context.Context, caller *Client, resp *introspect.Response) error
 
 	// HTTPClient fetches clients' jwks_uri for encrypted introspection
@@ -111,6 +121,7 @@ type Provider struct {
 
 	keys      keyring
 	jwksCache jwksCache
+	clients   clientCache
 	lastSweep atomic.Int64 // unix nanoseconds of the last sweep
 }
 
@@ -161,6 +172,9 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
+	if cfg.ClientCacheTTL == 0 {
+		cfg.ClientCacheTTL = DefaultClientCacheTTL
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -179,6 +193,7 @@ func New(cfg Config) (*Provider, error) {
 		basePath: strings.TrimSuffix(u.Path, "/"),
 	}
 	p.jwksCache.entries = make(map[string]*jwksEntry)
+	p.clients.entries = make(map[string]clientEntry)
 	p.lastSweep.Store(p.now().UnixNano())
 	if err := p.ensureKeys(context.Background()); err != nil {
 		return nil, err
@@ -326,4 +341,52 @@ type jwksCache struct {
 type jwksEntry struct {
 	set       []byte
 	fetchedAt time.Time
+}
+
+// clientCache keeps recently read client registrations for ClientCacheTTL.
+type clientCache struct {
+	// mu guards entries.
+	mu      sync.RWMutex
+	entries map[string]clientEntry
+}
+
+type clientEntry struct {
+	client  *Client // shared: callers must not modify it
+	expires time.Time
+}
+
+// maxCachedClients bounds the client cache; it is cleared when full.
+const maxCachedClients = 10000
+
+// client returns the registration of id, from the cache when fresh.
+func (p *Provider) client(ctx context.Context, id string) (*Client, error) {
+	ttl := p.cfg.ClientCacheTTL
+	if ttl < 0 {
+		return p.cfg.Store.Client(ctx, id)
+	}
+	now := p.now()
+	p.clients.mu.RLock()
+	e, ok := p.clients.entries[id]
+	p.clients.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.client, nil
+	}
+	c, err := p.cfg.Store.Client(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p.clients.mu.Lock()
+	if len(p.clients.entries) >= maxCachedClients {
+		clear(p.clients.entries)
+	}
+	p.clients.entries[id] = clientEntry{client: c, expires: now.Add(ttl)}
+	p.clients.mu.Unlock()
+	return c, nil
+}
+
+// forgetClient drops id from the cache (after this process deleted it).
+func (p *Provider) forgetClient(id string) {
+	p.clients.mu.Lock()
+	delete(p.clients.entries, id)
+	p.clients.mu.Unlock()
 }

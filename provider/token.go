@@ -213,7 +213,8 @@ type MintRequest struct {
 	Scopes []string
 	// Audience is set as given; the zero value means the client's resources.
 	Audience []string
-	// IssuedAt defaults to now.
+	// IssuedAt defaults to now, or for an already-expired token to
+	// ExpiresAt minus the client's token lifetime.
 	IssuedAt time.Time
 	// ExpiresAt may be in the past, for an already-expired token. The zero
 	// value means IssuedAt plus the client's token lifetime.
@@ -240,16 +241,18 @@ func (p *Provider) Mint(ctx context.Context, req MintRequest) (string, error) {
 	if aud == nil {
 		aud = client.Resources
 	}
-	iat := req.IssuedAt
-	if iat.IsZero() {
+	lifetime := client.TokenLifetime
+	if lifetime <= 0 {
+		lifetime = p.cfg.DefaultTokenLifetime
+	}
+	iat, exp := req.IssuedAt, req.ExpiresAt
+	switch {
+	case iat.IsZero() && !exp.IsZero() && !exp.After(p.now()):
+		iat = exp.Add(-lifetime) // an already-expired token was issued before it expired
+	case iat.IsZero():
 		iat = p.now()
 	}
-	exp := req.ExpiresAt
 	if exp.IsZero() {
-		lifetime := client.TokenLifetime
-		if lifetime <= 0 {
-			lifetime = p.cfg.DefaultTokenLifetime
-		}
 		exp = iat.Add(lifetime)
 	}
 	v, err := p.issue(ctx, client, req.Scopes, aud, iat, exp, req.Revoked)

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
@@ -42,6 +43,11 @@ type Store struct {
 	// db is the pool of read/write connections (writes take the lock at
 	// BEGIN, see the _txlock DSN parameter).
 	db *sql.DB
+	// writeMu serialises this process's writes: SQLite admits one writer
+	// at a time, and a writer that finds the lock taken sleeps in the busy
+	// handler (milliseconds), so queueing here is much faster under load.
+	// Other processes are still arbitrated by the busy timeout.
+	writeMu sync.Mutex
 
 	getClient, getToken *sql.Stmt
 }
@@ -222,6 +228,8 @@ func scanClient(row scanner) (*store.Client, error) {
 
 // CreateClient implements [store.Store].
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.SecretHash, c.Name, marshalList(c.Scopes), marshalList(c.GrantTypes), marshalList(c.Resources),
 		c.TokenLifetime.Milliseconds(), int(c.Introspection), c.AccessTokenFormat,
@@ -265,6 +273,8 @@ func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
 // DeleteClient implements [store.Store]; the client's tokens go with it
 // (ON DELETE CASCADE).
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
@@ -279,6 +289,8 @@ const tokenCols = `hash, client_id, subject, scope, audience, jti, grant_id, for
 
 // SaveToken implements [store.Store].
 func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.Hash, t.ClientID, t.Subject, t.Scope, marshalList(t.Audience), t.JWTID, t.GrantID, t.Format,
 		t.Claims, toMillis(t.IssuedAt), toMillis(t.ExpiresAt), t.Revoked)
@@ -311,6 +323,8 @@ func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 // RevokeGrant implements [store.Store]. The update commits before it
 // returns, so every read that starts afterwards sees the token revoked.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked = 1 WHERE grant_id = ?`, grantID)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)
@@ -320,6 +334,8 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int64, error) 
 
 // DeleteExpiredTokens implements [store.Store].
 func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, toMillis(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)
@@ -352,6 +368,8 @@ func (s *Store) Keys(ctx context.Context) ([]*store.Key, error) {
 
 // RotateKeys implements [store.Store] in one immediate transaction.
 func (s *Store) RotateKeys(ctx context.Context, add []*store.Key, now, retain time.Time, onlyIfMissing bool) (int, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)

@@ -41,7 +41,9 @@ const (
 	// EventStaleServe is an expired active verdict served because the
 	// authorization server was unavailable (see CacheConfig.StaleIfError).
 	EventStaleServe
-	// EventEviction is a verdict evicted from the full cache before its TTL.
+	// EventEviction is a verdict evicted, least recently used first, to make
+	// room in a full cache. Many evictions of fresh verdicts mean
+	// CacheConfig.Size is too small.
 	EventEviction
 	// EventCircuit is a change of the circuit breaker's state; Outcome is
 	// "closed", "open" or "half-open".

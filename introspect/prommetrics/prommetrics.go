@@ -74,7 +74,7 @@ func New(cfg Config) (*Observer, error) {
 		sharedHits:   counter("shared_cache_hits_total", "Cache misses answered by the shared second tier."),
 		coalesced:    counter("coalesced_waits_total", "Introspections that waited on a request already in flight for the same token."),
 		stale:        counter("stale_serves_total", "Expired active verdicts served because the authorization server was unavailable."),
-		evictions:    counter("cache_evictions_total", "Verdicts evicted from the full cache before their TTL."),
+		evictions:    counter("cache_evictions_total", "Verdicts evicted to make room in the full cache."),
 		circuit: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: cfg.Namespace, Subsystem: "introspect", Name: "circuit_state", ConstLabels: cfg.ConstLabels,
 			Help: "Circuit breaker state towards the authorization server: 0 closed, 1 half-open, 2 open.",

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/tokengate/tokengate/examples/internal/orders"
+	"github.com/tokengate/tokengate/examples/internal/orderstest"
 )
 
-func TestHandler(t *testing.T) { orders.CheckHandler(t, newHandler) }
+func TestHandler(t *testing.T) { orderstest.CheckHandler(t, newHandler) }

@@ -1,4 +1,7 @@
-package orders
+// Package orderstest is the handler test every example runs: the routes,
+// scopes, challenges and JSON answers of package orders must be the same in
+// every framework.
+package orderstest
 
 import (
 	"encoding/json"
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/examples/internal/orders"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/rs/rstest"
 )
@@ -38,11 +42,11 @@ func CheckHandler(t *testing.T, build func(*rs.Guard) http.Handler) {
 	tests := []struct {
 		name, method, token string
 		status              int
-		answer              *Answer // for 200
-		challenge, body     string  // for errors
+		answer              *orders.Answer // for 200
+		challenge, body     string         // for errors
 	}{
-		{name: "list", method: "GET", token: "reader", status: 200, answer: &Answer{"alice", "cli", []string{"orders:read"}}},
-		{name: "create", method: "POST", token: "writer", status: 200, answer: &Answer{"bob", "cli", []string{"orders:read", "orders:write"}}},
+		{name: "list", method: "GET", token: "reader", status: 200, answer: &orders.Answer{Subject: "alice", ClientID: "cli", Scopes: []string{"orders:read"}}},
+		{name: "create", method: "POST", token: "writer", status: 200, answer: &orders.Answer{Subject: "bob", ClientID: "cli", Scopes: []string{"orders:read", "orders:write"}}},
 		{
 			name: "create without scope", method: "POST", token: "reader", status: 403,
 			challenge: realm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`,
@@ -62,7 +66,7 @@ func CheckHandler(t *testing.T, build func(*rs.Guard) http.Handler) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tt.method, srv.URL+Path, nil)
+			req, _ := http.NewRequest(tt.method, srv.URL+orders.Path, nil)
 			if tt.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tt.token)
 			}
@@ -81,7 +85,7 @@ func CheckHandler(t *testing.T, build func(*rs.Guard) http.Handler) {
 				}
 				return
 			}
-			var got Answer
+			var got orders.Answer
 			if err := json.Unmarshal(body, &got); err != nil || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 				t.Fatalf("answer %q (%s): %v", body, resp.Header.Get("Content-Type"), err)
 			}

@@ -152,3 +152,37 @@ func TestSharedDatabase(t *testing.T) {
 		t.Errorf("%d keys, want 2: the second provider must reuse the first one's", len(keys))
 	}
 }
+
+// TestClientCache: a client deleted by this process stops authenticating at
+// once; one deleted by another process within ClientCacheTTL.
+func TestClientCache(t *testing.T) {
+	st := sqliteStore(t)
+	e := newEnv(t, st)
+	other, err := provider.New(provider.Config{Issuer: e.issuer, Store: st, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := e.register(provider.ClientSpec{})
+	rs1 := e.register(provider.ClientSpec{Introspection: store.IntrospectAny})
+	rs2 := e.register(provider.ClientSpec{Introspection: store.IntrospectAny})
+	tok := e.token(app)
+	for _, rs := range []registered{rs1, rs2} {
+		if a := e.introspect(rs, tok); a.status != 200 {
+			t.Fatalf("warm-up: %d", a.status)
+		}
+	}
+	ctx := context.Background()
+	if err := e.p.DeleteClient(ctx, rs1.id); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.introspect(rs1, tok); a.status != 401 {
+		t.Errorf("deleted here: %d, want 401 at once", a.status)
+	}
+	if err := other.DeleteClient(ctx, rs2.id); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(provider.DefaultClientCacheTTL)
+	if a := e.introspect(rs2, tok); a.status != 401 {
+		t.Errorf("deleted elsewhere, after the TTL: %d, want 401", a.status)
+	}
+}

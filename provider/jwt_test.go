@@ -15,6 +15,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+	"github.com/tokengate/tokengate/internal/discovery"
 	"github.com/tokengate/tokengate/jwtintrospect"
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store"
@@ -283,6 +284,14 @@ func TestMetadata(t *testing.T) {
 	}
 	if a := e.do(req{method: "GET", path: "/nope"}); a.status != 404 {
 		t.Errorf("unknown path: %d", a.status)
+	}
+	md, err := discovery.Fetch(context.Background(), e.srv.Client(), e.issuer, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.IntrospectionEndpoint != e.issuer+"/introspect" || md.JWKSURI != e.issuer+"/jwks.json" ||
+		strings.Join(md.IntrospectionEndpointAuthMethodsSupported, " ") != "client_secret_basic client_secret_post" {
+		t.Errorf("discovery.Fetch = %+v", md)
 	}
 	ctx := oidc.ClientContext(context.Background(), e.srv.Client())
 	op, err := oidc.NewProvider(ctx, e.issuer)

@@ -134,7 +134,10 @@ const (
 type breaker struct {
 	threshold int
 	cooldown  time.Duration
-	onChange  func(state string)
+	// onChange reports each change of state. It is called with mu held, so
+	// that changes are reported in the order they happen; it must not call
+	// back into the breaker.
+	onChange func(state string)
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -164,8 +167,8 @@ func (b *breaker) allow(now time.Time) error {
 	case circuitOpen:
 		if !now.Before(b.openUntil) {
 			b.state = circuitHalfOpen
-			b.mu.Unlock()
 			b.onChange(circuitHalfOpen)
+			b.mu.Unlock()
 			return nil
 		}
 	}
@@ -191,11 +194,10 @@ func (b *breaker) record(now time.Time, unavailable bool) {
 			b.openUntil = now.Add(b.cooldown)
 		}
 	}
-	state := b.state
-	b.mu.Unlock()
-	if state != prev {
-		b.onChange(state)
+	if b.state != prev {
+		b.onChange(b.state)
 	}
+	b.mu.Unlock()
 }
 
 // circuitOpenError is the error of a call refused by an open circuit. It

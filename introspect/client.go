@@ -96,9 +96,11 @@ type Config struct {
 	// MaxResponseBytes caps how much of an answer is read; a longer answer is
 	// [ErrMalformedResponse]. Defaults to 1 MiB.
 	MaxResponseBytes int64
-	// ClockSkew is the leeway when checking exp and nbf. Defaults to 30s.
+	// ClockSkew is the leeway when checking exp and nbf; it is also taken
+	// off exp when deciding how long a verdict is cached. Defaults to 30s.
 	ClockSkew time.Duration
-	// Now returns the current time. Defaults to time.Now.
+	// Now returns the current time, for the exp/nbf checks, cache expiry and
+	// the circuit breaker's cool-down. Defaults to time.Now.
 	Now func() time.Time
 	// Decoder decodes answers. Defaults to plain JSON (RFC 7662).
 	Decoder Decoder

@@ -648,3 +648,44 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestConcurrentUse mixes hits, misses, invalidations, purges and clock
+// moves from many goroutines; run with -race it checks the locking.
+func TestConcurrentUse(t *testing.T) {
+	clock := newClock()
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.PostFormValue("token"), "7") {
+			replyJSON(200, `{"active":false}`)(w, r)
+			return
+		}
+		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
+	}})
+	c, _ := cachedClient(t, as, clock, func(cfg *Config) { cfg.Cache.Size = 8 })
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			ctx := context.Background()
+			for i := range 200 {
+				tok := fmt.Sprint("tok-", (g*31+i)%20)
+				switch i % 50 {
+				case 17:
+					c.Invalidate(ctx, tok)
+				case 33:
+					c.Purge()
+				case 49:
+					clock.Advance(time.Second)
+				}
+				resp, err := c.Introspect(ctx, tok)
+				wantInactive := strings.HasSuffix(tok, "7")
+				if wantInactive != errors.Is(err, ErrInactive) || (err == nil && resp.Subject != "alice") {
+					t.Errorf("%s: %v, %v", tok, resp, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := c.cache.len(); n > 8 {
+		t.Errorf("cache holds %d entries, Size is 8", n)
+	}
+}

@@ -24,6 +24,9 @@ import (
 	"github.com/tokengate/tokengate/introspect"
 )
 
+// A Decoder is an introspect.Decoder.
+var _ introspect.Decoder = (*Decoder)(nil)
+
 // maxHeaderBytes caps a JOSE header segment (base64url text).
 const maxHeaderBytes = 8 << 10
 

@@ -108,8 +108,8 @@ type exampleCase struct {
 	revoke   func(t testing.TB, token string)
 }
 
-func (ec exampleCase) run(t *testing.T, bin string) {
-	srv := interoptest.StartServer(t, "examples/nethttp", ec.env, bin)
+func (ec exampleCase) run(t *testing.T, example, bin string) {
+	srv := interoptest.StartServer(t, "examples/"+example, ec.env, bin)
 	read := ec.token(t, "orders:read")
 	readWrite := ec.token(t, "orders:read orders:write")
 	revoked := ec.token(t, "orders:read")
@@ -166,8 +166,17 @@ func (ec exampleCase) run(t *testing.T, bin string) {
 	})
 }
 
-func TestExampleNetHTTP(t *testing.T) {
-	bin := exampleBinary(t, "nethttp")
+// TestExamples runs each example (they share one environment contract and
+// one API) as a subprocess against both peers.
+func TestExamples(t *testing.T) {
+	for _, example := range []string{"nethttp", "echo", "gin"} {
+		t.Run(example, func(t *testing.T) { testExample(t, example) })
+	}
+}
+
+func testExample(t *testing.T, example string) {
+	bin := exampleBinary(t, example)
+	name := "examples/" + example
 	op := oidcProvider(t)
 	dot := djangoOAuthToolkit(t)
 
@@ -204,11 +213,11 @@ func TestExampleNetHTTP(t *testing.T) {
 		},
 	}
 	for _, ec := range cases {
-		t.Run(ec.name, func(t *testing.T) { ec.run(t, bin) })
+		t.Run(ec.name, func(t *testing.T) { ec.run(t, example, bin) })
 	}
 
 	t.Run("oidc-provider, token for another audience", func(t *testing.T) {
-		srv := interoptest.StartServer(t, "examples/nethttp", map[string]string{
+		srv := interoptest.StartServer(t, name, map[string]string{
 			"TOKENGATE_ISSUER": op.Issuer, "TOKENGATE_CLIENT_ID": op.RSBasic.ID, "TOKENGATE_CLIENT_SECRET": op.RSBasic.Secret,
 			"TOKENGATE_AUDIENCE": "https://another-api.example",
 		}, bin)
@@ -220,7 +229,7 @@ func TestExampleNetHTTP(t *testing.T) {
 
 	t.Run("DOT with an audience configured refuses every token", func(t *testing.T) {
 		// DOT's answers carry no aud, so TOKENGATE_AUDIENCE must stay unset.
-		srv := interoptest.StartServer(t, "examples/nethttp", map[string]string{
+		srv := interoptest.StartServer(t, name, map[string]string{
 			"TOKENGATE_INTROSPECTION_URL": dot.IntrospectionURL, "TOKENGATE_CLIENT_ID": dot.RS.ID, "TOKENGATE_CLIENT_SECRET": dot.RS.Secret,
 			"TOKENGATE_AUDIENCE": dot.BaseURL,
 		}, bin)
@@ -239,7 +248,7 @@ func TestExampleNetHTTP(t *testing.T) {
 			if name == "DOT" {
 				tok = dot.Token
 			}
-			srv := interoptest.StartServer(t, "examples/nethttp", env, bin)
+			srv := interoptest.StartServer(t, name, env, bin)
 			c := callOrders(t, srv.URL, "GET", tok(t, "orders:read"))
 			// Our configuration is wrong, not the caller's token: 503, never a pass
 			// and never a 401 that would blame the caller.

@@ -65,12 +65,12 @@ func runIntrospect(ctx context.Context, e *env, args []string) int {
 	if *issuer == "" && *endpoint == "" {
 		*issuer, *endpoint = getenv("TOKENGATE_ISSUER"), getenv("TOKENGATE_INTROSPECTION_URL")
 	}
-	if *clientID == "" && *clientSecret == "" && *bearer == "" && auth == "" {
+	if *clientID == "" && *clientSecret == "" && *bearer == "" {
 		*clientID, *clientSecret, *bearer = getenv("TOKENGATE_CLIENT_ID"), getenv("TOKENGATE_CLIENT_SECRET"), getenv("TOKENGATE_BEARER_TOKEN")
-		if v := getenv("TOKENGATE_CLIENT_AUTH"); v != "" {
-			if err := auth.Set(v); err != nil {
-				return fs.usageError("TOKENGATE_CLIENT_AUTH: %v", err)
-			}
+	}
+	if v := getenv("TOKENGATE_CLIENT_AUTH"); auth == "" && v != "" && *bearer == "" {
+		if err := auth.Set(v); err != nil {
+			return fs.usageError("TOKENGATE_CLIENT_AUTH: %v", err)
 		}
 	}
 	switch {

@@ -92,6 +92,12 @@ func TestIntrospect(t *testing.T) {
 			wantCode: exitOK, wantInStdout: []string{`"active": true`},
 		},
 		{
+			name: "--auth with credentials from the environment", auth: "post",
+			vars:     map[string]string{"TOKENGATE_CLIENT_ID": fakeClientID, "TOKENGATE_CLIENT_SECRET": fakeSecret, "TOKENGATE_CLIENT_AUTH": "basic"},
+			args:     []string{"--issuer", "{AS}", "--auth", "post", activeToken},
+			wantCode: exitOK, wantInStdout: []string{`"active": true`},
+		},
+		{
 			name: "AS rejects our credentials", auth: "post",
 			args:     with("--introspection-url", "{AS}/introspect", activeToken),
 			wantCode: exitAS, wantInStderr: "check the credentials",

@@ -100,7 +100,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 // listen listens on addr and explains a busy port in terms of flag.
 func listen(addr, flag string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
-	if errors.Is(err, syscall.EADDRINUSE) {
+	if errors.Is(err, syscall.EADDRINUSE) || isAddrInUseWindows(err) {
 		return nil, fmt.Errorf("%s is already in use (another tokengate still running?); "+
 			"pick another port with %s HOST:PORT, or %s 127.0.0.1:0 for any free port", addr, flag, flag)
 	}
@@ -108,6 +108,13 @@ func listen(addr, flag string) (net.Listener, error) {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	return ln, nil
+}
+
+// isAddrInUseWindows recognises WSAEADDRINUSE, which is not
+// syscall.EADDRINUSE on Windows.
+func isAddrInUseWindows(err error) bool {
+	var errno syscall.Errno
+	return errors.As(err, &errno) && errno == 10048
 }
 
 // server is a handler to serve on a listener.

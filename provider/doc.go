@@ -36,5 +36,26 @@
 // keys stay published until everything they signed has expired.
 //
 // State lives in a [store.Store]: in memory by default, or in SQLite with
-// package provider/store/sqlite.
+// package provider/store/sqlite, which several processes may share.
+//
+// # Serving and administering
+//
+// A server and the administrative commands open the same database:
+//
+//	st, err := sqlite.Open(sqlite.Config{Path: "tokengate.db"})
+//	...
+//	defer st.Close()
+//	p, err := provider.New(provider.Config{Issuer: "https://auth.example.com", Store: st})
+//	...
+//	http.ListenAndServe(addr, p)                       // tokengate serve
+//	c, secret, err := p.RegisterClient(ctx, spec)      // tokengate client create
+//	clients, err := p.Clients(ctx)                     // tokengate client list
+//	err = p.DeleteClient(ctx, id)                      // tokengate client delete
+//	err = p.RotateKeys(ctx)                            // tokengate keys rotate
+//
+// The issuer is not stored, so a command that only administers the database
+// may pass any valid issuer (such as the server's default address). A
+// running server sees clients registered by another process at once, a
+// deleted client within ClientCacheTTL, and rotated keys within
+// KeyRefreshInterval. Give both the same KeyAlgorithms and MaxTokenLifetime.
 package provider

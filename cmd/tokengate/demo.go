@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,6 +50,15 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	logger, err := newLogger(e.stderr, "text", *logLevel)
 	if err != nil {
 		return fs.usageError("%v", err)
+	}
+	for _, a := range []struct{ flag, addr string }{{"--addr-as", *asAddr}, {"--addr-api", *apiAddr}} {
+		host, _, err := net.SplitHostPort(a.addr)
+		if err != nil {
+			return fs.usageError("%s %q: %v", a.flag, a.addr, err)
+		}
+		if !isLoopback(host) {
+			return fs.usageError("%s %s: the demo speaks plain http with printed secrets, so it listens on loopback only (127.0.0.1)", a.flag, a.addr)
+		}
 	}
 	dir, err := os.MkdirTemp("", "tokengate-demo-")
 	if err != nil {

@@ -189,3 +189,24 @@ func TestDemoPortInUse(t *testing.T) {
 		})
 	}
 }
+
+func TestDemoUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{name: "public address", args: []string{"--addr-api", "0.0.0.0:8080"}, wantStderr: "loopback only"},
+		{name: "no port", args: []string{"--addr-as", "127.0.0.1"}, wantStderr: `--addr-as "127.0.0.1"`},
+		{name: "stray argument", args: []string{"now"}, wantStderr: `unexpected argument "now"`},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantStderr: "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", nil, append([]string{"demo"}, tt.args...)...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tt.wantStderr) {
+				t.Errorf("code %d, stderr %q; want %d and %q", r.code, r.stderr, exitUsage, tt.wantStderr)
+			}
+		})
+	}
+}

@@ -52,6 +52,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
+	if host, _, err := net.SplitHostPort(*addr); err != nil {
+		return fs.usageError("--addr %q: %v", *addr, err)
+	} else if *issuer == "" && !isLoopback(host) {
+		return fs.usageError("--addr %s is not a loopback address, so the default issuer http://%s would send secrets in clear text: "+
+			"terminate TLS in front of the server and give its https URL with --issuer", *addr, *addr)
+	}
 
 	ln, err := listen(*addr, "--addr")
 	if err != nil {

@@ -205,6 +205,8 @@ func TestServeErrors(t *testing.T) {
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantCode: exitUsage, wantStderr: "--log-format"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantCode: exitUsage, wantStderr: "--log-level"},
 		{name: "stray argument", args: []string{"now"}, wantCode: exitUsage, wantStderr: `unexpected argument "now"`},
+		{name: "public address without issuer", args: []string{"--addr", "0.0.0.0:9096"}, wantCode: exitUsage, wantStderr: "give its https URL with --issuer"},
+		{name: "bad address", args: []string{"--addr", "9096"}, wantCode: exitUsage, wantStderr: `--addr "9096"`},
 		{name: "bad issuer", args: []string{"--addr", "127.0.0.1:0", "--issuer", "http://as.example", "--db", filepath.Join(dir, "b.db")}, wantCode: exitFailure, wantStderr: "Issuer"},
 		{name: "db in a missing directory", args: []string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "no", "such", "c.db")}, wantCode: exitFailure, wantStderr: "sqlite"},
 	}

@@ -33,14 +33,25 @@ func (f *flagSet) printUsage(w io.Writer) {
 		fmt.Fprintf(w, " %s", f.synopsis)
 	}
 	fmt.Fprintf(w, "\n\n%s\n", strings.TrimSpace(f.description))
-	hasFlags := false
-	f.VisitAll(func(*flag.Flag) { hasFlags = true })
-	if hasFlags {
-		fmt.Fprint(w, "\nFlags:\n")
-		f.SetOutput(w)
-		f.PrintDefaults()
-		f.SetOutput(io.Discard)
-	}
+	first := true
+	f.VisitAll(func(fl *flag.Flag) {
+		if first {
+			fmt.Fprint(w, "\nFlags:\n")
+			first = false
+		}
+		// Like flag.PrintDefaults, but with the "--name" spelling the
+		// documentation uses (package flag accepts both).
+		name, usage := flag.UnquoteUsage(fl)
+		fmt.Fprintf(w, "  --%s", fl.Name)
+		if name != "" {
+			fmt.Fprintf(w, " %s", name)
+		}
+		fmt.Fprintf(w, "\n    \t%s", strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" && fl.DefValue != "0s" {
+			fmt.Fprintf(w, " (default %s)", fl.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // parse parses args, allowing flags after positional arguments

@@ -4,8 +4,20 @@
 //
 //	tokengate <command> [flags] [args]
 //
+// The commands:
+//
+//	demo        an authorization server and a protected orders API in one process, with curl lines to try
+//	serve       the authorization server (package provider) on a SQLite database
+//	client      create, list and delete clients in that database, also while serve runs
+//	keys        rotate the signing keys in that database
+//	token       get an access token from any authorization server (client_credentials, RFC 6749 §4.4)
+//	introspect  ask any authorization server whether a token is active (RFC 7662)
+//	version     print the version
+//
 // Run "tokengate help" for the list of commands and "tokengate <command> -h"
-// for the flags of one.
+// for the flags of one. Exit status 2 means a usage error; "introspect"
+// exits 0 for an active token, 1 for an inactive one and 3 when the
+// authorization server is unavailable or refuses our credentials.
 package main
 
 import (

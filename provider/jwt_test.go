@@ -360,3 +360,28 @@ func TestNewValidation(t *testing.T) {
 		t.Errorf("InsecureAllowHTTPIssuer: %v", err)
 	}
 }
+
+// TestJWTResponseKeyFailure: when the client's jwks_uri cannot be read, the
+// answer is a server error, never a plain or unencrypted verdict.
+func TestJWTResponseKeyFailure(t *testing.T) {
+	e := newEnv(t, store.NewMemory())
+	gone := httptest.NewServer(http.NotFoundHandler())
+	defer gone.Close()
+	rs := e.register(provider.ClientSpec{Introspection: store.IntrospectAny, IntrospectionEncryptedResponseAlg: "ECDH-ES", JWKSURI: gone.URL})
+	app := e.register(provider.ClientSpec{})
+	a := e.do(req{path: "/introspect", basic: basic(rs.id, rs.secret), form: form("token", e.token(app)), accept: provider.JWTResponseMediaType})
+	if a.status != 500 || a.json(t)["error"] != "server_error" || strings.Contains(a.body, "active") {
+		t.Errorf("answer %d %s, want 500 server_error", a.status, a.body)
+	}
+}
+
+func TestGrantNotAllowed(t *testing.T) {
+	e := newEnv(t, store.NewMemory())
+	if err := e.p.Store().CreateClient(context.Background(), &store.Client{ID: "no-grants", SecretHash: store.Hash("s")}); err != nil {
+		t.Fatal(err)
+	}
+	a := e.do(req{path: "/token", basic: basic("no-grants", "s"), form: "grant_type=client_credentials"})
+	if a.status != 400 || a.json(t)["error"] != "unauthorized_client" {
+		t.Errorf("answer %d %s, want unauthorized_client", a.status, a.body)
+	}
+}

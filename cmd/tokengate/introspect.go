@@ -121,7 +121,7 @@ func runIntrospect(ctx context.Context, e *env, args []string) int {
 	}
 	client, err := introspect.New(cfg)
 	if err != nil {
-		return fs.usageError("%v", err)
+		return fs.usageError("%s", withoutPkg(err))
 	}
 
 	resp, err := client.Introspect(ctx, token)
@@ -129,16 +129,20 @@ func runIntrospect(ctx context.Context, e *env, args []string) int {
 	case err == nil:
 		return printJSON(fs, resp, exitOK)
 	case errors.Is(err, introspect.ErrInactive):
-		if err.Error() != introspect.ErrInactive.Error() {
-			// The client's own reason (expired by exp, not yet valid by nbf).
-			fmt.Fprintf(e.stderr, "tokengate introspect: %v\n", err)
-		}
+		// Why, on stderr: the AS said so, or exp/nbf say so.
+		fmt.Fprintf(e.stderr, "tokengate introspect: %s\n", withoutPkg(err))
 		return printJSON(fs, &introspect.Response{Active: false}, exitFailure)
 	case errors.Is(err, introspect.ErrASRejectedClient):
-		return fs.fail(exitAS, fmt.Errorf("%w; check the credentials and that this client may introspect", err))
+		return fs.fail(exitAS, fmt.Errorf("%s; check the credentials and that this client may introspect", withoutPkg(err)))
 	default:
-		return fs.fail(exitAS, err)
+		return fs.fail(exitAS, errors.New(withoutPkg(err)))
 	}
+}
+
+// withoutPkg is err's message without the "introspect: " prefix, which the
+// command's own prefix already says.
+func withoutPkg(err error) string {
+	return strings.TrimPrefix(err.Error(), "introspect: ")
 }
 
 // printJSON prints v as indented JSON on stdout and returns code.

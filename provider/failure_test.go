@@ -1,0 +1,107 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/provider"
+	"github.com/tokengate/tokengate/provider/store"
+)
+
+// flakyStore fails every call when broken is set.
+type flakyStore struct {
+	store.Store
+	broken atomic.Bool
+}
+
+var errBroken = errors.New("disk on fire")
+
+func (f *flakyStore) fail() error {
+	if f.broken.Load() {
+		return errBroken
+	}
+	return nil
+}
+
+func (f *flakyStore) Client(ctx context.Context, id string) (*store.Client, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Store.Client(ctx, id)
+}
+
+func (f *flakyStore) Token(ctx context.Context, h []byte) (*store.Token, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Store.Token(ctx, h)
+}
+
+func (f *flakyStore) SaveToken(ctx context.Context, t *store.Token) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Store.SaveToken(ctx, t)
+}
+
+func (f *flakyStore) RevokeGrant(ctx context.Context, g string) (int64, error) {
+	if err := f.fail(); err != nil {
+		return 0, err
+	}
+	return f.Store.RevokeGrant(ctx, g)
+}
+
+func (f *flakyStore) Keys(ctx context.Context) ([]*store.Key, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Store.Keys(ctx)
+}
+
+func (f *flakyStore) DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error) {
+	if err := f.fail(); err != nil {
+		return 0, err
+	}
+	return f.Store.DeleteExpiredTokens(ctx, t)
+}
+
+// TestStoreFailure: when the store fails, every endpoint fails closed with
+// server_error, and nothing about the failure leaks into the answer.
+func TestStoreFailure(t *testing.T) {
+	fs := &flakyStore{Store: store.NewMemory()}
+	e := newEnv(t, fs, func(c *provider.Config) { c.ClientCacheTTL = -1 })
+	app := e.register(provider.ClientSpec{})
+	rs := e.register(provider.ClientSpec{Introspection: store.IntrospectAny, IntrospectionSignedResponseAlg: "ES256"})
+	tok := e.token(app)
+	fs.broken.Store(true)
+	for name, r := range map[string]req{
+		"token":      {path: "/token", basic: basic(app.id, app.secret), form: "grant_type=client_credentials"},
+		"introspect": {path: "/introspect", basic: basic(rs.id, rs.secret), form: form("token", tok)},
+		"bearer":     {path: "/introspect", rawAuth: "Bearer " + tok, form: form("token", tok)},
+		"revoke":     {path: "/revoke", basic: basic(app.id, app.secret), form: form("token", tok)},
+	} {
+		a := e.do(r)
+		if a.status != 500 || a.json(t)["error"] != "server_error" || strings.Contains(a.body, "fire") {
+			t.Errorf("%s: %d %s, want 500 server_error", name, a.status, a.body)
+		}
+	}
+	// The JWK Set keeps being served from memory while the store is down.
+	e.clock.Add(provider.DefaultKeyRefreshInterval)
+	if a := e.do(req{method: "GET", path: "/jwks.json"}); a.status != 200 {
+		t.Errorf("jwks while the store is down: %d", a.status)
+	}
+	if _, err := e.p.Sweep(context.Background()); !errors.Is(err, errBroken) {
+		t.Errorf("Sweep = %v, want the store's error", err)
+	}
+	if err := e.p.Revoke(context.Background(), tok); !errors.Is(err, errBroken) {
+		t.Errorf("Revoke = %v", err)
+	}
+	fs.broken.Store(false)
+	if a := e.introspect(rs, tok); !strings.Contains(a.body, `"active":true`) {
+		t.Errorf("after recovery: %s", a.body)
+	}
+}

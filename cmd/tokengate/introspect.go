@@ -84,6 +84,15 @@ func runIntrospect(ctx context.Context, e *env, args []string) int {
 		return fs.usageError("give --client-id and --client-secret, or --bearer")
 	}
 
+	for _, u := range []struct{ flag, url string }{{"--issuer", *issuer}, {"--introspection-url", *endpoint}} {
+		if u.url == "" {
+			continue
+		}
+		if err := checkEndpoint(u.url, *insecure); err != nil {
+			return fs.usageError("%s: %v", u.flag, err)
+		}
+	}
+
 	token := pos[0]
 	if token == "-" {
 		b, err := io.ReadAll(io.LimitReader(e.stdin, maxStdinTokenBytes+1))

@@ -122,7 +122,7 @@ func TestIntrospect(t *testing.T) {
 		{name: "bearer with auth", args: []string{"--issuer", "{AS}", "--bearer", "b", "--auth", "post", activeToken}, wantCode: exitUsage, wantInStderr: "--auth applies"},
 		{name: "no credentials", args: []string{"--issuer", "{AS}", activeToken}, wantCode: exitUsage, wantInStderr: "--client-id and --client-secret, or --bearer"},
 		{name: "id without secret", args: []string{"--issuer", "{AS}", "--client-id", "x", activeToken}, wantCode: exitUsage, wantInStderr: "--client-id and --client-secret"},
-		{name: "plain http off loopback", args: with("--introspection-url", "http://as.example/introspect", activeToken), wantCode: exitUsage, wantInStderr: "tokengate introspect:"},
+		{name: "plain http off loopback", args: with("--introspection-url", "http://as.example/introspect", activeToken), wantCode: exitUsage, wantInStderr: "--insecure-allow-http"},
 		{name: "bad auth in the environment", vars: map[string]string{"TOKENGATE_CLIENT_AUTH": "jwt"}, args: []string{"--issuer", "{AS}", activeToken}, wantCode: exitUsage, wantInStderr: "TOKENGATE_CLIENT_AUTH"},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
 	"path/filepath"
 	"testing"
 
@@ -46,5 +52,71 @@ func TestOpenRejectsMemory(t *testing.T) {
 		if _, err := sqlite.Open(sqlite.Config{Path: p}); err == nil {
 			t.Errorf("Open(%q) succeeded", p)
 		}
+	}
+}
+
+// TestConcurrentWriters writes through two handles on one file at once, as
+// "tokengate client create" and "tokengate serve" do: the busy timeout makes
+// one wait for the other instead of failing with SQLITE_BUSY.
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	a, b := open(t, path), open(t, path)
+	if err := a.CreateClient(ctx, &store.Client{ID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, s := range []*sqlite.Store{a, b} {
+		wg.Go(func() {
+			for j := range 200 {
+				tok := &store.Token{Hash: store.Hash(fmt.Sprint(i, "-", j)), ClientID: "c", GrantID: fmt.Sprint(i, "-", j),
+					IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+				if err := s.SaveToken(ctx, tok); err != nil {
+					t.Errorf("handle %d: %v", i, err)
+					return
+				}
+				if err := s.CreateClient(ctx, &store.Client{ID: fmt.Sprint("client-", i, "-", j)}); err != nil {
+					t.Errorf("handle %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	clients, err := a.Clients(ctx)
+	if err != nil || len(clients) != 401 {
+		t.Errorf("%d clients, %v; want 401", len(clients), err)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	s, err := sqlite.Open(sqlite.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s.Close()
+	if _, err := sqlite.Open(sqlite.Config{Path: path}); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open of a newer schema = %v, want an error", err)
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	open(t, path)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("database mode %v: it holds private keys and must be owner-only", fi.Mode().Perm())
 	}
 }

@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
-	"time"
-	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/provider/store/sqlite"

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Load test of the provider's endpoints with wrk (issue 6), beside node
+# oidc-provider's under the same load.
+#
+# It builds internal/loadtarget/astarget and starts it twice on 127.0.0.1,
+# once on the SQLite store and once on the in-memory one (each with a history
+# of HISTORY issued tokens), and starts node oidc-provider 9 from
+# interop/testdata/oidc-provider (as internal/interoptest does; installed by
+# scripts/setup-peers.sh, which this script runs if the peer is missing). From
+# each it gets an active opaque token by client_credentials, then loads its
+# introspection endpoint (RFC 7662: a form POST with token=…, authenticated
+# with client_secret_basic as a resource server) ROUNDS times, the three
+# servers in turn, and checks the token is still active afterwards. Then it
+# loads each token endpoint (client_credentials) once.
+#
+# It prints requests/s for each and the ratio ours/oidc-provider (aim: >= 5),
+# and whether the SQLite introspection endpoint reached 10,000 requests/s.
+#
+# Usage: scripts/bench-provider.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-n]
+#   -n: skip oidc-provider (ours only)
+#   defaults (or from the environment): DURATION=10s THREADS=2 CONNECTIONS=32 ROUNDS=3 HISTORY=10000
+#
+# Needs go, curl, and for oidc-provider node >= 20 with npm; installs wrk
+# (and curl) from Debian (apt-get, as root or with sudo) if missing. Loopback
+# only; stops everything it started on exit, and the targets stop by
+# themselves after a deadline should this script be killed. Not part of CI:
+# run it by hand.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-3}
+HISTORY=${HISTORY:-10000}
+PEER=1
+TARGET_RPS=10000
+TARGET_RATIO=5
+
+die() {
+	echo "bench-provider: $*" >&2
+	exit 1
+}
+usage() {
+	sed -n '/^# Usage:/,/^#   defaults/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+while getopts d:t:c:r:nh opt; do
+	case $opt in
+	d) DURATION=$OPTARG ;;
+	t) THREADS=$OPTARG ;;
+	c) CONNECTIONS=$OPTARG ;;
+	r) ROUNDS=$OPTARG ;;
+	n) PEER= ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || usage
+[[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "duration $DURATION: want e.g. 10s, 1m"
+[[ $THREADS =~ ^[1-9][0-9]*$ && $CONNECTIONS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
+	die "threads, connections and rounds must be positive integers"
+[[ $HISTORY =~ ^[0-9]+$ ]] || die "HISTORY must be a number"
+[ "$CONNECTIONS" -ge "$THREADS" ] || die "wrk needs at least one connection per thread"
+
+# seconds DURATION: wrk's duration in seconds.
+seconds() {
+	local n=${1%[smh]}
+	case $1 in
+	*m) echo $((n * 60)) ;;
+	*h) echo $((n * 3600)) ;;
+	*) echo "$n" ;;
+	esac
+}
+
+# --- tools -------------------------------------------------------------------
+install_debian() { # install_debian PKG...: quietly, as root or with sudo
+	local sudo= log
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || die "$* missing, and not root nor sudo to apt-get install it"
+		sudo=sudo
+	fi
+	log=$(mktemp)
+	if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$log" 2>&1; then
+		# A fresh machine may have no package lists yet.
+		if ! { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; } >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
+			die "apt-get install $* failed"
+		fi
+	fi
+	rm -f "$log"
+}
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+[ ${#missing[@]} -eq 0 ] || install_debian "${missing[@]}"
+command -v go >/dev/null || die "go is not on PATH"
+op_dir=$root/interop/testdata/oidc-provider
+if [ -n "$PEER" ] && [ ! -f "$op_dir/node_modules/oidc-provider/package.json" ]; then
+	echo "bench-provider: oidc-provider is not installed; running scripts/setup-peers.sh"
+	bash "$root/scripts/setup-peers.sh" || die "scripts/setup-peers.sh failed (or run with -n to skip oidc-provider)"
+fi
+
+# --- clean-up ----------------------------------------------------------------
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# json_get KEY FILE: a string member of a JSON document (no escapes in the values we read).
+json_get() {
+	sed -n 's/.*"'"$1"'" *: *"\([^"\\]*\)".*/\1/p' "$2" | head -1
+}
+basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
+# post URL AUTH BODY: POST a form; prints the body, fails on a non-200 answer.
+post() {
+	curl -s -f --max-time 10 -H "Authorization: $2" -H 'Content-Type: application/x-www-form-urlencoded' --data-raw "$3" "$1"
+}
+# wait_for FILE PID NAME: wait (up to 60 s) until FILE is not empty.
+wait_for() {
+	for _ in $(seq 600); do
+		[ -s "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || { cat "$tmp/$3.log" >&2; die "$3 exited"; }
+		sleep 0.1
+	done
+	die "$3 did not start within 60 s"
+}
+
+# What the load needs from each server, by name.
+names=()
+declare -A introspect_url introspect_auth introspect_body token_url token_auth token_body
+
+# The targets' own deadline: every wrk run plus generous slack.
+exit_after=$(((4 * ROUNDS + 3) * ($(seconds "$DURATION") + 10) + 180))
+
+# --- ours --------------------------------------------------------------------
+echo "bench-provider: building internal/loadtarget/astarget"
+(cd "$root" && go build -o "$tmp/astarget" ./internal/loadtarget/astarget)
+for st in sqlite memory; do
+	name=ours-$st
+	"$tmp/astarget" -store "$st" -history "$HISTORY" -info "$tmp/$name.json" -exit-after "${exit_after}s" >"$tmp/$name.log" 2>&1 &
+	pids+=($!)
+	wait_for "$tmp/$name.json" $! "$name"
+	info=$tmp/$name.json
+	token_url[$name]=$(json_get token_endpoint "$info")
+	token_auth[$name]=$(basic "$(json_get app_id "$info")" "$(json_get app_secret "$info")")
+	token_body[$name]="grant_type=client_credentials&scope=$(json_get scope "$info")"
+	introspect_url[$name]=$(json_get introspection_endpoint "$info")
+	introspect_auth[$name]=$(basic "$(json_get rs_id "$info")" "$(json_get rs_secret "$info")")
+	names+=("$name")
+done
+
+# --- node oidc-provider ------------------------------------------------------
+if [ -n "$PEER" ]; then
+	command -v node >/dev/null || die "node is not on PATH (or run with -n to skip oidc-provider)"
+	secret() { head -c 32 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9'; }
+	api_secret=$(secret)
+	rs_secret=$(secret)
+	# The clients of interop/testdata/oidc-provider/server.js's "by hand" example.
+	clients='[{"client_id":"api","client_secret":"'$api_secret'","scope":"orders:read orders:write",
+		"grant_types":["client_credentials"],"response_types":[],"redirect_uris":[]},
+		{"client_id":"rs","client_secret":"'$rs_secret'",
+		"grant_types":[],"response_types":[],"redirect_uris":[]}]'
+	name=oidc-provider
+	started=
+	for _ in 1 2 3; do # a port found free may be taken before node listens
+		port=$(shuf -i 20000-59999 -n 1)
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			continue # in use
+		fi
+		(cd "$op_dir" && exec env -u NODE_OPTIONS OP_PORT="$port" OP_CLIENTS="$clients" \
+			OP_RESOURCE=urn:tokengate:orders OP_SCOPES='orders:read orders:write' node server.js) >"$tmp/$name.log" 2>&1 &
+		op_pid=$!
+		pids+=($op_pid)
+		issuer=http://127.0.0.1:$port
+		for _ in $(seq 600); do # up to 60 s: it generates RSA keys first
+			kill -0 "$op_pid" 2>/dev/null || break
+			if curl -s -f --max-time 2 -o /dev/null "$issuer/.well-known/openid-configuration"; then
+				started=1
+				break
+			fi
+			sleep 0.1
+		done
+		[ -n "$started" ] && break
+		kill -TERM "$op_pid" 2>/dev/null || true
+		wait "$op_pid" 2>/dev/null || true
+		grep -q EADDRINUSE "$tmp/$name.log" || { cat "$tmp/$name.log" >&2; die "oidc-provider did not start"; }
+	done
+	[ -n "$started" ] || die "oidc-provider did not start (no free port?)"
+	# The endpoints oidc-provider 9 mounts by default, as internal/interoptest uses them.
+	token_url[$name]=$issuer/token
+	token_auth[$name]=$(basic api "$api_secret")
+	token_body[$name]="grant_type=client_credentials&scope=orders:read"
+	introspect_url[$name]=$issuer/token/introspection
+	introspect_auth[$name]=$(basic rs "$rs_secret")
+	names+=("$name")
+fi
+
+# --- an active token from each ----------------------------------------------
+for name in "${names[@]}"; do
+	answer=$(post "${token_url[$name]}" "${token_auth[$name]}" "${token_body[$name]}") || die "$name: the token request failed"
+	tok=$(echo "$answer" | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p')
+	[ -n "$tok" ] || die "$name: no access_token in the token response"
+	introspect_body[$name]="token=$tok"
+done
+# check_active NAME: the introspection endpoint says the token is active.
+check_active() {
+	local answer
+	answer=$(post "${introspect_url[$1]}" "${introspect_auth[$1]}" "${introspect_body[$1]}") || die "$1: the introspection request failed"
+	echo "$answer" | grep -Eq '"active" *: *true' || die "$1: the token is not active: $answer"
+}
+for name in "${names[@]}"; do check_active "$name"; done
+
+# --- load --------------------------------------------------------------------
+# A POST with a form body and an Authorization header, both from the environment.
+cat >"$tmp/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = os.getenv("WRK_BODY")
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = os.getenv("WRK_AUTH")
+EOF
+wrk_args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s -s post.lua)
+echo "bench-provider: $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg) before"
+echo "bench-provider: WRK_AUTH='Basic <client credentials>' WRK_BODY='token=<token>' wrk ${wrk_args[*]} URL   # introspection"
+echo "bench-provider: WRK_AUTH='Basic <client credentials>' WRK_BODY='grant_type=client_credentials&scope=orders:read' wrk ${wrk_args[*]} URL   # token"
+for name in "${names[@]}"; do
+	printf '  %-14s introspection %s   token %s\n' "$name" "${introspect_url[$name]}" "${token_url[$name]}"
+done
+
+# run KIND NAME URL AUTH BODY: one wrk run; prints a summary line, appends req/s to $tmp/KIND-NAME.
+run() {
+	local kind=$1 name=$2 out=$tmp/wrk.out rps non2xx errors latency
+	(cd "$tmp" && WRK_AUTH=$4 WRK_BODY=$5 wrk "${wrk_args[@]}" "$3") >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+	errors=$(sed -n 's/^ *Socket errors: *//p' "$out")
+	latency=$(awk '$1 == "Latency" {print $2 " avg, " $4 " max"}' "$out")
+	[ -n "$rps" ] || { cat "$out" >&2; die "no Requests/sec in wrk's output"; }
+	printf '  %-14s %-13s %9.0f req/s   latency %s%s%s\n' "$name" "$kind" "$rps" "$latency" \
+		"${non2xx:+   NON-2xx: $non2xx}" "${errors:+   socket errors: $errors}"
+	[ -z "$non2xx" ] || die "$name: $non2xx $kind responses were not 2xx"
+	echo "$rps" >>"$tmp/$kind-$name"
+}
+
+for r in $(seq "$ROUNDS"); do
+	echo "round $r/$ROUNDS"
+	for name in "${names[@]}"; do
+		run introspection "$name" "${introspect_url[$name]}" "${introspect_auth[$name]}" "${introspect_body[$name]}"
+	done
+done
+for name in "${names[@]}"; do check_active "$name"; done
+echo "token endpoint"
+for name in "${names[@]}"; do
+	run token "$name" "${token_url[$name]}" "${token_auth[$name]}" "${token_body[$name]}"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- results -----------------------------------------------------------------
+median() { sort -g "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+best() { sort -g "$1" | tail -1; }
+echo
+echo "bench-provider: load average $load_after after"
+echo "introspection endpoint, $ROUNDS rounds:"
+for name in "${names[@]}"; do
+	printf '  %-14s median %8.0f req/s   best %8.0f req/s\n' "$name" "$(median "$tmp/introspection-$name")" "$(best "$tmp/introspection-$name")"
+done
+echo "token endpoint, one run:"
+for name in "${names[@]}"; do
+	printf '  %-14s %8.0f req/s\n' "$name" "$(cat "$tmp/token-$name")"
+done
+sqlite=$(median "$tmp/introspection-ours-sqlite")
+if awk -v v="$sqlite" -v t="$TARGET_RPS" 'BEGIN {exit !(v >= t)}'; then
+	echo "SQLite introspection >= $TARGET_RPS req/s: met"
+else
+	echo "SQLite introspection >= $TARGET_RPS req/s: MISSED"
+fi
+if [ -n "$PEER" ]; then
+	peer=$(median "$tmp/introspection-oidc-provider")
+	for st in sqlite memory; do
+		printf 'ratio ours (%s) / oidc-provider, introspection: %.1f (medians; aim >= %s)\n' "$st" \
+			"$(awk -v a="$(median "$tmp/introspection-ours-$st")" -v b="$peer" 'BEGIN {print a / b}')" "$TARGET_RATIO"
+	done
+fi

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Load test of the resource-server side (issue 3): what protecting a handler
+# with tokengate costs in throughput when the verdict cache is warm.
+#
+# It builds and starts internal/loadtarget/rstarget on 127.0.0.1, which
+# serves one small JSON handler twice: at /unprotected as it is, and at
+# /protected behind middleware/nethttp with a real introspect.Client (default
+# cache) pointed at the provider, in process on its own loopback port. One
+# request warms the cache; then wrk loads each URL in turn, ROUNDS times,
+# alternating which goes first, and the script prints requests/s for both and
+# the throughput ratio protected/unprotected (target: >= 0.90). It also
+# checks that no response failed and that the authorization server saw no
+# introspection during the load (the cache stayed warm).
+#
+# Usage: scripts/loadtest.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS]
+#   defaults (or from the environment): DURATION=10s THREADS=2 CONNECTIONS=32 ROUNDS=3
+#
+# Needs go and curl; installs wrk from Debian (apt-get, as root or with sudo)
+# if it is missing. Loopback only; stops everything it started on exit, and
+# the target stops by itself after a deadline should this script be killed.
+# Not part of CI: run it by hand.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-3}
+TARGET_RATIO=0.90
+
+die() {
+	echo "loadtest: $*" >&2
+	exit 1
+}
+usage() {
+	sed -n '/^# Usage:/,/^#   defaults/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+while getopts d:t:c:r:h opt; do
+	case $opt in
+	d) DURATION=$OPTARG ;;
+	t) THREADS=$OPTARG ;;
+	c) CONNECTIONS=$OPTARG ;;
+	r) ROUNDS=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || usage
+[[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "duration $DURATION: want e.g. 10s, 1m"
+[[ $THREADS =~ ^[1-9][0-9]*$ && $CONNECTIONS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
+	die "threads, connections and rounds must be positive integers"
+[ "$CONNECTIONS" -ge "$THREADS" ] || die "wrk needs at least one connection per thread"
+
+# seconds DURATION: wrk's duration in seconds.
+seconds() {
+	local n=${1%[smh]}
+	case $1 in
+	*m) echo $((n * 60)) ;;
+	*h) echo $((n * 3600)) ;;
+	*) echo "$n" ;;
+	esac
+}
+
+# --- tools -------------------------------------------------------------------
+install_debian() { # install_debian PKG...: quietly, as root or with sudo
+	local sudo= log
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || die "$* missing, and not root nor sudo to apt-get install it"
+		sudo=sudo
+	fi
+	log=$(mktemp)
+	if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$log" 2>&1; then
+		# A fresh machine may have no package lists yet.
+		if ! { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; } >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
+			die "apt-get install $* failed"
+		fi
+	fi
+	rm -f "$log"
+}
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+[ ${#missing[@]} -eq 0 ] || install_debian "${missing[@]}"
+command -v go >/dev/null || die "go is not on PATH"
+
+# --- clean-up ----------------------------------------------------------------
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# json_get KEY FILE: the string value of a top-level key of the one-key-per-line JSON the targets write.
+json_get() {
+	sed -n 's/^ *"'"$1"'": "\([^"]*\)",\{0,1\}$/\1/p' "$2"
+}
+
+# --- the target --------------------------------------------------------------
+echo "loadtest: building internal/loadtarget/rstarget"
+(cd "$root" && go build -o "$tmp/rstarget" ./internal/loadtarget/rstarget)
+
+# The target's own deadline: every wrk run plus generous slack.
+exit_after=$((2 * ROUNDS * ($(seconds "$DURATION") + 10) + 120))s
+"$tmp/rstarget" -info "$tmp/info.json" -exit-after "$exit_after" >"$tmp/target.log" 2>&1 &
+pids+=($!)
+target_pid=$!
+for _ in $(seq 300); do # up to 30 s
+	[ -s "$tmp/info.json" ] && break
+	kill -0 "$target_pid" 2>/dev/null || { cat "$tmp/target.log" >&2; die "rstarget exited"; }
+	sleep 0.1
+done
+[ -s "$tmp/info.json" ] || die "rstarget did not start within 30 s"
+protected=$(json_get protected "$tmp/info.json")
+unprotected=$(json_get unprotected "$tmp/info.json")
+stats=$(json_get stats "$tmp/info.json")
+token=$(json_get token "$tmp/info.json")
+[ -n "$protected" ] && [ -n "$unprotected" ] && [ -n "$stats" ] && [ -n "$token" ] || die "incomplete $tmp/info.json"
+auth="Authorization: Bearer $token"
+
+# status URL [HEADER]: the HTTP status of one GET.
+status() {
+	if [ $# -gt 1 ]; then
+		curl -s -o /dev/null --max-time 10 -w '%{http_code}' -H "$2" "$1"
+	else
+		curl -s -o /dev/null --max-time 10 -w '%{http_code}' "$1"
+	fi
+}
+# One request warms the cache (a real introspection); check the set-up too.
+[ "$(status "$protected" "$auth")" = 200 ] || die "the protected handler refused the token"
+[ "$(status "$protected")" = 401 ] || die "the protected handler let a request without token through"
+[ "$(status "$unprotected")" = 200 ] || die "the unprotected handler failed"
+as_calls() { curl -s --max-time 10 "$stats" | sed -n 's/.*"as_introspections":\([0-9]*\).*/\1/p'; }
+calls_before=$(as_calls)
+
+# --- load --------------------------------------------------------------------
+wrk_args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s)
+echo "loadtest: $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg) before"
+echo "loadtest: wrk ${wrk_args[*]} -H 'Authorization: Bearer <token>' $protected"
+echo "loadtest: wrk ${wrk_args[*]} $unprotected"
+
+# run NAME URL [HEADER]: one wrk run; prints a summary line, appends req/s to $tmp/NAME.
+run() {
+	local name=$1 url=$2 out=$tmp/wrk.out rps non2xx errors latency
+	shift 2
+	if [ $# -gt 0 ]; then
+		wrk "${wrk_args[@]}" -H "$1" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	else
+		wrk "${wrk_args[@]}" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	fi
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+	errors=$(sed -n 's/^ *Socket errors: *//p' "$out")
+	latency=$(awk '$1 == "Latency" {print $2 " avg, " $4 " max"}' "$out")
+	[ -n "$rps" ] || { cat "$out" >&2; die "no Requests/sec in wrk's output"; }
+	printf '  %-12s %10.0f req/s   latency %s%s%s\n' "$name" "$rps" "$latency" \
+		"${non2xx:+   NON-2xx: $non2xx}" "${errors:+   socket errors: $errors}"
+	[ -z "$non2xx" ] || die "$name: $non2xx responses were not 2xx"
+	echo "$rps" >>"$tmp/$name"
+}
+
+for r in $(seq "$ROUNDS"); do
+	echo "round $r/$ROUNDS"
+	if [ $((r % 2)) -eq 1 ]; then
+		run unprotected "$unprotected"
+		run protected "$protected" "$auth"
+	else
+		run protected "$protected" "$auth"
+		run unprotected "$unprotected"
+	fi
+done
+calls_after=$(as_calls)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- results -----------------------------------------------------------------
+median() { sort -g "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+best() { sort -g "$1" | tail -1; }
+p_med=$(median "$tmp/protected")
+u_med=$(median "$tmp/unprotected")
+ratios=$(paste "$tmp/protected" "$tmp/unprotected" | awk '{printf "%s%.3f", (NR > 1 ? " " : ""), $1 / $2}')
+ratio=$(awk -v p="$p_med" -v u="$u_med" 'BEGIN {printf "%.3f", p / u}')
+echo
+echo "loadtest: load average $load_after after; introspections at the authorization server during the load: $((calls_after - calls_before))"
+printf 'unprotected  median %8.0f req/s   best %8.0f req/s\n' "$u_med" "$(best "$tmp/unprotected")"
+printf 'protected    median %8.0f req/s   best %8.0f req/s\n' "$p_med" "$(best "$tmp/protected")"
+echo "ratio protected/unprotected: $ratio (medians; per round: $ratios); target >= $TARGET_RATIO"
+if awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN {exit !(r >= t)}'; then
+	echo "loadtest: target met"
+else
+	echo "loadtest: target MISSED"
+fi

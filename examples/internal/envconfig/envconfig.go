@@ -10,6 +10,19 @@
 //	TOKENGATE_AUDIENCE            optional: accepted audiences, comma-separated; absent skips the audience check
 //	ADDR                          listen address, default 127.0.0.1:8080
 //
+// Optional, for RFC 9701 JWT introspection answers (they need
+// TOKENGATE_ISSUER, whose keys sign them, and TOKENGATE_CLIENT_ID, to whom
+// they are addressed):
+//
+//	TOKENGATE_JWT_RESPONSE        "true" asks the AS for signed answers (application/token-introspection+jwt)
+//	TOKENGATE_DECRYPTION_KEY      path of our private key (PEM or JWK) for encrypted answers; implies the above.
+//	                              Its public half is served at /.well-known/jwks.json
+//
+// Optional, for RFC 9728 protected resource metadata:
+//
+//	TOKENGATE_RESOURCE            our resource identifier (https URL); its metadata document is served at the
+//	                              RFC 9728 well-known path and named in every challenge (resource_metadata)
+//
 // It is internal to the examples: a real service reads its configuration
 // however it likes and fills introspect.Config and rs.Config itself.
 package envconfig
@@ -18,24 +31,33 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
 
 	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/jwtintrospect"
 	"github.com/tokengate/tokengate/rs"
 )
 
 // DefaultAddr is the listen address when ADDR is unset.
 const DefaultAddr = "127.0.0.1:8080"
 
+// JWKSPath is where the resource server's public decryption key is served.
+const JWKSPath = "/.well-known/jwks.json"
+
 // Config is what the environment describes.
 type Config struct {
 	// Introspect configures the introspection client.
 	Introspect introspect.Config
-	// Guard configures the guard; its Introspector is left for the caller.
+	// Guard configures the guard; its Introspector is left for Build.
 	Guard rs.Config
+	// JWT configures RFC 9701 answers; nil unless asked for.
+	JWT *jwtintrospect.Config
+	// Resource is the RFC 9728 resource identifier; empty unless set.
+	Resource string
 	// Addr is the listen address.
 	Addr string
 	// Notes are facts worth logging at start-up, such as a skipped check.
@@ -109,6 +131,41 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	cfg.Guard.Realm = "tokengate example"
 
+	keyPath := get("TOKENGATE_DECRYPTION_KEY")
+	wantJWT := keyPath != ""
+	switch v := strings.ToLower(get("TOKENGATE_JWT_RESPONSE")); v {
+	case "", "0", "false", "no":
+	case "1", "true", "yes":
+		wantJWT = true
+	default:
+		bad("TOKENGATE_JWT_RESPONSE=%q: want true or false", v)
+	}
+	if wantJWT {
+		if issuer == "" {
+			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE, TOKENGATE_DECRYPTION_KEY) need TOKENGATE_ISSUER, whose keys sign them")
+		}
+		if id == "" {
+			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE, TOKENGATE_DECRYPTION_KEY) need TOKENGATE_CLIENT_ID, to whom they are addressed")
+		}
+		cfg.JWT = &jwtintrospect.Config{Issuer: issuer, ClientID: id}
+		if keyPath != "" {
+			key, err := jwtintrospect.LoadKey(keyPath)
+			if err != nil {
+				bad("TOKENGATE_DECRYPTION_KEY: %v", err)
+			} else {
+				cfg.JWT.DecryptionKeys = []*jwtintrospect.Key{key}
+			}
+		}
+	}
+
+	if res := get("TOKENGATE_RESOURCE"); res != "" {
+		mdURL, err := rs.MetadataURL(res)
+		if err != nil {
+			bad("TOKENGATE_RESOURCE: %v", err)
+		}
+		cfg.Resource, cfg.Guard.ResourceMetadataURL = res, mdURL
+	}
+
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -126,20 +183,78 @@ func checkURL(s string) error {
 	return nil
 }
 
-// Build creates the introspection client and the guard, logging the notes
-// to log.
-func (c *Config) Build(log *slog.Logger) (*rs.Guard, error) {
+// Service is what Build makes of a Config.
+type Service struct {
+	// Guard protects the API.
+	Guard *rs.Guard
+	// Public maps paths to handlers that need no token: the RFC 9728
+	// metadata document and the JWK Set of our decryption key, when
+	// configured.
+	Public map[string]http.Handler
+
+	closers []func() error
+}
+
+// Close releases what Build started (the JWK Set refresh of RFC 9701).
+func (s *Service) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Build creates the introspection client (with an RFC 9701 decoder if
+// configured), the guard and the public handlers, logging the notes to log.
+// scopesSupported is published in the RFC 9728 metadata.
+func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, error) {
 	for _, n := range c.Notes {
 		log.Warn(n)
 	}
+	svc := &Service{Public: map[string]http.Handler{}}
 	ic := c.Introspect
 	ic.Logger = log
+	var dec *jwtintrospect.Decoder
+	if c.JWT != nil {
+		jc := *c.JWT
+		jc.Logger = log
+		var err error
+		if dec, err = jwtintrospect.New(jc); err != nil {
+			return nil, err
+		}
+		svc.closers = append(svc.closers, dec.Close)
+		ic.Decoder = dec
+		if len(jc.DecryptionKeys) > 0 {
+			svc.Public[JWKSPath] = dec.JWKSHandler()
+		}
+	}
 	client, err := introspect.New(ic)
 	if err != nil {
+		_ = svc.Close()
 		return nil, err
 	}
 	gc := c.Guard
 	gc.Introspector = client
 	gc.Logger = log
-	return rs.New(gc)
+	if svc.Guard, err = rs.New(gc); err != nil {
+		_ = svc.Close()
+		return nil, err
+	}
+	if c.Resource != "" {
+		md := rs.ResourceMetadata{Resource: c.Resource, ScopesSupported: scopesSupported}
+		if c.Introspect.Issuer != "" {
+			md.AuthorizationServers = []string{c.Introspect.Issuer}
+		}
+		u, _ := url.Parse(c.Guard.ResourceMetadataURL) // checked by Load
+		if _, ok := svc.Public[JWKSPath]; ok {
+			md.JWKSURI = u.Scheme + "://" + u.Host + JWKSPath
+		}
+		h, err := svc.Guard.MetadataHandler(md)
+		if err != nil {
+			_ = svc.Close()
+			return nil, err
+		}
+		svc.Public[u.Path] = h
+	}
+	return svc, nil
 }

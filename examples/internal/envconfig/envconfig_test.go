@@ -1,6 +1,15 @@
 package envconfig_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +19,7 @@ import (
 
 func TestLoad(t *testing.T) {
 	const url = "https://as.example.com/introspect"
+	keyFile := writeKey(t)
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -70,6 +80,38 @@ func TestLoad(t *testing.T) {
 		{name: "secret without id", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_SECRET": "x"}, wantErr: []string{"TOKENGATE_CLIENT_ID is not"}},
 		{name: "bad auth style", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "x", "TOKENGATE_CLIENT_SECRET": "y", "TOKENGATE_CLIENT_AUTH": "jwt"}, wantErr: []string{"want basic or post"}},
 		{name: "auth style with bearer", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_CLIENT_AUTH": "post"}, wantErr: []string{"not to TOKENGATE_BEARER_TOKEN"}},
+		{
+			name: "jwt answers",
+			env:  map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x", "TOKENGATE_JWT_RESPONSE": "true"},
+			check: func(t *testing.T, c *envconfig.Config) {
+				if c.JWT == nil || c.JWT.Issuer != "https://as.example.com" || c.JWT.ClientID != "api" || len(c.JWT.DecryptionKeys) != 0 {
+					t.Errorf("jwt config = %+v", c.JWT)
+				}
+			},
+		},
+		{
+			name: "decryption key implies jwt answers",
+			env:  map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x", "TOKENGATE_DECRYPTION_KEY": keyFile},
+			check: func(t *testing.T, c *envconfig.Config) {
+				if c.JWT == nil || len(c.JWT.DecryptionKeys) != 1 || c.JWT.DecryptionKeys[0].KeyID == "" {
+					t.Errorf("jwt config = %+v", c.JWT)
+				}
+			},
+		},
+		{
+			name: "resource metadata",
+			env:  map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_RESOURCE": "https://api.example.com/v1"},
+			check: func(t *testing.T, c *envconfig.Config) {
+				if c.Resource != "https://api.example.com/v1" || c.Guard.ResourceMetadataURL != "https://api.example.com/.well-known/oauth-protected-resource/v1" || c.JWT != nil {
+					t.Errorf("resource %q, metadata URL %q, jwt %v", c.Resource, c.Guard.ResourceMetadataURL, c.JWT)
+				}
+			},
+		},
+		{name: "jwt without issuer", env: map[string]string{"TOKENGATE_INTROSPECTION_URL": url, "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_JWT_RESPONSE": "1"}, wantErr: []string{"need TOKENGATE_ISSUER"}},
+		{name: "jwt without client id", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_RESPONSE": "yes"}, wantErr: []string{"need TOKENGATE_CLIENT_ID"}},
+		{name: "jwt flag garbage", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_RESPONSE": "maybe"}, wantErr: []string{"want true or false"}},
+		{name: "missing key file", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_DECRYPTION_KEY": "/nonexistent/key.pem"}, wantErr: []string{"TOKENGATE_DECRYPTION_KEY"}},
+		{name: "resource over http", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_RESOURCE": "http://api.example.com"}, wantErr: []string{"TOKENGATE_RESOURCE"}},
 		{name: "every problem at once", env: map[string]string{"TOKENGATE_CLIENT_AUTH": "jwt", "TOKENGATE_CLIENT_ID": "x"}, wantErr: []string{"TOKENGATE_ISSUER", "TOKENGATE_CLIENT_SECRET is not"}},
 	}
 	for _, tt := range tests {
@@ -93,6 +135,83 @@ func TestLoad(t *testing.T) {
 				t.Fatalf("Load: %v", err)
 			}
 			tt.check(t, c)
+		})
+	}
+}
+
+// writeKey writes a fresh P-256 private key as PKCS #8 PEM.
+func writeKey(t *testing.T) string {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "rs-key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestBuildPublicRoutes checks what Build serves without token: nothing by
+// default; the RFC 9728 document, naming our JWK Set, and the JWK Set of the
+// decryption key when configured. Build does no network I/O.
+func TestBuildPublicRoutes(t *testing.T) {
+	base := map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	key := writeKey(t)
+	tests := []struct {
+		name  string
+		env   map[string]string
+		paths map[string]string // path -> substring of the body
+	}{
+		{name: "plain", env: base, paths: map[string]string{}},
+		{name: "jwt without key", env: with("TOKENGATE_JWT_RESPONSE", "true"), paths: map[string]string{}},
+		{
+			name: "key and resource", env: with("TOKENGATE_DECRYPTION_KEY", key, "TOKENGATE_RESOURCE", "https://api.example.com"),
+			paths: map[string]string{
+				"/.well-known/jwks.json":                `"use":"enc"`,
+				"/.well-known/oauth-protected-resource": `"jwks_uri":"https://api.example.com/.well-known/jwks.json"`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := envconfig.Load(func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := cfg.Build(slog.New(slog.DiscardHandler), []string{"orders:read"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close()
+			if svc.Guard == nil || len(svc.Public) != len(tt.paths) {
+				t.Fatalf("guard %v, public routes %v", svc.Guard, svc.Public)
+			}
+			for path, want := range tt.paths {
+				h, ok := svc.Public[path]
+				if !ok {
+					t.Fatalf("no public route %s", path)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+				if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
+					t.Errorf("%s: %d %s, want it to contain %s", path, rec.Code, rec.Body, want)
+				}
+			}
 		})
 	}
 }

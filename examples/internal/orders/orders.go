@@ -42,6 +42,20 @@ func AnswerFor(p *rs.Principal) Answer {
 	return Answer{Subject: p.Subject, ClientID: p.ClientID, Scopes: s}
 }
 
+// Routes serves the public paths of svc (RFC 9728 metadata, our JWK Set)
+// without token, and everything else with api.
+func Routes(svc *envconfig.Service, api http.Handler) http.Handler {
+	if len(svc.Public) == 0 {
+		return api
+	}
+	mux := http.NewServeMux()
+	for path, h := range svc.Public {
+		mux.Handle("GET "+path, h)
+	}
+	mux.Handle("/", api)
+	return mux
+}
+
 // Main reads the environment (see package envconfig), builds the guard,
 // and serves handler(guard) until ctx is done. It returns the exit status:
 // 2 for a configuration error, which it explains on stderr, 1 if the server
@@ -53,12 +67,13 @@ func Main(ctx context.Context, name string, getenv func(string) string, stderr i
 		fmt.Fprintf(stderr, "%s example: configuration error:\n%v\n", name, err)
 		return 2
 	}
-	guard, err := cfg.Build(log)
+	svc, err := cfg.Build(log, append(Read.Scopes(), Write.Scopes()...))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s example: %v\n", name, err)
 		return 2
 	}
-	srv := &http.Server{Addr: cfg.Addr, Handler: handler(guard), ReadHeaderTimeout: 10 * time.Second}
+	defer svc.Close()
+	srv := &http.Server{Addr: cfg.Addr, Handler: Routes(svc, handler(svc.Guard)), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -3,8 +3,9 @@ package orders_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokengate/tokengate/examples/internal/envconfig"
 	"github.com/tokengate/tokengate/examples/internal/orders"
@@ -61,64 +64,147 @@ func TestMainExitCodes(t *testing.T) {
 	}
 }
 
+// fakeAS is an RFC 7662 authorization server on loopback with discovery,
+// a JWK Set and, when asked for with Accept, RFC 9701 signed answers.
+type fakeAS struct {
+	*httptest.Server
+	key *rsa.PrivateKey
+}
+
+func newFakeAS(t *testing.T) *fakeAS {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := &fakeAS{key: key}
+	as.Server = httptest.NewServer(http.HandlerFunc(as.serve))
+	t.Cleanup(as.Close)
+	return as
+}
+
+func (as *fakeAS) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/.well-known/oauth-authorization-server":
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": as.URL, "introspection_endpoint": as.URL + "/introspect", "jwks_uri": as.URL + "/jwks"})
+		return
+	case "/jwks":
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &as.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+		return
+	case "/introspect":
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if r.Method != "POST" || !ok || id != "api" || secret != "s3cret" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	answer := map[string]any{"active": false}
+	exp := time.Now().Add(time.Hour).Unix()
+	switch r.PostFormValue("token") {
+	case "good":
+		answer = map[string]any{"active": true, "sub": "alice", "client_id": "cli", "scope": "orders:read", "aud": "https://api.example.com", "exp": exp}
+	case "elsewhere":
+		answer = map[string]any{"active": true, "sub": "alice", "client_id": "cli", "scope": "orders:read", "aud": "https://other.example.com", "exp": exp}
+	}
+	if !strings.Contains(r.Header.Get("Accept"), "application/token-introspection+jwt") {
+		_ = json.NewEncoder(w).Encode(answer)
+		return
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: as.key},
+		(&jose.SignerOptions{}).WithType("token-introspection+jwt").WithHeader("kid", "k1"))
+	if err != nil {
+		panic(err)
+	}
+	payload, _ := json.Marshal(map[string]any{"iss": as.URL, "aud": "api", "iat": time.Now().Unix(), "token_introspection": answer})
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		panic(err)
+	}
+	compact, _ := jws.CompactSerialize()
+	w.Header().Set("Content-Type", "application/token-introspection+jwt")
+	_, _ = io.WriteString(w, compact)
+}
+
 // TestEndToEnd runs the environment contract with the real introspection
-// client against a fake RFC 7662 authorization server on loopback.
+// client against a fake authorization server on loopback: plain RFC 7662
+// answers by URL, RFC 9701 signed answers by issuer, and RFC 9728 metadata.
 func TestEndToEnd(t *testing.T) {
-	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, secret, ok := r.BasicAuth()
-		if r.Method != "POST" || r.URL.Path != "/introspect" || !ok || id != "api" || secret != "s3cret" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		switch r.PostFormValue("token") {
-		case "good":
-			fmt.Fprintf(w, `{"active":true,"sub":"alice","client_id":"cli","scope":"orders:read","aud":"https://api.example.com","exp":%d}`, time.Now().Add(time.Hour).Unix())
-		case "elsewhere":
-			fmt.Fprintf(w, `{"active":true,"sub":"alice","client_id":"cli","scope":"orders:read","aud":"https://other.example.com","exp":%d}`, time.Now().Add(time.Hour).Unix())
-		default:
-			fmt.Fprint(w, `{"active":false}`)
-		}
-	}))
-	defer as.Close()
-	env := map[string]string{
-		"TOKENGATE_INTROSPECTION_URL": as.URL + "/introspect",
-		"TOKENGATE_CLIENT_ID":         "api",
-		"TOKENGATE_CLIENT_SECRET":     "s3cret",
-		"TOKENGATE_AUDIENCE":          "https://api.example.com",
-	}
-	cfg, err := envconfig.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard, err := cfg.Build(slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(nethttp.MustNew(nethttp.Config{Guard: guard, Require: orders.Read})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, _ := rs.PrincipalFrom(r.Context())
-		_ = json.NewEncoder(w).Encode(orders.AnswerFor(p))
-	})))
-	defer api.Close()
-	for _, tt := range []struct {
-		token  string
-		status int
-		body   string
+	as := newFakeAS(t)
+	const mdPath = "/.well-known/oauth-protected-resource"
+	tests := []struct {
+		name     string
+		env      map[string]string
+		resource bool
 	}{
-		{"good", 200, `{"subject":"alice","client_id":"cli","scopes":["orders:read"]}` + "\n"},
-		{"elsewhere", 401, `{"error":"invalid_token","error_description":"the access token is not meant for this resource"}`},
-		{"revoked", 401, `{"error":"invalid_token","error_description":"the access token is not active"}`},
-	} {
-		req, _ := http.NewRequest("GET", api.URL+orders.Path, nil)
-		req.Header.Set("Authorization", "Bearer "+tt.token)
-		resp, err := api.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.status || string(body) != tt.body {
-			t.Errorf("%s: got %d %q, want %d %q", tt.token, resp.StatusCode, body, tt.status, tt.body)
-		}
+		{name: "RFC 7662 JSON by URL", env: map[string]string{"TOKENGATE_INTROSPECTION_URL": as.URL + "/introspect"}},
+		{name: "RFC 9701 JWT by issuer, RFC 9728 metadata", env: map[string]string{"TOKENGATE_ISSUER": as.URL, "TOKENGATE_JWT_RESPONSE": "true", "TOKENGATE_RESOURCE": "https://api.example.com"}, resource: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "s3cret", "TOKENGATE_AUDIENCE": "https://api.example.com"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			cfg, err := envconfig.Load(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := cfg.Build(slog.New(slog.DiscardHandler), []string{"orders:read", "orders:write"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close()
+			api := httptest.NewServer(orders.Routes(svc, nethttp.MustNew(nethttp.Config{Guard: svc.Guard, Require: orders.Read})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p, _ := rs.PrincipalFrom(r.Context())
+				_ = json.NewEncoder(w).Encode(orders.AnswerFor(p))
+			}))))
+			defer api.Close()
+			rm := ""
+			if tt.resource {
+				rm = `, resource_metadata="https://api.example.com` + mdPath + `"`
+			}
+			for _, c := range []struct {
+				token, challenge string
+				status           int
+				body             string
+			}{
+				{"good", "", 200, `{"subject":"alice","client_id":"cli","scopes":["orders:read"]}` + "\n"},
+				{"elsewhere", `Bearer realm="tokengate example", error="invalid_token", error_description="the access token is not meant for this resource"` + rm, 401,
+					`{"error":"invalid_token","error_description":"the access token is not meant for this resource"}`},
+				{"revoked", `Bearer realm="tokengate example", error="invalid_token", error_description="the access token is not active"` + rm, 401,
+					`{"error":"invalid_token","error_description":"the access token is not active"}`},
+				{"", `Bearer realm="tokengate example"` + rm, 401, ""},
+			} {
+				req, _ := http.NewRequest("GET", api.URL+orders.Path, nil)
+				if c.token != "" {
+					req.Header.Set("Authorization", "Bearer "+c.token)
+				}
+				resp, err := api.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != c.status || string(body) != c.body || resp.Header.Get("WWW-Authenticate") != c.challenge {
+					t.Errorf("%q: got %d %q %q\nwant %d %q %q", c.token, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body, c.status, c.challenge, c.body)
+				}
+			}
+			resp, err := api.Client().Get(api.URL + mdPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := `{"resource":"https://api.example.com","authorization_servers":["` + as.URL + `"],"scopes_supported":["orders:read","orders:write"],"bearer_methods_supported":["header"]}`
+			if tt.resource && (resp.StatusCode != 200 || string(body) != want) {
+				t.Errorf("metadata: %d %s\nwant %s", resp.StatusCode, body, want)
+			}
+			if !tt.resource && resp.StatusCode != 401 {
+				t.Errorf("metadata without TOKENGATE_RESOURCE: %d, want 401 (no public route)", resp.StatusCode)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux, served by Pprof only
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -64,6 +65,18 @@ func WriteInfo(path string, v any) error {
 		return fmt.Errorf("loadtarget: %w", err)
 	}
 	return nil
+}
+
+// Pprof returns a Server for net/http/pprof's handlers on the loopback
+// address addr, so that a profile can be taken during a wrk run:
+//
+//	go tool pprof -seconds 10 http://ADDR/debug/pprof/profile
+func Pprof(addr string) (Server, error) {
+	ln, err := Listen(addr)
+	if err != nil {
+		return Server{}, err
+	}
+	return Server{Listener: ln, Handler: http.DefaultServeMux}, nil
 }
 
 // Server is one handler on one listener.

@@ -8,7 +8,7 @@
 // Usage:
 //
 //	astarget -info FILE [-store sqlite|memory] [-db PATH] [-history 10000]
-//	         [-addr 127.0.0.1:0] [-exit-after 15m]
+//	         [-addr 127.0.0.1:0] [-pprof 127.0.0.1:6060] [-exit-after 15m]
 //
 // When it listens, it writes FILE (mode 0600):
 //
@@ -167,12 +167,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.dbPath, "db", "", "SQLite database `file` (default: a new file in a temporary directory, removed on exit)")
 	fs.IntVar(&cfg.history, "history", 10000, "`number` of tokens issued before serving, so that lookups do not run on an empty store")
 	infoPath := fs.String("info", "", "`file` to write the endpoints and credentials to, once listening (required)")
+	pprofAddr := fs.String("pprof", "", "loopback `address` to serve net/http/pprof on (e.g. 127.0.0.1:6060; default: none)")
 	exitAfter := fs.Duration("exit-after", 15*time.Minute, "stop by itself after this `duration` (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *infoPath == "" || fs.NArg() > 0 || cfg.history < 0 {
-		fmt.Fprintln(stderr, "usage: astarget -info FILE [-store sqlite|memory] [-db PATH] [-history N] [-addr 127.0.0.1:0] [-exit-after 15m]")
+		fmt.Fprintln(stderr, "usage: astarget -info FILE [-store sqlite|memory] [-db PATH] [-history N] [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
 		return 2
 	}
 	cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -195,7 +196,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "astarget:", err)
 		return 1
 	}
-	if err := loadtarget.Serve(ctx, *exitAfter, t.server); err != nil {
+	servers := []loadtarget.Server{t.server}
+	if *pprofAddr != "" {
+		ps, err := loadtarget.Pprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "astarget:", err)
+			return 1
+		}
+		servers = append(servers, ps)
+	}
+	if err := loadtarget.Serve(ctx, *exitAfter, servers...); err != nil {
 		fmt.Fprintln(stderr, "astarget:", err)
 		return 1
 	}

@@ -12,7 +12,7 @@
 //
 // Usage:
 //
-//	rstarget -info FILE [-addr 127.0.0.1:0] [-exit-after 15m]
+//	rstarget -info FILE [-addr 127.0.0.1:0] [-pprof 127.0.0.1:6060] [-exit-after 15m]
 //
 // When both ports listen, it writes FILE (mode 0600) with the URLs and a
 // token for orders:read:
@@ -190,12 +190,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback `address` of the API (port 0 picks a free port)")
 	infoPath := fs.String("info", "", "`file` to write the URLs and the token to, once listening (required)")
+	pprofAddr := fs.String("pprof", "", "loopback `address` to serve net/http/pprof on (e.g. 127.0.0.1:6060; default: none)")
 	exitAfter := fs.Duration("exit-after", 15*time.Minute, "stop by itself after this `duration` (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *infoPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: rstarget -info FILE [-addr 127.0.0.1:0] [-exit-after 15m]")
+		fmt.Fprintln(stderr, "usage: rstarget -info FILE [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
 		return 2
 	}
 	// Warnings and errors only: a log line per request would be measured too.
@@ -209,7 +210,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rstarget:", err)
 		return 1
 	}
-	if err := loadtarget.Serve(ctx, *exitAfter, t.servers...); err != nil {
+	servers := t.servers
+	if *pprofAddr != "" {
+		ps, err := loadtarget.Pprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "rstarget:", err)
+			return 1
+		}
+		servers = append(servers, ps)
+	}
+	if err := loadtarget.Serve(ctx, *exitAfter, servers...); err != nil {
 		fmt.Fprintln(stderr, "rstarget:", err)
 		return 1
 	}

@@ -14,9 +14,11 @@
 // TOKENGATE_ISSUER, whose keys sign them, and TOKENGATE_CLIENT_ID, to whom
 // they are addressed):
 //
-//	TOKENGATE_JWT_RESPONSE        "true" asks the AS for signed answers (application/token-introspection+jwt)
-//	TOKENGATE_DECRYPTION_KEY      path of our private key (PEM or JWK) for encrypted answers; implies the above.
-//	                              Its public half is served at /.well-known/jwks.json
+//	TOKENGATE_JWT_RESPONSE        "signed" asks the AS for signed answers (application/token-introspection+jwt);
+//	                              "encrypted" also requires them to be encrypted to TOKENGATE_RS_KEY;
+//	                              unset (or "json") means plain RFC 7662 JSON
+//	TOKENGATE_RS_KEY              path of our private key (PEM or JWK) that decrypts encrypted answers;
+//	                              its public half is served at /.well-known/jwks.json
 //
 // Optional, for RFC 9728 protected resource metadata:
 //
@@ -131,27 +133,35 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	cfg.Guard.Realm = "tokengate example"
 
-	keyPath := get("TOKENGATE_DECRYPTION_KEY")
-	wantJWT := keyPath != ""
+	keyPath := get("TOKENGATE_RS_KEY")
+	var wantJWT, wantEncrypted bool
 	switch v := strings.ToLower(get("TOKENGATE_JWT_RESPONSE")); v {
-	case "", "0", "false", "no":
-	case "1", "true", "yes":
+	case "", "json":
+		if keyPath != "" {
+			bad("TOKENGATE_RS_KEY is set but TOKENGATE_JWT_RESPONSE is not: set TOKENGATE_JWT_RESPONSE=encrypted (or signed)")
+		}
+	case "signed":
 		wantJWT = true
+	case "encrypted":
+		wantJWT, wantEncrypted = true, true
+		if keyPath == "" {
+			bad("TOKENGATE_JWT_RESPONSE=encrypted needs TOKENGATE_RS_KEY, the private key that decrypts the answers")
+		}
 	default:
-		bad("TOKENGATE_JWT_RESPONSE=%q: want true or false", v)
+		bad("TOKENGATE_JWT_RESPONSE=%q: want signed, encrypted or json", v)
 	}
 	if wantJWT {
 		if issuer == "" {
-			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE, TOKENGATE_DECRYPTION_KEY) need TOKENGATE_ISSUER, whose keys sign them")
+			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE) need TOKENGATE_ISSUER, whose keys sign them")
 		}
 		if id == "" {
-			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE, TOKENGATE_DECRYPTION_KEY) need TOKENGATE_CLIENT_ID, to whom they are addressed")
+			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE) need TOKENGATE_CLIENT_ID, to whom they are addressed")
 		}
-		cfg.JWT = &jwtintrospect.Config{Issuer: issuer, ClientID: id}
+		cfg.JWT = &jwtintrospect.Config{Issuer: issuer, ClientID: id, RequireEncryption: wantEncrypted}
 		if keyPath != "" {
 			key, err := jwtintrospect.LoadKey(keyPath)
 			if err != nil {
-				bad("TOKENGATE_DECRYPTION_KEY: %v", err)
+				bad("TOKENGATE_RS_KEY: %v", err)
 			} else {
 				cfg.JWT.DecryptionKeys = []*jwtintrospect.Key{key}
 			}

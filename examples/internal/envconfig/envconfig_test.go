@@ -82,18 +82,18 @@ func TestLoad(t *testing.T) {
 		{name: "auth style with bearer", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_CLIENT_AUTH": "post"}, wantErr: []string{"not to TOKENGATE_BEARER_TOKEN"}},
 		{
 			name: "jwt answers",
-			env:  map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x", "TOKENGATE_JWT_RESPONSE": "true"},
+			env:  map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x", "TOKENGATE_JWT_RESPONSE": "signed"},
 			check: func(t *testing.T, c *envconfig.Config) {
-				if c.JWT == nil || c.JWT.Issuer != "https://as.example.com" || c.JWT.ClientID != "api" || len(c.JWT.DecryptionKeys) != 0 {
+				if c.JWT == nil || c.JWT.Issuer != "https://as.example.com" || c.JWT.ClientID != "api" || len(c.JWT.DecryptionKeys) != 0 || c.JWT.RequireEncryption {
 					t.Errorf("jwt config = %+v", c.JWT)
 				}
 			},
 		},
 		{
-			name: "decryption key implies jwt answers",
-			env:  map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x", "TOKENGATE_DECRYPTION_KEY": keyFile},
+			name: "encrypted answers with the RS key",
+			env:  map[string]string{"TOKENGATE_ISSUER": "https://as.example.com", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x", "TOKENGATE_JWT_RESPONSE": "encrypted", "TOKENGATE_RS_KEY": keyFile},
 			check: func(t *testing.T, c *envconfig.Config) {
-				if c.JWT == nil || len(c.JWT.DecryptionKeys) != 1 || c.JWT.DecryptionKeys[0].KeyID == "" {
+				if c.JWT == nil || len(c.JWT.DecryptionKeys) != 1 || c.JWT.DecryptionKeys[0].KeyID == "" || !c.JWT.RequireEncryption {
 					t.Errorf("jwt config = %+v", c.JWT)
 				}
 			},
@@ -107,10 +107,12 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
-		{name: "jwt without issuer", env: map[string]string{"TOKENGATE_INTROSPECTION_URL": url, "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_JWT_RESPONSE": "1"}, wantErr: []string{"need TOKENGATE_ISSUER"}},
-		{name: "jwt without client id", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_RESPONSE": "yes"}, wantErr: []string{"need TOKENGATE_CLIENT_ID"}},
-		{name: "jwt flag garbage", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_RESPONSE": "maybe"}, wantErr: []string{"want true or false"}},
-		{name: "missing key file", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_DECRYPTION_KEY": "/nonexistent/key.pem"}, wantErr: []string{"TOKENGATE_DECRYPTION_KEY"}},
+		{name: "jwt without issuer", env: map[string]string{"TOKENGATE_INTROSPECTION_URL": url, "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_JWT_RESPONSE": "signed"}, wantErr: []string{"need TOKENGATE_ISSUER"}},
+		{name: "jwt without client id", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_RESPONSE": "encrypted", "TOKENGATE_RS_KEY": keyFile}, wantErr: []string{"need TOKENGATE_CLIENT_ID"}},
+		{name: "jwt flag garbage", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_RESPONSE": "maybe"}, wantErr: []string{"want signed, encrypted or json"}},
+		{name: "encrypted without key", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_JWT_RESPONSE": "encrypted"}, wantErr: []string{"needs TOKENGATE_RS_KEY"}},
+		{name: "key without jwt answers", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_RS_KEY": keyFile}, wantErr: []string{"TOKENGATE_JWT_RESPONSE is not"}},
+		{name: "missing key file", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_JWT_RESPONSE": "encrypted", "TOKENGATE_RS_KEY": "/nonexistent/key.pem"}, wantErr: []string{"TOKENGATE_RS_KEY"}},
 		{name: "resource over http", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_RESOURCE": "http://api.example.com"}, wantErr: []string{"TOKENGATE_RESOURCE"}},
 		{name: "every problem at once", env: map[string]string{"TOKENGATE_CLIENT_AUTH": "jwt", "TOKENGATE_CLIENT_ID": "x"}, wantErr: []string{"TOKENGATE_ISSUER", "TOKENGATE_CLIENT_SECRET is not"}},
 	}
@@ -178,9 +180,9 @@ func TestBuildPublicRoutes(t *testing.T) {
 		paths map[string]string // path -> substring of the body
 	}{
 		{name: "plain", env: base, paths: map[string]string{}},
-		{name: "jwt without key", env: with("TOKENGATE_JWT_RESPONSE", "true"), paths: map[string]string{}},
+		{name: "jwt without key", env: with("TOKENGATE_JWT_RESPONSE", "signed"), paths: map[string]string{}},
 		{
-			name: "key and resource", env: with("TOKENGATE_DECRYPTION_KEY", key, "TOKENGATE_RESOURCE", "https://api.example.com"),
+			name: "key and resource", env: with("TOKENGATE_JWT_RESPONSE", "encrypted", "TOKENGATE_RS_KEY", key, "TOKENGATE_RESOURCE", "https://api.example.com"),
 			paths: map[string]string{
 				"/.well-known/jwks.json":                `"use":"enc"`,
 				"/.well-known/oauth-protected-resource": `"jwks_uri":"https://api.example.com/.well-known/jwks.json"`,

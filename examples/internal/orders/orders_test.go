@@ -140,7 +140,7 @@ func TestEndToEnd(t *testing.T) {
 		resource bool
 	}{
 		{name: "RFC 7662 JSON by URL", env: map[string]string{"TOKENGATE_INTROSPECTION_URL": as.URL + "/introspect"}},
-		{name: "RFC 9701 JWT by issuer, RFC 9728 metadata", env: map[string]string{"TOKENGATE_ISSUER": as.URL, "TOKENGATE_JWT_RESPONSE": "true", "TOKENGATE_RESOURCE": "https://api.example.com"}, resource: true},
+		{name: "RFC 9701 JWT by issuer, RFC 9728 metadata", env: map[string]string{"TOKENGATE_ISSUER": as.URL, "TOKENGATE_JWT_RESPONSE": "signed", "TOKENGATE_RESOURCE": "https://api.example.com"}, resource: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

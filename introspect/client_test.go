@@ -285,6 +285,11 @@ func TestClientCredentialsTokenSource(t *testing.T) {
 		mu.Lock()
 		seen = append(seen, r.Header.Get("Authorization"))
 		mu.Unlock()
+		r.ParseForm()
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" || r.Header.Get("Accept") != "application/json" ||
+			len(r.PostForm) != 1 || !strings.HasPrefix(r.PostForm.Get("token"), "token-") {
+			t.Errorf("introspection request: Content-Type %q, Accept %q, form %v", ct, r.Header.Get("Accept"), r.PostForm)
+		}
 		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
 	})
 	srv := httptest.NewServer(mux)

@@ -78,8 +78,8 @@ func TestRetry(t *testing.T) {
 				t.Fatalf("waits = %v, want %d of them", waits, len(tt.wantMinWaits))
 			}
 			for i, w := range waits {
-				if w < tt.wantMinWaits[i] || (w > maxBackoff && w < time.Second) {
-					t.Errorf("wait %d = %v, want at least %v", i, w, tt.wantMinWaits[i])
+				if hi := max(maxBackoff, tt.wantMinWaits[i]); w < tt.wantMinWaits[i] || w > hi {
+					t.Errorf("wait %d = %v, want in [%v, %v]", i, w, tt.wantMinWaits[i], hi)
 				}
 			}
 			if tt.name == "429 not retried" && RetryAfterHint(err) != 7*time.Second {

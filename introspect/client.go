@@ -142,6 +142,8 @@ type Client struct {
 	// calls coalesces concurrent introspections of one token; its keys are
 	// token hashes.
 	calls singleflight.Group
+	// rejectLog rate-limits the Error log of our credentials being refused.
+	rejectLog logLimiter
 	// sleep waits between retries; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 

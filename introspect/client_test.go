@@ -496,6 +496,36 @@ func TestRejectedClientIsLoggedWithoutToken(t *testing.T) {
 	}
 }
 
+// TestRejectedClientLogIsRateLimited: with wrong credentials every request
+// fails the same way; the Error line is logged once per 10s, with a count
+// of the ones held back.
+func TestRejectedClientLogIsRateLimited(t *testing.T) {
+	var buf bytes.Buffer
+	clock := newClock()
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replyJSON(401, `{"error":"invalid_client"}`)})
+	c := newTestClient(t, as, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+		c.Now = clock.Now
+	})
+	for i := range 5 {
+		if _, err := c.Introspect(context.Background(), fmt.Sprint("t", i)); !errors.Is(err, ErrASRejectedClient) {
+			t.Fatalf("err = %v", err)
+		}
+		clock.Advance(time.Second)
+	}
+	if n := strings.Count(buf.String(), "level=ERROR"); n != 1 {
+		t.Fatalf("%d error lines in 5s, want 1:\n%s", n, buf.String())
+	}
+	clock.Advance(5 * time.Second)
+	c.Introspect(context.Background(), "t5")
+	if n := strings.Count(buf.String(), "level=ERROR"); n != 2 || !strings.Contains(buf.String(), "suppressed_since_last=4") {
+		t.Fatalf("after 10s: %d error lines, want 2 with 4 suppressed:\n%s", n, buf.String())
+	}
+	if as.calls.Load() != 6 {
+		t.Errorf("AS calls = %d, want 6 (rejections are not cached)", as.calls.Load())
+	}
+}
+
 func TestNetworkFailures(t *testing.T) {
 	t.Run("connection refused", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())

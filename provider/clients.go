@@ -36,7 +36,7 @@ var (
 	encryptionEncs = []string{"A128CBC-HS256", "A256CBC-HS512", "A128GCM", "A256GCM"}
 )
 
-// ClientSpec is what [Provider.RegisterClient] registers.
+// ClientSpec is what [Admin.RegisterClient] registers.
 type ClientSpec struct {
 	// Name is a human-readable label.
 	Name string
@@ -84,52 +84,28 @@ type ClientSpec struct {
 	JWKSURI string
 }
 
-// RegisterClient validates spec, registers a new client with a generated id
-// and, unless it is public, a generated 256-bit secret. The secret is
-// returned once and only its hash is stored. Errors from validation match
-// [ErrInvalidClient].
+// RegisterClient registers a client as [Admin.RegisterClient] does.
 func (p *Provider) RegisterClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
-	c, err := p.clientFromSpec(spec)
-	if err != nil {
-		return nil, "", err
-	}
-	var secret string
-	if !spec.Public {
-		secret = ClientSecretPrefix + randomString(32)
-		c.SecretHash = store.Hash(secret)
-	}
-	c.ID = ClientIDPrefix + randomString(16)
-	c.CreatedAt = p.now()
-	if err := p.cfg.Store.CreateClient(ctx, c); err != nil {
-		return nil, "", fmt.Errorf("provider: registering client: %w", err)
-	}
-	return c, secret, nil
+	return p.admin.RegisterClient(ctx, spec)
 }
 
 // Clients returns every registered client, ordered by id.
 func (p *Provider) Clients(ctx context.Context) ([]*Client, error) {
-	cs, err := p.cfg.Store.Clients(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("provider: listing clients: %w", err)
-	}
-	return cs, nil
+	return p.admin.Clients(ctx)
 }
 
-// DeleteClient deletes a client and the tokens issued to it, which become
-// inactive at once. A missing client matches store.ErrNotFound.
+// DeleteClient deletes a client as [Admin.DeleteClient] does; this provider
+// stops authenticating it at once.
 func (p *Provider) DeleteClient(ctx context.Context, id string) error {
 	defer p.forgetClient(id)
-	if err := p.cfg.Store.DeleteClient(ctx, id); err != nil {
-		return fmt.Errorf("provider: deleting client %q: %w", id, err)
-	}
-	return nil
+	return p.admin.DeleteClient(ctx, id)
 }
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidClient}, args...)...)
 }
 
-func (p *Provider) clientFromSpec(spec ClientSpec) (*Client, error) {
+func (a *Admin) clientFromSpec(spec ClientSpec) (*Client, error) {
 	c := &Client{
 		Name:                              spec.Name,
 		Resources:                         slices.Clone(spec.Resources),
@@ -169,8 +145,8 @@ func (p *Provider) clientFromSpec(spec ClientSpec) (*Client, error) {
 			return nil, invalid("resource %q: %v", r, err)
 		}
 	}
-	if c.TokenLifetime < 0 || c.TokenLifetime > p.cfg.MaxTokenLifetime {
-		return nil, invalid("TokenLifetime %v is outside (0, %v]", c.TokenLifetime, p.cfg.MaxTokenLifetime)
+	if c.TokenLifetime < 0 || c.TokenLifetime > a.cfg.MaxTokenLifetime {
+		return nil, invalid("TokenLifetime %v is outside (0, %v]", c.TokenLifetime, a.cfg.MaxTokenLifetime)
 	}
 	if c.Introspection < store.IntrospectNone || c.Introspection > store.IntrospectAny {
 		return nil, invalid("Introspection %d is not a known right", c.Introspection)
@@ -184,20 +160,20 @@ func (p *Provider) clientFromSpec(spec ClientSpec) (*Client, error) {
 		}
 		c.AccessTokenFormat = "jwt"
 	}
-	if err := p.validateJWTResponse(c); err != nil {
+	if err := a.validateJWTResponse(c); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (p *Provider) validateJWTResponse(c *Client) error {
+func (a *Admin) validateJWTResponse(c *Client) error {
 	if c.IntrospectionEncryptedResponseEnc != "" && c.IntrospectionEncryptedResponseAlg == "" {
 		return invalid("IntrospectionEncryptedResponseEnc needs IntrospectionEncryptedResponseAlg")
 	}
 	if c.IntrospectionEncryptedResponseAlg != "" {
 		if c.IntrospectionSignedResponseAlg == "" {
-			c.IntrospectionSignedResponseAlg = p.cfg.KeyAlgorithms[0]
-			if slices.Contains(p.cfg.KeyAlgorithms, AlgRS256) {
+			c.IntrospectionSignedResponseAlg = a.cfg.KeyAlgorithms[0]
+			if slices.Contains(a.cfg.KeyAlgorithms, AlgRS256) {
 				c.IntrospectionSignedResponseAlg = AlgRS256 // RFC 9701 §6 default
 			}
 		}
@@ -228,9 +204,9 @@ func (p *Provider) validateJWTResponse(c *Client) error {
 	} else if c.JWKS != "" || c.JWKSURI != "" {
 		return invalid("JWKS and JWKSURI are only used with IntrospectionEncryptedResponseAlg")
 	}
-	if a := c.IntrospectionSignedResponseAlg; a != "" {
-		if !slices.Contains(p.signingAlgs(), a) {
-			return invalid("IntrospectionSignedResponseAlg %q is not one of %v", a, p.signingAlgs())
+	if alg := c.IntrospectionSignedResponseAlg; alg != "" {
+		if algs := signingAlgs(a.cfg.KeyAlgorithms); !slices.Contains(algs, alg) {
+			return invalid("IntrospectionSignedResponseAlg %q is not one of %v", alg, algs)
 		}
 		if c.Introspection == store.IntrospectNone {
 			return invalid("IntrospectionSignedResponseAlg is set but the client may not introspect")

@@ -125,7 +125,7 @@ func TestSharedDatabase(t *testing.T) {
 		return s
 	}
 	serve := newEnv(t, open())
-	cli, err := provider.New(provider.Config{Issuer: serve.issuer, Store: open(), KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
+	cli, err := provider.NewAdmin(provider.Config{Store: open(), KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestSharedDatabase(t *testing.T) {
 	}
 	keys, _ := open().Keys(context.Background())
 	if len(keys) != 2 {
-		t.Errorf("%d keys, want 2: the second provider must reuse the first one's", len(keys))
+		t.Errorf("%d keys, want 2: the admin must reuse the server's", len(keys))
 	}
 }
 

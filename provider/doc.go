@@ -32,7 +32,7 @@
 // stores only a SHA-256 hash of each token and of each client secret.
 //
 // Signing keys (RSA, EC P-256, Ed25519) are generated on first start and
-// kept in the store; [Provider.RotateKeys] replaces them while the retired
+// kept in the store; [Admin.RotateKeys] replaces them while the retired
 // keys stay published until everything they signed has expired.
 //
 // State lives in a [store.Store]: in memory by default, or in SQLite with
@@ -40,7 +40,8 @@
 //
 // # Serving and administering
 //
-// A server and the administrative commands open the same database:
+// A server and the administrative commands open the same database. The
+// commands use an [Admin], which needs no issuer and never serves:
 //
 //	st, err := sqlite.Open(sqlite.Config{Path: "tokengate.db"})
 //	...
@@ -48,14 +49,17 @@
 //	p, err := provider.New(provider.Config{Issuer: "https://auth.example.com", Store: st})
 //	...
 //	http.ListenAndServe(addr, p)                       // tokengate serve
-//	c, secret, err := p.RegisterClient(ctx, spec)      // tokengate client create
-//	clients, err := p.Clients(ctx)                     // tokengate client list
-//	err = p.DeleteClient(ctx, id)                      // tokengate client delete
-//	err = p.RotateKeys(ctx)                            // tokengate keys rotate
 //
-// The issuer is not stored, so a command that only administers the database
-// may pass any valid issuer (such as the server's default address). A
-// running server sees clients registered by another process at once, a
-// deleted client within ClientCacheTTL, and rotated keys within
-// KeyRefreshInterval. Give both the same KeyAlgorithms and MaxTokenLifetime.
+//	a, err := provider.NewAdmin(provider.Config{Store: st})
+//	...
+//	c, secret, err := a.RegisterClient(ctx, spec)      // tokengate client create
+//	clients, err := a.Clients(ctx)                     // tokengate client list
+//	err = a.DeleteClient(ctx, id)                      // tokengate client delete
+//	err = a.RotateKeys(ctx, provider.AlgES256)         // tokengate keys rotate --alg ES256
+//
+// A Provider has the same methods, for an application that registers its
+// clients itself. A running server sees clients registered by another
+// process at once, a deleted client within ClientCacheTTL (its tokens are
+// inactive at once), and rotated keys within KeyRefreshInterval. Give the
+// Admin the server's KeyAlgorithms, MaxTokenLifetime and KeyRefreshInterval.
 package provider

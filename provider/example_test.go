@@ -53,3 +53,32 @@ func ExampleNew() {
 	// opaque token: true
 	// active: true scope: orders:read aud: [https://orders.example/]
 }
+
+func ExampleNewAdmin() {
+	// What "tokengate client create" and "tokengate keys rotate" do: open the
+	// server's store (here in memory; usually provider/store/sqlite) and
+	// administer it, with no issuer and no HTTP.
+	st := store.NewMemory()
+	a, err := provider.NewAdmin(provider.Config{Store: st, KeyAlgorithms: []string{provider.AlgEdDSA}})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	c, secret, err := a.RegisterClient(ctx, provider.ClientSpec{Name: "orders API", Introspection: store.IntrospectOwnAudience})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("id:", strings.HasPrefix(c.ID, provider.ClientIDPrefix), "secret:", strings.HasPrefix(secret, provider.ClientSecretPrefix))
+
+	if err := a.RotateKeys(ctx, provider.AlgEdDSA); err != nil {
+		panic(err)
+	}
+	keys, _ := st.Keys(ctx)
+	for _, k := range keys { // newest first
+		fmt.Println(k.Alg, "active:", k.Active())
+	}
+	// Output:
+	// id: true secret: true
+	// EdDSA active: true
+	// EdDSA active: false
+}

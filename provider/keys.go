@@ -77,56 +77,11 @@ func generateKey(fam string, now time.Time) (*store.Key, error) {
 	return &store.Key{ID: randomString(12), Alg: fam, Private: der, CreatedAt: now}, nil
 }
 
-// ensureKeys creates a key for every configured family that has no active
-// key yet (first start). Two processes racing here are resolved by the store.
-func (p *Provider) ensureKeys(ctx context.Context) error {
-	keys, err := p.cfg.Store.Keys(ctx)
-	if err != nil {
-		return fmt.Errorf("provider: reading keys: %w", err)
-	}
-	var add []*store.Key
-	now := p.now()
-	for _, fam := range p.cfg.KeyAlgorithms {
-		found := false
-		for _, k := range keys {
-			found = found || (k.Alg == fam && k.Active())
-		}
-		if !found {
-			k, err := generateKey(fam, now)
-			if err != nil {
-				return err
-			}
-			add = append(add, k)
-		}
-	}
-	if len(add) > 0 {
-		if _, err := p.cfg.Store.RotateKeys(ctx, add, now, time.Time{}, true); err != nil {
-			return fmt.Errorf("provider: saving keys: %w", err)
-		}
-	}
-	return p.reloadKeys(ctx)
-}
-
-// RotateKeys makes a new signing key for every configured family. The keys
-// it replaces stop signing at once but stay in the JWK Set until everything
-// they signed has expired (MaxTokenLifetime plus KeyRefreshInterval, so that
-// other processes on the same store still publish them while they catch up).
-// It is safe to call from another process ("tokengate keys rotate") while a
-// server runs on the same store: the server picks the new keys up within
-// KeyRefreshInterval.
-func (p *Provider) RotateKeys(ctx context.Context) error {
-	now := p.now()
-	var add []*store.Key
-	for _, fam := range p.cfg.KeyAlgorithms {
-		k, err := generateKey(fam, now)
-		if err != nil {
-			return err
-		}
-		add = append(add, k)
-	}
-	retain := now.Add(p.cfg.MaxTokenLifetime + 2*p.cfg.KeyRefreshInterval + time.Minute)
-	if _, err := p.cfg.Store.RotateKeys(ctx, add, now, retain, false); err != nil {
-		return fmt.Errorf("provider: rotating keys: %w", err)
+// RotateKeys rotates keys as [Admin.RotateKeys] does; this provider signs
+// with the new keys and publishes them at once.
+func (p *Provider) RotateKeys(ctx context.Context, algs ...string) error {
+	if err := p.admin.RotateKeys(ctx, algs...); err != nil {
+		return err
 	}
 	return p.reloadKeys(ctx)
 }
@@ -217,10 +172,10 @@ func (p *Provider) sign(ctx context.Context, alg, typ string, payload []byte) (s
 	return jws.CompactSerialize()
 }
 
-// signingAlgs lists the JWS algorithms the configured key families can sign.
-func (p *Provider) signingAlgs() []string {
+// signingAlgs lists the JWS algorithms that keys of the families fams sign.
+func signingAlgs(fams []string) []string {
 	var out []string
-	for _, fam := range p.cfg.KeyAlgorithms {
+	for _, fam := range fams {
 		out = append(out, fam)
 		if fam == AlgRS256 {
 			out = append(out, "PS256")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,8 @@ type TokenRequest struct {
 	Audience []string
 }
 
-// Config configures a [Provider]. Only Issuer is required.
+// Config configures a [Provider] ([New] requires Issuer) or an [Admin]
+// ([NewAdmin] requires Store and ignores Issuer).
 type Config struct {
 	// Issuer is the issuer identifier (RFC 8414 §2): an https URL without
 	// query or fragment (http is allowed for loopback hosts). The endpoints
@@ -119,6 +121,7 @@ type Provider struct {
 	basePath string // issuer path without trailing slash
 	metadata []byte
 
+	admin     *Admin // the same cfg: RegisterClient and the like go through it
 	keys      keyring
 	jwksCache jwksCache
 	clients   clientCache
@@ -147,6 +150,33 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Store == nil {
 		cfg.Store = store.NewMemory()
 	}
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	p := &Provider{
+		cfg:      cfg,
+		admin:    &Admin{cfg: cfg},
+		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
+		basePath: strings.TrimSuffix(u.Path, "/"),
+	}
+	p.jwksCache.entries = make(map[string]*jwksEntry)
+	p.clients.entries = make(map[string]clientEntry)
+	p.lastSweep.Store(p.now().UnixNano())
+	if err := p.admin.ensureKeys(context.Background()); err != nil {
+		return nil, err
+	}
+	if err := p.reloadKeys(context.Background()); err != nil {
+		return nil, err
+	}
+	if p.metadata, err = json.Marshal(p.Metadata()); err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	return p, nil
+}
+
+// setDefaults fills in the zero fields of cfg that New and NewAdmin share,
+// and checks them.
+func (cfg *Config) setDefaults() error {
 	if cfg.DefaultTokenLifetime <= 0 {
 		cfg.DefaultTokenLifetime = DefaultTokenLifetime
 	}
@@ -154,17 +184,15 @@ func New(cfg Config) (*Provider, error) {
 		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
 	}
 	if cfg.DefaultTokenLifetime > cfg.MaxTokenLifetime {
-		return nil, fmt.Errorf("provider: Config.DefaultTokenLifetime %v exceeds MaxTokenLifetime %v", cfg.DefaultTokenLifetime, cfg.MaxTokenLifetime)
+		return fmt.Errorf("provider: Config.DefaultTokenLifetime %v exceeds MaxTokenLifetime %v", cfg.DefaultTokenLifetime, cfg.MaxTokenLifetime)
 	}
 	if len(cfg.KeyAlgorithms) == 0 {
 		cfg.KeyAlgorithms = []string{AlgRS256, AlgES256, AlgEdDSA}
 	}
-	seen := map[string]bool{}
-	for _, a := range cfg.KeyAlgorithms {
-		if family(a) != a || seen[a] {
-			return nil, fmt.Errorf("provider: Config.KeyAlgorithms: %q is not one of RS256, ES256, EdDSA, or is repeated", a)
+	for i, a := range cfg.KeyAlgorithms {
+		if family(a) != a || slices.Contains(cfg.KeyAlgorithms[:i], a) {
+			return fmt.Errorf("provider: Config.KeyAlgorithms: %q is not one of RS256, ES256, EdDSA, or is repeated", a)
 		}
-		seen[a] = true
 	}
 	if cfg.KeyRefreshInterval <= 0 {
 		cfg.KeyRefreshInterval = DefaultKeyRefreshInterval
@@ -187,21 +215,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	p := &Provider{
-		cfg:      cfg,
-		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
-		basePath: strings.TrimSuffix(u.Path, "/"),
-	}
-	p.jwksCache.entries = make(map[string]*jwksEntry)
-	p.clients.entries = make(map[string]clientEntry)
-	p.lastSweep.Store(p.now().UnixNano())
-	if err := p.ensureKeys(context.Background()); err != nil {
-		return nil, err
-	}
-	if p.metadata, err = json.Marshal(p.Metadata()); err != nil {
-		return nil, fmt.Errorf("provider: %w", err)
-	}
-	return p, nil
+	return nil
 }
 
 func (p *Provider) now() time.Time { return p.cfg.Now() }
@@ -212,22 +226,34 @@ func (p *Provider) Issuer() string { return p.issuer }
 // Store returns the provider's store.
 func (p *Provider) Store() store.Store { return p.cfg.Store }
 
+// TokenURL returns the URL of the token endpoint (RFC 6749 §3.2).
+func (p *Provider) TokenURL() string { return p.issuer + pathToken }
+
+// IntrospectionURL returns the URL of the introspection endpoint (RFC 7662).
+func (p *Provider) IntrospectionURL() string { return p.issuer + pathIntrospection }
+
+// RevocationURL returns the URL of the revocation endpoint (RFC 7009).
+func (p *Provider) RevocationURL() string { return p.issuer + pathRevocation }
+
+// JWKSURL returns the URL of the provider's JWK Set (the jwks_uri).
+func (p *Provider) JWKSURL() string { return p.issuer + pathJWKS }
+
 // Metadata returns the RFC 8414 authorization server metadata; it lists
 // exactly what the provider supports.
 func (p *Provider) Metadata() map[string]any {
 	auth := []string{"client_secret_basic", "client_secret_post"}
 	return map[string]any{
 		"issuer":                                p.issuer,
-		"token_endpoint":                        p.issuer + pathToken,
-		"jwks_uri":                              p.issuer + pathJWKS,
-		"introspection_endpoint":                p.issuer + pathIntrospection,
-		"revocation_endpoint":                   p.issuer + pathRevocation,
+		"token_endpoint":                        p.TokenURL(),
+		"jwks_uri":                              p.JWKSURL(),
+		"introspection_endpoint":                p.IntrospectionURL(),
+		"revocation_endpoint":                   p.RevocationURL(),
 		"grant_types_supported":                 []string{"client_credentials"},
 		"response_types_supported":              []string{},
 		"token_endpoint_auth_methods_supported": auth,
 		"introspection_endpoint_auth_methods_supported": auth,
 		"revocation_endpoint_auth_methods_supported":    append(auth[:2:2], "none"),
-		"introspection_signing_alg_values_supported":    p.signingAlgs(),
+		"introspection_signing_alg_values_supported":    signingAlgs(p.cfg.KeyAlgorithms),
 		"introspection_encryption_alg_values_supported": encryptionAlgs,
 		"introspection_encryption_enc_values_supported": encryptionEncs,
 	}

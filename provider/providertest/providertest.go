@@ -82,10 +82,10 @@ func New(t testing.TB, opts ...Option) *Server {
 	return &Server{
 		Provider:         p,
 		HTTP:             ts,
-		Issuer:           ts.URL,
-		TokenURL:         ts.URL + "/token",
-		IntrospectionURL: ts.URL + "/introspect",
-		RevocationURL:    ts.URL + "/revoke",
+		Issuer:           p.Issuer(),
+		TokenURL:         p.TokenURL(),
+		IntrospectionURL: p.IntrospectionURL(),
+		RevocationURL:    p.RevocationURL(),
 		t:                t,
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -16,11 +15,6 @@ import (
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
 )
-
-// adminIssuer is the issuer of the provider that administrative commands
-// open on a database. It only has to be valid: registering clients and
-// rotating keys does not depend on it, and nothing they write names it.
-const adminIssuer = "http://127.0.0.1"
 
 // maxJWKSFileBytes caps a --jwks file.
 const maxJWKSFileBytes = 1 << 20
@@ -58,10 +52,10 @@ func runClient(ctx context.Context, e *env, args []string) int {
 	return exitUsage
 }
 
-// openDB opens the SQLite store at path and a provider on it, for the
+// openDB opens the SQLite store at path and a provider.Admin on it, for the
 // administrative commands. With mustExist, a missing file is an error rather
-// than a new empty database. algs are the key families to keep (nil: all).
-func openDB(e *env, path string, mustExist bool, algs []string) (*provider.Provider, func(), error) {
+// than a new empty database. The caller closes the store.
+func openDB(path string, mustExist bool) (*provider.Admin, *sqlite.Store, error) {
 	if mustExist {
 		if _, err := os.Stat(path); err != nil {
 			return nil, nil, fmt.Errorf("no database at %s (start \"tokengate serve --db %s\" or create a client first): %w", path, path, err)
@@ -71,17 +65,12 @@ func openDB(e *env, path string, mustExist bool, algs []string) (*provider.Provi
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := provider.New(provider.Config{
-		Issuer:        adminIssuer,
-		Store:         st,
-		KeyAlgorithms: algs,
-		Logger:        slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	a, err := provider.NewAdmin(provider.Config{Store: st})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	return p, func() { st.Close() }, nil
+	return a, st, nil
 }
 
 const clientCreateUsage = `Register a client and print its id and secret. The secret is shown only
@@ -161,12 +150,12 @@ func runClientCreate(ctx context.Context, e *env, args []string) int {
 		spec.JWKS = string(b)
 	}
 
-	p, closeDB, err := openDB(e, *dbPath, false, nil)
+	admin, st, err := openDB(*dbPath, false)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	defer closeDB()
-	c, secret, err := p.RegisterClient(ctx, spec)
+	defer st.Close()
+	c, secret, err := admin.RegisterClient(ctx, spec)
 	if errors.Is(err, provider.ErrInvalidClient) {
 		return fs.usageError("%v", err)
 	}
@@ -250,12 +239,12 @@ func runClientList(ctx context.Context, e *env, args []string) int {
 	if len(pos) > 0 {
 		return fs.usageError("unexpected argument %q", pos[0])
 	}
-	p, closeDB, err := openDB(e, *dbPath, true, nil)
+	admin, st, err := openDB(*dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	defer closeDB()
-	cs, err := p.Clients(ctx)
+	defer st.Close()
+	cs, err := admin.Clients(ctx)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -305,13 +294,13 @@ func runClientDelete(ctx context.Context, e *env, args []string) int {
 	if len(ids) == 0 {
 		return fs.usageError("want the id of the client to delete")
 	}
-	p, closeDB, err := openDB(e, *dbPath, true, nil)
+	admin, st, err := openDB(*dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	defer closeDB()
+	defer st.Close()
 	for _, id := range ids {
-		err := p.DeleteClient(ctx, id)
+		err := admin.DeleteClient(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return fs.fail(exitFailure, fmt.Errorf("no client %q", id))
 		}

@@ -131,9 +131,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	md := p.Metadata()
-	d.tokenURL, _ = md["token_endpoint"].(string)
-	d.introspectionURL, _ = md["introspection_endpoint"].(string)
+	d.tokenURL, d.introspectionURL = p.TokenURL(), p.IntrospectionURL()
 
 	app, appSecret, err := p.RegisterClient(ctx, provider.ClientSpec{
 		Name:      "demo app",

@@ -53,15 +53,15 @@ func runKeysRotate(ctx context.Context, e *env, args []string) int {
 		}
 		algs = []string{*alg}
 	}
-	p, closeDB, err := openDB(e, *dbPath, true, algs)
+	admin, st, err := openDB(*dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	defer closeDB()
-	if err := p.RotateKeys(ctx); err != nil {
+	defer st.Close()
+	if err := admin.RotateKeys(ctx, algs...); err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	keys, err := p.Store().Keys(ctx)
+	keys, err := st.Keys(ctx)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}

@@ -409,6 +409,7 @@ func TestIntrospectAnswers(t *testing.T) {
 		{name: "403", status: 403, body: `{}`, want: ErrASRejectedClient},
 		{name: "400 invalid_client", status: 400, body: `{"error":"invalid_client","error_description":"bad secret"}`, want: ErrASRejectedClient, wantCode: "invalid_client"},
 		{name: "400 invalid_request", status: 400, body: `{"error":"invalid_request"}`, want: ErrMalformedResponse, wantCode: "invalid_request"},
+		{name: "400 unsupported_token_type", status: 400, body: `{"error":"unsupported_token_type","error_description":"Structured JWT Tokens cannot be introspected"}`, want: ErrInactive, wantCode: "unsupported_token_type"},
 		{name: "404", status: 404, ctype: "text/html", body: `not here`, want: ErrMalformedResponse},
 		{name: "408", status: 408, body: `{}`, want: ErrUnavailable},
 		{name: "429 with Retry-After", status: 429, body: `{}`, header: map[string]string{"Retry-After": "7"}, want: ErrUnavailable, wantRetry: 7 * time.Second},

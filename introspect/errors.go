@@ -56,8 +56,11 @@ func (e *Error) Error() string {
 }
 
 // Is maps the answer onto its category: 401, 403 and invalid_client are
-// [ErrASRejectedClient]; 408, 429 and 5xx are [ErrUnavailable]; anything else
-// is [ErrMalformedResponse].
+// [ErrASRejectedClient]; 408, 429 and 5xx are [ErrUnavailable];
+// unsupported_token_type (RFC 7009 §2.2.1, which some servers, such as node
+// oidc-provider for JWT-shaped tokens, also answer at introspection) is
+// [ErrInactive], since the server will not vouch for the token; anything
+// else is [ErrMalformedResponse].
 func (e *Error) Is(target error) bool {
 	return target == e.category()
 }
@@ -68,6 +71,8 @@ func (e *Error) category() error {
 		return ErrASRejectedClient
 	case e.StatusCode == http.StatusRequestTimeout, e.StatusCode == http.StatusTooManyRequests, e.StatusCode >= 500:
 		return ErrUnavailable
+	case e.StatusCode == http.StatusBadRequest && e.Code == "unsupported_token_type":
+		return ErrInactive
 	default:
 		return ErrMalformedResponse
 	}

@@ -15,6 +15,10 @@
 #
 # It prints requests/s for each and the ratio ours/oidc-provider (aim: >= 5),
 # and whether the SQLite introspection endpoint reached 10,000 requests/s.
+# wrk shares the CPUs with the servers, and on a shared machine so does
+# everything else: requests/s move with the load average. The script
+# therefore also prints each server's CPU time per request (user + system,
+# from /proc, all threads), which other processes barely disturb.
 #
 # Usage: scripts/bench-provider.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-n]
 #   -n: skip oidc-provider (ours only)
@@ -140,7 +144,7 @@ wait_for() {
 
 # What the load needs from each server, by name.
 names=()
-declare -A introspect_url introspect_auth introspect_body token_url token_auth token_body
+declare -A introspect_url introspect_auth introspect_body token_url token_auth token_body pid_of
 
 # The targets' own deadline: every wrk run plus generous slack.
 exit_after=$(((4 * ROUNDS + 3) * ($(seconds "$DURATION") + 10) + 180))
@@ -152,6 +156,7 @@ for st in sqlite memory; do
 	name=ours-$st
 	"$tmp/astarget" -store "$st" -history "$HISTORY" -info "$tmp/$name.json" -exit-after "${exit_after}s" >"$tmp/$name.log" 2>&1 &
 	pids+=($!)
+	pid_of[$name]=$!
 	wait_for "$tmp/$name.json" $! "$name"
 	info=$tmp/$name.json
 	token_url[$name]=$(json_get token_endpoint "$info")
@@ -205,6 +210,7 @@ if [ -n "$PEER" ]; then
 	token_body[$name]="grant_type=client_credentials&scope=orders:read"
 	introspect_url[$name]=$issuer/token/introspection
 	introspect_auth[$name]=$(basic rs "$rs_secret")
+	pid_of[$name]=$op_pid
 	names+=("$name")
 fi
 
@@ -239,19 +245,30 @@ for name in "${names[@]}"; do
 	printf '  %-14s introspection %s   token %s\n' "$name" "${introspect_url[$name]}" "${token_url[$name]}"
 done
 
-# run KIND NAME URL AUTH BODY: one wrk run; prints a summary line, appends req/s to $tmp/KIND-NAME.
+# cpu_ticks PID: user + system CPU time of a process (all its threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run KIND NAME URL AUTH BODY: one wrk run; prints a summary line, appends
+# req/s to $tmp/KIND-NAME and the server's CPU time per request (µs) to
+# $tmp/KIND-NAME.cpu.
 run() {
-	local kind=$1 name=$2 out=$tmp/wrk.out rps non2xx errors latency
+	local kind=$1 name=$2 out=$tmp/wrk.out rps n non2xx errors latency cpu0 cpu
+	cpu0=$(cpu_ticks "${pid_of[$name]}")
 	(cd "$tmp" && WRK_AUTH=$4 WRK_BODY=$5 wrk "${wrk_args[@]}" "$3") >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	cpu=$(($(cpu_ticks "${pid_of[$name]}") - cpu0))
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	n=$(awk '/ requests in / {print $1}' "$out")
 	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
 	errors=$(sed -n 's/^ *Socket errors: *//p' "$out")
 	latency=$(awk '$1 == "Latency" {print $2 " avg, " $4 " max"}' "$out")
-	[ -n "$rps" ] || { cat "$out" >&2; die "no Requests/sec in wrk's output"; }
-	printf '  %-14s %-13s %9.0f req/s   latency %s%s%s\n' "$name" "$kind" "$rps" "$latency" \
+	[ -n "$rps" ] && [ -n "$n" ] || { cat "$out" >&2; die "no Requests/sec in wrk's output"; }
+	cpu=$(awk -v t="$cpu" -v hz="$hz" -v n="$n" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+	printf '  %-14s %-13s %9.0f req/s   server CPU %6.1f µs/req   latency %s%s%s\n' "$name" "$kind" "$rps" "$cpu" "$latency" \
 		"${non2xx:+   NON-2xx: $non2xx}" "${errors:+   socket errors: $errors}"
 	[ -z "$non2xx" ] || die "$name: $non2xx $kind responses were not 2xx"
 	echo "$rps" >>"$tmp/$kind-$name"
+	echo "$cpu" >>"$tmp/$kind-$name.cpu"
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -274,11 +291,12 @@ echo
 echo "bench-provider: load average $load_after after"
 echo "introspection endpoint, $ROUNDS rounds:"
 for name in "${names[@]}"; do
-	printf '  %-14s median %8.0f req/s   best %8.0f req/s\n' "$name" "$(median "$tmp/introspection-$name")" "$(best "$tmp/introspection-$name")"
+	printf '  %-14s median %8.0f req/s   best %8.0f req/s   server CPU %6.1f µs/req\n' "$name" \
+		"$(median "$tmp/introspection-$name")" "$(best "$tmp/introspection-$name")" "$(median "$tmp/introspection-$name.cpu")"
 done
 echo "token endpoint, one run:"
 for name in "${names[@]}"; do
-	printf '  %-14s %8.0f req/s\n' "$name" "$(cat "$tmp/token-$name")"
+	printf '  %-14s %8.0f req/s   server CPU %6.1f µs/req\n' "$name" "$(cat "$tmp/token-$name")" "$(cat "$tmp/token-$name.cpu")"
 done
 sqlite=$(median "$tmp/introspection-ours-sqlite")
 if awk -v v="$sqlite" -v t="$TARGET_RPS" 'BEGIN {exit !(v >= t)}'; then
@@ -289,7 +307,8 @@ fi
 if [ -n "$PEER" ]; then
 	peer=$(median "$tmp/introspection-oidc-provider")
 	for st in sqlite memory; do
-		printf 'ratio ours (%s) / oidc-provider, introspection: %.1f (medians; aim >= %s)\n' "$st" \
-			"$(awk -v a="$(median "$tmp/introspection-ours-$st")" -v b="$peer" 'BEGIN {print a / b}')" "$TARGET_RATIO"
+		printf 'ratio ours (%s) / oidc-provider, introspection: %.1f (medians; aim >= %s); by server CPU per request: %.1f\n' "$st" \
+			"$(awk -v a="$(median "$tmp/introspection-ours-$st")" -v b="$peer" 'BEGIN {print a / b}')" "$TARGET_RATIO" \
+			"$(awk -v a="$(median "$tmp/introspection-ours-$st.cpu")" -v b="$(median "$tmp/introspection-oidc-provider.cpu")" 'BEGIN {print b / a}')"
 	done
 fi

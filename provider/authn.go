@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tokengate/tokengate/provider/store"
@@ -70,7 +71,7 @@ func readCredentials(r *http.Request, form url.Values) (*credentials, *oauthErro
 		if errID != nil || errSecret != nil || id != rawID || secret != rawSecret {
 			c.candidates = append(c.candidates, [2]string{rawID, rawSecret})
 		}
-		if postID != "" && !containsID(c.candidates, postID) {
+		if postID != "" && !slices.ContainsFunc(c.candidates, func(c [2]string) bool { return c[0] == postID }) {
 			return nil, errInvalidRequest("client_id in the body differs from the Basic credentials")
 		}
 		return c, nil
@@ -80,15 +81,6 @@ func readCredentials(r *http.Request, form url.Values) (*credentials, *oauthErro
 			description: "client authentication required", challenge: basicRealm}
 	}
 	return &credentials{candidates: [][2]string{{postID, postSecret}}, hasSecret: hasPostSecret}, nil
-}
-
-func containsID(cands [][2]string, id string) bool {
-	for _, c := range cands {
-		if c[0] == id {
-			return true
-		}
-	}
-	return false
 }
 
 // authenticateClient authenticates the client of a request. A public client

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 )
 
 // readForm reads the application/x-www-form-urlencoded body of a POST to one
@@ -33,20 +34,11 @@ func (p *Provider) readForm(w http.ResponseWriter, r *http.Request, multi ...str
 		return nil, errInvalidRequest("malformed form body")
 	}
 	for k, v := range form {
-		if len(v) > 1 && !contains(multi, k) {
+		if len(v) > 1 && !slices.Contains(multi, k) {
 			return nil, errInvalidRequest("parameter " + truncate(k, 40) + " appears more than once")
 		}
 	}
 	return form, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // truncate caps attacker-supplied text echoed in error descriptions; it

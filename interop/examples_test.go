@@ -4,7 +4,9 @@ package interop
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -16,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokengate/tokengate/internal/interoptest"
 )
@@ -56,6 +60,36 @@ func exampleBinary(t *testing.T, name string) string {
 	}
 	exampleBuilds.bins[name] = bin
 	return bin
+}
+
+// writeJWK writes key (with its private members) as a JWK file for
+// TOKENGATE_RS_KEY and returns its path.
+func writeJWK(t *testing.T, key jose.JSONWebKey) string {
+	t.Helper()
+	data, err := key.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), key.KeyID+".jwk")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// writePEM writes key as a PKCS #8 PEM file for TOKENGATE_RS_KEY and
+// returns its path.
+func writePEM(t *testing.T, key any) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "rs-key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func removeExampleBuilds() {
@@ -212,9 +246,64 @@ func testExample(t *testing.T, example string) {
 			clientID: dot.API.ID, token: dot.Token, revoke: dot.Revoke,
 		},
 	}
+	// RFC 9701 answers (TOKENGATE_JWT_RESPONSE): the examples verify them with
+	// jwtintrospect, decrypting with TOKENGATE_RS_KEY.
+	rsaKeyFile := writeJWK(t, op.EncryptionKey)
+	ecKeyFile := writeJWK(t, jose.JSONWebKey{Key: opExtra.ECKey, KeyID: opExtra.ECKeyID, Algorithm: "ECDH-ES+A128KW", Use: "enc"})
+	jwtEnv := func(c interoptest.Client, mode, keyFile string) map[string]string {
+		env := map[string]string{
+			"TOKENGATE_ISSUER": op.Issuer, "TOKENGATE_CLIENT_ID": c.ID, "TOKENGATE_CLIENT_SECRET": c.Secret,
+			"TOKENGATE_AUDIENCE": op.Resource, "TOKENGATE_JWT_RESPONSE": mode,
+		}
+		if keyFile != "" {
+			env["TOKENGATE_RS_KEY"] = keyFile
+		}
+		return env
+	}
+	cases = append(cases,
+		exampleCase{name: "oidc-provider, RFC 9701 signed (RS256)", env: jwtEnv(op.RSSigned, "signed", ""),
+			clientID: op.API.ID, token: op.Token, revoke: op.Revoke},
+		exampleCase{name: "oidc-provider, RFC 9701 signed (EdDSA)", env: jwtEnv(opExtra.SignedEdDSA, "signed", ""),
+			clientID: op.API.ID, token: op.Token, revoke: op.Revoke},
+		exampleCase{name: "oidc-provider, RFC 9701 encrypted (RSA-OAEP-256, A256GCM)", env: jwtEnv(op.RSEncrypted, "encrypted", rsaKeyFile),
+			clientID: op.API.ID, token: op.Token, revoke: op.Revoke},
+		exampleCase{name: "oidc-provider, RFC 9701 encrypted (ECDH-ES+A128KW, A128CBC-HS256)", env: jwtEnv(opExtra.EncryptedECDH, "encrypted", ecKeyFile),
+			clientID: op.API.ID, token: op.Token, revoke: op.Revoke},
+	)
+
 	for _, ec := range cases {
 		t.Run(ec.name, func(t *testing.T) { ec.run(t, example, bin) })
 	}
+
+	t.Run("RFC 9701: the resource server's JWKS", func(t *testing.T) {
+		srv := interoptest.StartServer(t, name, jwtEnv(op.RSEncrypted, "encrypted", rsaKeyFile), bin)
+		set := fetchJWKS(t, srv.URL+"/.well-known/jwks.json")
+		if len(set.Keys) != 1 || set.Keys[0].KeyID != op.EncryptionKey.KeyID || !set.Keys[0].IsPublic() || set.Keys[0].Use != "enc" {
+			t.Errorf("JWKS %+v, want the public half of %q with use enc", set.Keys, op.EncryptionKey.KeyID)
+		}
+	})
+
+	t.Run("RFC 9701: a PEM key and the kid the AS was given", func(t *testing.T) {
+		// A key read from PEM has no kid of its own: jwtintrospect gives it
+		// its RFC 7638 thumbprint. The AS puts the kid it was registered with
+		// in the JWE header, so the two must agree.
+		pemFile := writePEM(t, opExtra.ECKey)
+		srv := interoptest.StartServer(t, name, jwtEnv(opExtra.EncryptedECDHThumbprint, "encrypted", pemFile), bin)
+		if c := callOrders(t, srv.URL, "GET", op.Token(t, "orders:read")); c.status != http.StatusOK {
+			t.Errorf("registered under the thumbprint: %d %s, want 200", c.status, c.body)
+		}
+		srv = interoptest.StartServer(t, name, jwtEnv(opExtra.EncryptedECDH, "encrypted", pemFile), bin)
+		if c := callOrders(t, srv.URL, "GET", op.Token(t, "orders:read")); c.status != http.StatusServiceUnavailable {
+			t.Errorf("registered under another kid: %d %s, want 503 (fail closed)", c.status, c.body)
+		}
+	})
+
+	t.Run("RFC 9701: encryption required but the AS only signs", func(t *testing.T) {
+		srv := interoptest.StartServer(t, name, jwtEnv(op.RSSigned, "encrypted", rsaKeyFile), bin)
+		if c := callOrders(t, srv.URL, "GET", op.Token(t, "orders:read")); c.status != http.StatusServiceUnavailable {
+			t.Errorf("%d %q %s, want 503 (fail closed)", c.status, c.challenge, c.body)
+		}
+	})
 
 	t.Run("oidc-provider, token for another audience", func(t *testing.T) {
 		srv := interoptest.StartServer(t, name, map[string]string{

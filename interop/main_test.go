@@ -3,9 +3,11 @@
 package interop
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"sync"
@@ -36,6 +38,11 @@ var opExtra struct {
 	// ECKey is EncryptedECDH's decryption key; ECKeyID its kid.
 	ECKey   *ecdsa.PrivateKey
 	ECKeyID string
+	// EncryptedECDHThumbprint encrypts to ECKey too, registered under the
+	// kid jwtintrospect gives a key read from PEM: its RFC 7638 SHA-256
+	// thumbprint (ECKeyThumbprint).
+	EncryptedECDHThumbprint interoptest.Client
+	ECKeyThumbprint         string
 }
 
 func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
@@ -52,7 +59,15 @@ func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
 		meta["grant_types"], meta["response_types"], meta["redirect_uris"] = []string{}, []string{}, []string{}
 		return meta
 	}
+	opExtra.EncryptedECDHThumbprint = interoptest.Client{ID: "rs-encrypted-ecdh-thumbprint", Secret: rand.Text()}
 	pub := jose.JSONWebKey{Key: &key.PublicKey, KeyID: opExtra.ECKeyID, Algorithm: "ECDH-ES+A128KW", Use: "enc"}
+	sum, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	opExtra.ECKeyThumbprint = base64.RawURLEncoding.EncodeToString(sum)
+	pubThumb := pub
+	pubThumb.KeyID = opExtra.ECKeyThumbprint
 	return interoptest.LaunchOIDCProvider(interoptest.OIDCProviderOptions{ExtraClients: []map[string]any{
 		rs(opExtra.SignedES256, map[string]any{"introspection_signed_response_alg": "ES256"}),
 		rs(opExtra.SignedEdDSA, map[string]any{"introspection_signed_response_alg": "EdDSA"}),
@@ -61,6 +76,12 @@ func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
 			"introspection_encrypted_response_alg": "ECDH-ES+A128KW",
 			"introspection_encrypted_response_enc": "A128CBC-HS256",
 			"jwks":                                 jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		}),
+		rs(opExtra.EncryptedECDHThumbprint, map[string]any{
+			"introspection_signed_response_alg":    "ES256",
+			"introspection_encrypted_response_alg": "ECDH-ES+A128KW",
+			"introspection_encrypted_response_enc": "A128CBC-HS256",
+			"jwks":                                 jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pubThumb}},
 		}),
 	}})
 }

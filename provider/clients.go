@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider/store"
 )
 
@@ -195,7 +196,7 @@ func (a *Admin) validateJWTResponse(c *Client) error {
 			}
 		case c.JWKSURI != "":
 			u, err := url.Parse(c.JWKSURI)
-			if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && oauthhttp.IsLoopback(u.Hostname()))) {
 				return invalid("JWKSURI %q must be an https URL (or http on loopback)", c.JWKSURI)
 			}
 		default:

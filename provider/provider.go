@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/provider/store"
 )
@@ -144,7 +144,7 @@ func New(cfg Config) (*Provider, error) {
 		(u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("provider: Config.Issuer %q must be an absolute https URL without query or fragment", cfg.Issuer)
 	}
-	if u.Scheme == "http" && !cfg.InsecureAllowHTTPIssuer && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !cfg.InsecureAllowHTTPIssuer && !oauthhttp.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("provider: Config.Issuer %q is http on a non-loopback host; use https (or InsecureAllowHTTPIssuer)", cfg.Issuer)
 	}
 	if cfg.Store == nil {
@@ -347,14 +347,6 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // jwksCache caches clients' JWK Sets fetched from their jwks_uri.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/provider"
@@ -56,7 +57,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fs.usageError("%s %q: %v", a.flag, a.addr, err)
 		}
-		if !isLoopback(host) {
+		if !oauthhttp.IsLoopback(host) {
 			return fs.usageError("%s %s: the demo speaks plain http with printed secrets, so it listens on loopback only (127.0.0.1)", a.flag, a.addr)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
 )
@@ -54,7 +55,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	if host, _, err := net.SplitHostPort(*addr); err != nil {
 		return fs.usageError("--addr %q: %v", *addr, err)
-	} else if *issuer == "" && !isLoopback(host) {
+	} else if *issuer == "" && !oauthhttp.IsLoopback(host) {
 		return fs.usageError("--addr %s is not a loopback address, so the default issuer http://%s would send secrets in clear text: "+
 			"terminate TLS in front of the server and give its https URL with --issuer", *addr, *addr)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/tokengate/tokengate/internal/discovery"
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 )
 
 // maxTokenResponseBytes caps the token endpoint's answer that --json prints,
@@ -143,21 +143,13 @@ func checkEndpoint(raw string, insecure bool) error {
 	case "https":
 		return nil
 	case "http":
-		if insecure || isLoopback(u.Hostname()) {
+		if insecure || oauthhttp.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%s is plain http on a non-loopback host; use https (or --insecure-allow-http)", raw)
 	default:
 		return fmt.Errorf("%q is not an http(s) URL", raw)
 	}
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // tokenErrorCode maps a token request failure onto an exit code.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/provider/store"
 )
@@ -268,12 +268,12 @@ func (p *Provider) clientJWKS(ctx context.Context, uri string) ([]byte, error) {
 		return nil, fmt.Errorf("fetching client JWK Set: %w", err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxClientJWKSBytes+1))
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching client JWK Set: status %d", res.StatusCode)
+	}
+	body, err := oauthhttp.ReadBody(res.Body, maxClientJWKSBytes)
 	if err != nil {
 		return nil, fmt.Errorf("fetching client JWK Set: %w", err)
-	}
-	if res.StatusCode != http.StatusOK || len(body) > maxClientJWKSBytes {
-		return nil, fmt.Errorf("fetching client JWK Set: status %d, %d bytes", res.StatusCode, len(body))
 	}
 	p.jwksCache.mu.Lock()
 	if len(p.jwksCache.entries) > 1000 {

@@ -213,13 +213,10 @@ func (c *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponseBytes+1))
+	body, err := oauthhttp.ReadBody(resp.Body, maxTokenResponseBytes)
 	resp.Body.Close()
 	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxTokenResponseBytes {
-		return nil, fmt.Errorf("token response larger than %d bytes", maxTokenResponseBytes)
+		return nil, fmt.Errorf("reading the token response: %w", err)
 	}
 	c.body = body
 	resp.Body = io.NopCloser(bytes.NewReader(body))

@@ -6,8 +6,9 @@ import (
 	"net/http"
 )
 
-// ErrInvalidClient is returned by [Provider.RegisterClient] when the
-// registration is inconsistent; the message names the field to fix.
+// ErrInvalidClient is returned by [Admin.RegisterClient] and
+// [Provider.RegisterClient] when the registration is inconsistent; the
+// message names the field to fix.
 var ErrInvalidClient = errors.New("provider: invalid client registration")
 
 // oauthError is an RFC 6749 §5.2 error answer.

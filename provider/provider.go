@@ -50,9 +50,9 @@ type Config struct {
 	// query or fragment (http is allowed for loopback hosts). The endpoints
 	// are served under its path.
 	Issuer string
-	// Store keeps clients, tokens and keys. The zero value means a new
-	// in-memory store (state is lost on exit); use
-	// provider/store/sqlite for a persistent one.
+	// Store keeps clients, tokens and keys. For New, the zero value means
+	// a new in-memory store (state is lost on exit); use
+	// provider/store/sqlite for a persistent one. NewAdmin requires it.
 	Store store.Store
 
 	// DefaultTokenLifetime is the lifetime of access tokens of clients that

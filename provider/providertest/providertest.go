@@ -46,9 +46,9 @@ type Client struct {
 // Option changes the provider.Config used by [New].
 type Option func(*provider.Config)
 
-// WithConfig lets a test set any provider.Config field; Issuer and Store
-// are overwritten by New (the issuer is the loopback server's URL, the store
-// is in memory unless the option sets one).
+// WithConfig lets a test set any provider.Config field. New overwrites
+// Issuer with the loopback server's URL; Store defaults to a new in-memory
+// store, and KeyAlgorithms to ES256 and EdDSA.
 func WithConfig(f func(*provider.Config)) Option { return Option(f) }
 
 // WithNow sets the provider's clock.

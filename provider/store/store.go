@@ -158,8 +158,8 @@ type Store interface {
 	// RevokeGrant marks every token of the grant revoked and reports how
 	// many there were.
 	RevokeGrant(ctx context.Context, grantID string) (int64, error)
-	// DeleteExpiredTokens removes tokens that expired before t and reports
-	// how many.
+	// DeleteExpiredTokens removes tokens that expired before the given
+	// time and reports how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
 
 	// Keys returns every signing key, newest first.

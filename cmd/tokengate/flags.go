@@ -97,17 +97,6 @@ func (f *flagSet) fail(code int, err error) int {
 	return code
 }
 
-// isSet reports whether the named flag was given on the command line.
-func (f *flagSet) isSet(name string) bool {
-	set := false
-	f.Visit(func(fl *flag.Flag) {
-		if fl.Name == name {
-			set = true
-		}
-	})
-	return set
-}
-
 // stringList is a repeatable string flag.
 type stringList []string
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,5 +104,58 @@ func TestStoreFailure(t *testing.T) {
 	fs.broken.Store(false)
 	if a := e.introspect(rs, tok); !strings.Contains(a.body, `"active":true`) {
 		t.Errorf("after recovery: %s", a.body)
+	}
+}
+
+// countingStore counts the calls to Keys.
+type countingStore struct {
+	store.Store
+	keys atomic.Int64
+}
+
+func (c *countingStore) Keys(ctx context.Context) ([]*store.Key, error) {
+	c.keys.Add(1)
+	return c.Store.Keys(ctx)
+}
+
+// TestKeyReloadOnce: when the keys are due for a re-read, concurrent
+// requests re-read them once between them, not once each; and a failed
+// re-read is not retried before KeyRefreshInterval has passed again.
+func TestKeyReloadOnce(t *testing.T) {
+	cs := &countingStore{Store: store.NewMemory()}
+	fs := &flakyStore{Store: cs}
+	e := newEnv(t, fs)
+	jwks := func(n int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				if a := e.do(req{method: "GET", path: "/jwks.json"}); a.status != 200 {
+					t.Errorf("jwks: %d", a.status)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	e.clock.Add(provider.DefaultKeyRefreshInterval)
+	before := cs.keys.Load()
+	jwks(16)
+	if got := cs.keys.Load() - before; got != 1 {
+		t.Errorf("16 concurrent requests after KeyRefreshInterval read the keys %d times, want 1", got)
+	}
+
+	fs.broken.Store(true)
+	e.clock.Add(provider.DefaultKeyRefreshInterval)
+	jwks(4) // the re-read fails; the keys in memory are served
+	fs.broken.Store(false)
+	before = cs.keys.Load()
+	jwks(4)
+	if got := cs.keys.Load() - before; got != 0 {
+		t.Errorf("after a failed re-read, the keys were read again %d times before KeyRefreshInterval", got)
+	}
+	e.clock.Add(provider.DefaultKeyRefreshInterval)
+	jwks(1)
+	if got := cs.keys.Load() - before; got != 1 {
+		t.Errorf("KeyRefreshInterval after a failed re-read: %d reads, want 1", got)
 	}
 }

@@ -128,33 +128,34 @@ func (p *Provider) reloadKeys(ctx context.Context) error {
 
 // currentKeys returns the active keys and the JWK Set, re-reading them from
 // the store when they are older than KeyRefreshInterval (another process may
-// have rotated them).
-func (p *Provider) currentKeys(ctx context.Context) (map[string]*signingKey, []byte, error) {
+// have rotated them). One caller re-reads while the others go on with the
+// keys they have; if the store fails, those keys stay in use until the next
+// attempt, KeyRefreshInterval later. New has loaded them once, so there are
+// always some.
+func (p *Provider) currentKeys(ctx context.Context) (map[string]*signingKey, []byte) {
+	now := p.now()
 	p.keys.mu.Lock()
-	stale := p.now().Sub(p.keys.loadedAt) >= p.cfg.KeyRefreshInterval
+	stale := now.Sub(p.keys.loadedAt) >= p.cfg.KeyRefreshInterval
+	if stale {
+		p.keys.loadedAt = now // claimed: concurrent callers do not re-read too
+	}
 	active, jwks := p.keys.active, p.keys.jwks
 	p.keys.mu.Unlock()
-	if stale {
-		if err := p.reloadKeys(ctx); err != nil {
-			if active != nil { // serve the keys we have; the store may be briefly unavailable
-				p.cfg.Logger.Warn("provider: reloading keys failed", "err", err)
-				return active, jwks, nil
-			}
-			return nil, nil, err
-		}
-		p.keys.mu.Lock()
-		active, jwks = p.keys.active, p.keys.jwks
-		p.keys.mu.Unlock()
+	if !stale {
+		return active, jwks
 	}
-	return active, jwks, nil
+	if err := p.reloadKeys(ctx); err != nil {
+		p.cfg.Logger.Warn("provider: reloading keys failed; serving the keys in memory", "err", err)
+		return active, jwks
+	}
+	p.keys.mu.Lock()
+	defer p.keys.mu.Unlock()
+	return p.keys.active, p.keys.jwks
 }
 
 // sign signs payload as a compact JWS with alg and the JOSE header typ.
 func (p *Provider) sign(ctx context.Context, alg, typ string, payload []byte) (string, error) {
-	active, _, err := p.currentKeys(ctx)
-	if err != nil {
-		return "", err
-	}
+	active, _ := p.currentKeys(ctx)
 	k := active[family(alg)]
 	if k == nil {
 		return "", fmt.Errorf("provider: no active key for %s", alg)

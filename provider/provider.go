@@ -280,11 +280,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch rest {
 	case pathJWKS:
-		_, jwks, err := p.currentKeys(r.Context())
-		if err != nil {
-			p.serverError(w, "reading keys", err)
-			return
-		}
+		_, jwks := p.currentKeys(r.Context())
 		p.serveStatic(w, r, jwks)
 	case pathToken:
 		p.serveToken(w, r)

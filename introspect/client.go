@@ -84,11 +84,12 @@ type Config struct {
 	// TokenTypeHint, if set, is sent as token_type_hint (e.g. "access_token").
 	TokenTypeHint string
 
-	// HTTPClient makes the requests. Defaults to a client with a 10s timeout
-	// that does not follow redirects on introspection requests (a redirect
-	// could replay the token to another host; it is reported as
-	// [ErrMalformedResponse]) and follows them for discovery. A client given
-	// here is used as is for both.
+	// HTTPClient makes the requests. Defaults to a client with a 10s
+	// timeout. Whichever client is used, introspection requests never
+	// follow a redirect (it could replay the token to another host; it is
+	// reported as [ErrMalformedResponse]): they go through a copy of the
+	// client whose CheckRedirect refuses them. Discovery uses the client as
+	// is, following redirects as it does.
 	HTTPClient *http.Client
 	// Timeout bounds one introspection as seen by its callers, discovery and
 	// retries included. Defaults to 10s.
@@ -186,15 +187,15 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("introspect: Config.Timeout, Config.MaxResponseBytes and Config.ClockSkew must not be negative")
 	}
 	discoveryClient := cfg.HTTPClient
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{
-			Timeout: defaultTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+	if discoveryClient == nil {
 		discoveryClient = &http.Client{Timeout: defaultTimeout}
 	}
+	// Introspection requests never follow a redirect, whoever made the
+	// client: a 307 or 308 would replay the POST body, token included, to
+	// wherever it points. The caller's client is copied, not changed.
+	noRedirect := *discoveryClient
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.HTTPClient = &noRedirect
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultTimeout
 	}

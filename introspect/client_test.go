@@ -713,14 +713,36 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, other.URL+"/steal", status)
 			}})
-			c := newTestClient(t, as, nil)
-			_, err := c.Introspect(context.Background(), "t")
-			if !errors.Is(err, ErrMalformedResponse) {
-				t.Fatalf("err = %v, want ErrMalformedResponse", err)
-			}
-			if elsewhere.Load() != 0 {
-				t.Errorf("the redirect was followed")
+			for name, mod := range map[string]func(*Config){
+				"default client": nil,
+				// A client of the user's own follows redirects by default;
+				// a 307 or 308 would replay the POST body, token included.
+				"given client": func(c *Config) { c.HTTPClient = &http.Client{Timeout: time.Minute} },
+			} {
+				t.Run(name, func(t *testing.T) {
+					elsewhere.Store(0)
+					c := newTestClient(t, as, mod)
+					_, err := c.Introspect(context.Background(), "t")
+					if !errors.Is(err, ErrMalformedResponse) {
+						t.Fatalf("err = %v, want ErrMalformedResponse", err)
+					}
+					if elsewhere.Load() != 0 {
+						t.Errorf("the redirect was followed")
+					}
+				})
 			}
 		})
+	}
+}
+
+// TestGivenHTTPClientIsNotModified: New must not change the caller's
+// *http.Client, which may be shared with other code.
+func TestGivenHTTPClientIsNotModified(t *testing.T) {
+	hc := &http.Client{Timeout: time.Minute}
+	if _, err := New(Config{IntrospectionURL: "https://as.example.com/introspect", HTTPClient: hc}); err != nil {
+		t.Fatal(err)
+	}
+	if hc.CheckRedirect != nil {
+		t.Errorf("New set CheckRedirect on the caller's client")
 	}
 }

@@ -65,11 +65,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	p.maybeSweep(r.Context())
 	now := p.now()
-	lifetime := client.TokenLifetime
-	if lifetime <= 0 {
-		lifetime = p.cfg.DefaultTokenLifetime
-	}
-	lifetime = min(lifetime, p.cfg.MaxTokenLifetime)
+	lifetime := p.tokenLifetime(client)
 	value, err := p.issue(r.Context(), client, scopes, audience, now, now.Add(lifetime), false)
 	if err != nil {
 		p.serverError(w, "issuing token", err)
@@ -130,6 +126,16 @@ func resourceAudience(client *Client, resources []string) ([]string, *oauthError
 		}
 	}
 	return out, nil
+}
+
+// tokenLifetime is the lifetime of client's access tokens: its own, or
+// DefaultTokenLifetime, and never more than MaxTokenLifetime.
+func (p *Provider) tokenLifetime(client *Client) time.Duration {
+	lifetime := client.TokenLifetime
+	if lifetime <= 0 {
+		lifetime = p.cfg.DefaultTokenLifetime
+	}
+	return min(lifetime, p.cfg.MaxTokenLifetime)
 }
 
 // issue creates and stores an access token; it returns the token value.
@@ -241,10 +247,7 @@ func (p *Provider) Mint(ctx context.Context, req MintRequest) (string, error) {
 	if aud == nil {
 		aud = client.Resources
 	}
-	lifetime := client.TokenLifetime
-	if lifetime <= 0 {
-		lifetime = p.cfg.DefaultTokenLifetime
-	}
+	lifetime := p.tokenLifetime(client)
 	iat, exp := req.IssuedAt, req.ExpiresAt
 	switch {
 	case iat.IsZero() && !exp.IsZero() && !exp.After(p.now()):

@@ -376,7 +376,8 @@ func TestIntrospectAnswers(t *testing.T) {
 		}},
 		{name: "inactive as string", status: 200, body: `{"active":"false"}`, want: ErrInactive},
 		{name: "inactive", status: 200, body: `{"active":false}`, want: ErrInactive},
-		{name: "active missing", status: 200, body: `{"sub":"x"}`, want: ErrInactive},
+		{name: "active missing", status: 200, body: `{"sub":"x"}`, want: ErrMalformedResponse},
+		{name: "empty object", status: 200, body: `{}`, want: ErrMalformedResponse},
 		{name: "aud string", status: 200, body: `{"active":true,"aud":"api"}`, check: func(r *Response) string {
 			if !reflect.DeepEqual(r.Audience, []string{"api"}) {
 				return fmt.Sprint(r.Audience)

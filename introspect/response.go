@@ -91,6 +91,8 @@ func (r *Response) SetExtra(name string, raw json.RawMessage) {
 func (r *Response) Scopes() []string { return strings.Fields(r.Scope) }
 
 // UnmarshalJSON decodes an RFC 7662 response tolerantly (see [Response]).
+// The data must be a JSON object with an "active" member, which RFC 7662
+// §2.2 requires.
 func (r *Response) UnmarshalJSON(data []byte) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -98,6 +100,12 @@ func (r *Response) UnmarshalJSON(data []byte) error {
 	}
 	if m == nil {
 		return fmt.Errorf("introspect: response is not a JSON object")
+	}
+	if _, ok := m["active"]; !ok {
+		// RFC 7662 §2.2: active is REQUIRED. Without it this is not an
+		// introspection response (a misrouted endpoint, say), which must
+		// not pass as a mere inactive token.
+		return fmt.Errorf("introspect: member \"active\" is missing (RFC 7662 §2.2)")
 	}
 	*r = Response{}
 	for k, v := range m {

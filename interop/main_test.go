@@ -9,8 +9,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -45,6 +48,84 @@ var opExtra struct {
 	ECKeyThumbprint         string
 }
 
+// rsJWKS are resource-server clients of the shared oidc-provider registered
+// with a jwks_uri instead of inline jwks, as django-lasuite deployments are:
+// the AS fetches the resource server's public keys from a loopback server of
+// ours (which OIDCProviderOptions.FetchAllow lets it do), one path per
+// client. TestJWTIntrospectRSJWKSURI installs each path's handler, a
+// jwtintrospect.Decoder's JWKSHandler, before the client's first
+// introspection; until then the path answers 503.
+var rsJWKS struct {
+	// Server is allowed to oidc-provider; RefusedServer is another loopback
+	// server that is not, so oidc-provider's SSRF protection still applies.
+	Server, RefusedServer *httptest.Server
+	// Rotation and RotationReversed encrypt with ECDH-ES+A128KW/A256GCM,
+	// RSA with RSA-OAEP-256/A256GCM; Refused's jwks_uri is on RefusedServer.
+	Rotation, RotationReversed, RSA, Refused jwksURIClient
+	// ECKeys are the two resource-server keys of the rotation, generated
+	// once per test binary: oidc-provider caches what it fetched.
+	ECKeys [2]*ecdsa.PrivateKey
+}
+
+// jwksURIClient is a resource-server client whose jwks_uri is served by
+// Handler, counting the requests.
+type jwksURIClient struct {
+	interoptest.Client
+	Handler atomic.Pointer[http.Handler]
+	Fetches atomic.Int64
+}
+
+func (c *jwksURIClient) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.Fetches.Add(1)
+	h := c.Handler.Load()
+	if h == nil {
+		http.Error(w, "jwks not installed yet", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
+}
+
+// jwksURIClients registers the rsJWKS clients and starts their servers.
+func jwksURIClients() ([]map[string]any, error) {
+	for i := range rsJWKS.ECKeys {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		rsJWKS.ECKeys[i] = key
+	}
+	mux := http.NewServeMux()
+	rsJWKS.Server = httptest.NewServer(mux)
+	rsJWKS.RefusedServer = httptest.NewServer(&rsJWKS.Refused)
+	var clients []map[string]any
+	for _, c := range []struct {
+		client     *jwksURIClient
+		id, base   string
+		sig, alg   string
+		registered bool
+	}{
+		{&rsJWKS.Rotation, "rs-jwks-uri-rotation", rsJWKS.Server.URL, "ES256", "ECDH-ES+A128KW", true},
+		{&rsJWKS.RotationReversed, "rs-jwks-uri-rotation-reversed", rsJWKS.Server.URL, "ES256", "ECDH-ES+A128KW", true},
+		{&rsJWKS.RSA, "rs-jwks-uri-rsa", rsJWKS.Server.URL, "RS256", "RSA-OAEP-256", true},
+		{&rsJWKS.Refused, "rs-jwks-uri-refused", rsJWKS.RefusedServer.URL, "ES256", "ECDH-ES+A128KW", false},
+	} {
+		c.client.Client = interoptest.Client{ID: c.id, Secret: rand.Text()}
+		path := "/" + c.id + "/.well-known/jwks.json"
+		if c.registered {
+			mux.Handle("GET "+path, c.client)
+		}
+		clients = append(clients, map[string]any{
+			"client_id": c.id, "client_secret": c.client.Secret,
+			"grant_types": []string{}, "response_types": []string{}, "redirect_uris": []string{},
+			"introspection_signed_response_alg":    c.sig,
+			"introspection_encrypted_response_alg": c.alg,
+			"introspection_encrypted_response_enc": "A256GCM",
+			"jwks_uri":                             c.base + path,
+		})
+	}
+	return clients, nil
+}
+
 func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -68,7 +149,7 @@ func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
 	opExtra.ECKeyThumbprint = base64.RawURLEncoding.EncodeToString(sum)
 	pubThumb := pub
 	pubThumb.KeyID = opExtra.ECKeyThumbprint
-	return interoptest.LaunchOIDCProvider(interoptest.OIDCProviderOptions{ExtraClients: []map[string]any{
+	extra := []map[string]any{
 		rs(opExtra.SignedES256, map[string]any{"introspection_signed_response_alg": "ES256"}),
 		rs(opExtra.SignedEdDSA, map[string]any{"introspection_signed_response_alg": "EdDSA"}),
 		rs(opExtra.EncryptedECDH, map[string]any{
@@ -83,7 +164,16 @@ func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
 			"introspection_encrypted_response_enc": "A128CBC-HS256",
 			"jwks":                                 jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pubThumb}},
 		}),
-	}})
+	}
+	byURI, err := jwksURIClients()
+	if err != nil {
+		return nil, err
+	}
+	extra = append(extra, byURI...)
+	return interoptest.LaunchOIDCProvider(interoptest.OIDCProviderOptions{
+		ExtraClients: extra,
+		FetchAllow:   []string{rsJWKS.Server.URL},
+	})
 }
 
 func oidcProvider(t testing.TB) *interoptest.OIDCProvider {
@@ -119,5 +209,10 @@ func TestMain(m *testing.M) {
 		peers.dot.Close()
 	}
 	removeExampleBuilds()
+	for _, srv := range []*httptest.Server{rsJWKS.Server, rsJWKS.RefusedServer} {
+		if srv != nil {
+			srv.Close()
+		}
+	}
 	os.Exit(code)
 }

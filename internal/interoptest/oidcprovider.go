@@ -35,6 +35,12 @@ type OIDCProviderOptions struct {
 	// A resource-server client needs "grant_types": [], "response_types": []
 	// and "redirect_uris": [].
 	ExtraClients []map[string]any
+	// FetchAllow are loopback origins ("http://127.0.0.1:PORT", such as an
+	// httptest.Server's URL) that oidc-provider may fetch from, typically a
+	// client's jwks_uri served by the test. oidc-provider 9 refuses to fetch
+	// from loopback and other special-use addresses (its SSRF protection);
+	// the zero value keeps that refusal for every address.
+	FetchAllow []string
 }
 
 // OIDCProvider is a running node oidc-provider 9.x: an OpenID Provider with
@@ -183,7 +189,10 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 			"OP_RESOURCE": p.Resource,
 			"OP_SCOPES":   p.Scopes,
 		}
-		proc, err := startProcess("oidc-provider", dir, env, []string{"NODE_OPTIONS"}, node, "server.js")
+		if len(opts.FetchAllow) > 0 {
+			env["OP_FETCH_ALLOW"] = strings.Join(opts.FetchAllow, " ")
+		}
+		proc, err := startProcess("oidc-provider", dir, env, []string{"NODE_OPTIONS", "OP_FETCH_ALLOW"}, node, "server.js")
 		if err != nil {
 			return nil, err
 		}

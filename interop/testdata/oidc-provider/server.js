@@ -8,6 +8,11 @@
 //   OP_RESOURCE  the resource indicator given to client_credentials tokens
 //                that ask for none (their "aud")
 //   OP_SCOPES    the scopes that resource accepts, space separated
+//   OP_FETCH_ALLOW  optional, space separated origins (http://127.0.0.1:PORT)
+//                that the provider may fetch from although they are
+//                loopback: a client's jwks_uri served by the test. Unset,
+//                oidc-provider's SSRF protection refuses every loopback,
+//                private or otherwise special-use address, as in production.
 //
 // To run it by hand (after scripts/setup-peers.sh), e.g. for a wrk load:
 //
@@ -30,6 +35,28 @@ if (!Number.isInteger(port) || port <= 0) {
 const clients = JSON.parse(process.env.OP_CLIENTS ?? '[]');
 const resource = process.env.OP_RESOURCE || 'urn:tokengate:orders';
 const resourceScopes = process.env.OP_SCOPES || 'orders:read orders:write';
+const fetchAllow = new Set((process.env.OP_FETCH_ALLOW ?? '').split(/\s+/).filter(Boolean).map((origin) => {
+  const { hostname, origin: normalized } = new URL(origin);
+  if (!['127.0.0.1', '[::1]'].includes(hostname)) {
+    throw new Error(`OP_FETCH_ALLOW: ${origin} is not a loopback origin`);
+  }
+  return normalized;
+}));
+
+// oidc-provider (lib/helpers/fetch_request.js) hands every outgoing request
+// (a client's jwks_uri, sector_identifier_uri, ...) to the configuration's
+// fetch with options.dispatcher set to an undici Agent that destroys the
+// socket once it is connected to a special-use address (127/8, ::1, 10/8,
+// 192.168/16, ...): "hostname resolves to a special-use IP address". For the
+// origins in OP_FETCH_ALLOW only, drop that dispatcher so that Node's default
+// one connects; every other URL keeps the protection.
+const fetchHook = (url, options) => {
+  if (fetchAllow.has(new URL(url).origin)) {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  }
+  return globalThis.fetch(url, options);
+};
 
 // Fresh signing keys on every start: nothing persists between test binaries.
 const signingKey = (type, options, alg) => {
@@ -50,6 +77,7 @@ const provider = new Provider(issuer, {
   clients,
   jwks,
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  fetch: fetchHook,
   // Static scopes: without a resource indicator, oidc-provider drops every
   // scope that is not listed here.
   scopes: ['openid', 'offline_access', ...resourceScopes.split(' ')],

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tokengate/tokengate/internal/discovery"
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 )
 
 // AuthStyle is how the client authenticates to the introspection endpoint
@@ -286,38 +284,10 @@ func (c *Client) circuitChanged(state string) {
 	}
 }
 
-// checkURL accepts an absolute https URL, or an http URL on a loopback host
-// (or any host when insecure is set).
+// checkURL accepts an https URL, or an http URL on a loopback host (or any
+// host when insecure is set).
 func checkURL(raw string, insecure bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
-	}
-	if u.User != nil {
-		return fmt.Errorf("%q must not carry credentials", u.Redacted())
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if insecure || isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q is plain http on a non-loopback host (set InsecureAllowHTTPEndpoint only for tests)", raw)
-	default:
-		return fmt.Errorf("%q: scheme must be https", raw)
-	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return oauthhttp.CheckURL(raw, insecure, "InsecureAllowHTTPEndpoint")
 }
 
 // Introspect asks the authorization server about token, or answers from the

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 )
 
 // MediaType is the media type of an RFC 9701 response (RFC 9701 §4), sent as
@@ -374,19 +375,5 @@ func (d *Decoder) Close() error {
 }
 
 func checkURL(raw string, allowHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	switch {
-	case u.Scheme == "https" && u.Host != "":
-		return nil
-	case u.Scheme == "http" && u.Host != "":
-		if allowHTTP || isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q is plain http to a host other than loopback; use https (or InsecureAllowHTTPJWKSURL in development)", raw)
-	default:
-		return fmt.Errorf("%q is not an absolute https URL", raw)
-	}
+	return oauthhttp.CheckURL(raw, allowHTTP, "InsecureAllowHTTPJWKSURL")
 }

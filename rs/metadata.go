@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 )
 
 // WellKnownMetadataPath is the RFC 9728 §3 well-known path segment.
@@ -59,18 +60,10 @@ func parseResource(resource string) (*url.URL, error) {
 	if u.Host == "" || u.Fragment != "" || u.RawFragment != "" || strings.Contains(resource, "#") {
 		return nil, fmt.Errorf("rs: resource identifier %q must be an absolute URL without fragment", resource)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && oauthhttp.IsLoopback(u.Hostname())) {
 		return nil, fmt.Errorf("rs: resource identifier %q must use https", resource)
 	}
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // MetadataHandler returns an http.Handler that serves md as an RFC 9728

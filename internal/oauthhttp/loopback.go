@@ -1,7 +1,9 @@
 package oauthhttp
 
 import (
+	"fmt"
 	"net"
+	"net/url"
 	"strings"
 )
 
@@ -14,4 +16,32 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// CheckURL accepts raw as the URL of an endpoint we send secrets to or
+// take keys from: absolute, without user info, and https, or plain http on
+// a loopback host (on any host when allowHTTP is set). The error for plain
+// http elsewhere names insecureOption, the setting that would allow it.
+func CheckURL(raw string, allowHTTP bool, insecureOption string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q must not carry credentials", u.Redacted())
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowHTTP || IsLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q is plain http on a non-loopback host; use https (%s allows it for tests)", raw, insecureOption)
+	default:
+		return fmt.Errorf("%q: scheme must be https", raw)
+	}
 }

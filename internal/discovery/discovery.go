@@ -8,9 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 )
 
 // Metadata holds the members of an authorization server's metadata that
@@ -34,8 +35,9 @@ const DefaultMaxBytes = 1 << 20
 
 // Fetch reads the metadata of issuer, trying the RFC 8414 location (with the
 // issuer's path appended after the well-known segment, §3.1) and then the
-// OpenID Connect location. The document's issuer must equal issuer (RFC 8414
-// §3.3); a document naming another issuer fails at once. Any other failure
+// OpenID Connect location. The document's issuer must be identical to
+// issuer, trailing slash included (RFC 8414 §3.3, OpenID Connect Discovery
+// §4.3); a document naming another issuer fails at once. Any other failure
 // at one location (an error status, a body that is not a JSON object, a
 // network error) moves on to the next; if none succeeds the error names
 // every URL tried and matches ErrNotFound when all of them answered 404.
@@ -52,7 +54,7 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, maxBytes int
 	for _, u := range candidateURLs(issuer) {
 		md, status, err := fetchOne(ctx, client, u, maxBytes)
 		if err == nil {
-			if md.Issuer != strings.TrimSuffix(issuer, "/") && md.Issuer != issuer {
+			if md.Issuer != issuer {
 				return nil, fmt.Errorf("discovery: %s names issuer %q, want %q", u, md.Issuer, issuer)
 			}
 			md.URL = u
@@ -98,15 +100,15 @@ func fetchOne(ctx context.Context, client *http.Client, u string, maxBytes int64
 		return nil, 0, fmt.Errorf("discovery: %s: %w", u, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
-	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: %w", u, err)
-	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, resp.StatusCode, fmt.Errorf("discovery: %s answered %d", u, resp.StatusCode)
 	}
-	if int64(len(body)) > maxBytes {
+	body, err := oauthhttp.ReadBody(resp.Body, maxBytes)
+	if errors.Is(err, oauthhttp.ErrTooLarge) {
 		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: document larger than %d bytes", u, maxBytes)
+	}
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: %w", u, err)
 	}
 	var md Metadata
 	if err := json.Unmarshal(body, &md); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -49,6 +50,30 @@ func TestFetch(t *testing.T) {
 		{
 			name:    "issuer mismatch fails",
 			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server": func(string) (int, doc) { return 200, doc{"issuer": "https://evil.example"} }},
+			wantErr: "names issuer",
+		},
+		{
+			// RFC 8414 §3.3 and OIDC Discovery §4.3: identical, not
+			// equal up to a trailing slash.
+			name:    "issuer without the configured trailing slash fails",
+			path:    "/",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server": func(iss string) (int, doc) { return 200, doc{"issuer": strings.TrimSuffix(iss, "/")} }},
+			wantErr: "names issuer",
+		},
+		{
+			name:    "issuer with a trailing slash not configured fails",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server": func(iss string) (int, doc) { return 200, doc{"issuer": iss + "/"} }},
+			wantErr: "names issuer",
+		},
+		{
+			name:    "issuer with a trailing slash, configured so",
+			path:    "/tenant/",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server/tenant": func(iss string) (int, doc) { return 200, doc{"issuer": iss} }},
+			wantURL: "/.well-known/oauth-authorization-server/tenant",
+		},
+		{
+			name:    "issuer missing fails",
+			routes:  map[string]func(string) (int, doc){"/.well-known/oauth-authorization-server": func(string) (int, doc) { return 200, doc{"jwks_uri": "https://evil.example/jwks"} }},
 			wantErr: "names issuer",
 		},
 		{
@@ -98,5 +123,33 @@ func TestFetch(t *testing.T) {
 				t.Errorf("errors.Is(err, ErrNotFound) = %v, want %v", !tt.want404, tt.want404)
 			}
 		})
+	}
+}
+
+// TestFetchBoundsTheRead: a document larger than maxBytes is refused after
+// reading at most maxBytes+1 bytes of it, even when the server streams
+// without end.
+func TestFetchBoundsTheRead(t *testing.T) {
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"issuer":"`))
+		chunk := []byte(strings.Repeat("a", 32<<10))
+		for range 64 << 20 / len(chunk) { // 64 MiB at most
+			n, err := w.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	_, err := Fetch(context.Background(), srv.Client(), srv.URL, 1<<10)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1024 bytes") {
+		t.Fatalf("Fetch error = %v, want a document too large", err)
+	}
+	srv.CloseClientConnections()
+	if n := sent.Load(); n >= 64<<20 {
+		t.Errorf("the server could send all %d bytes: the read is not bounded", n)
 	}
 }

@@ -9,6 +9,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -285,13 +286,14 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return nil
 }
 
-const tokenCols = `hash, client_id, subject, scope, audience, jti, grant_id, format, claims, issued_at, expires_at, revoked`
+// tokenCols are the columns of a token but its hash, which Token is given.
+const tokenCols = `client_id, subject, scope, audience, jti, grant_id, format, claims, issued_at, expires_at, revoked`
 
 // SaveToken implements [store.Store].
 func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, `+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.Hash, t.ClientID, t.Subject, t.Scope, marshalList(t.Audience), t.JWTID, t.GrantID, t.Format,
 		t.Claims, toMillis(t.IssuedAt), toMillis(t.ExpiresAt), t.Revoked)
 	if err != nil {
@@ -302,10 +304,10 @@ func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
 
 // Token implements [store.Store].
 func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
-	var t store.Token
+	t := store.Token{Hash: bytes.Clone(hash)}
 	var aud string
 	var iat, exp int64
-	err := s.getToken.QueryRowContext(ctx, hash).Scan(&t.Hash, &t.ClientID, &t.Subject, &t.Scope, &aud,
+	err := s.getToken.QueryRowContext(ctx, hash).Scan(&t.ClientID, &t.Subject, &t.Scope, &aud,
 		&t.JWTID, &t.GrantID, &t.Format, &t.Claims, &iat, &exp, &t.Revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound

@@ -120,3 +120,31 @@ func TestFileMode(t *testing.T) {
 		t.Errorf("database mode %v: it holds private keys and must be owner-only", fi.Mode().Perm())
 	}
 }
+
+// BenchmarkToken measures the read the introspection endpoint makes for
+// every request: one token by hash, among 10,000, from parallel callers.
+func BenchmarkToken(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, filepath.Join(b.TempDir(), "bench.db"))
+	if err := s.CreateClient(ctx, &store.Client{ID: "c", CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	var hash []byte
+	for i := range 10000 {
+		hash = store.Hash(fmt.Sprint("token-", i))
+		t := &store.Token{Hash: hash, ClientID: "c", Subject: "c", Scope: "read", Audience: []string{"https://api.example/"},
+			JWTID: fmt.Sprint(i), GrantID: fmt.Sprint(i), Format: "opaque", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.SaveToken(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if t, err := s.Token(ctx, hash); err != nil || t.ClientID != "c" {
+				b.Fatal(t, err)
+			}
+		}
+	})
+}

@@ -22,7 +22,6 @@ var dummyHash = store.Hash("tokengate: no such client")
 
 // credentials are what a request presented to authenticate a client.
 type credentials struct {
-	basic bool // client_secret_basic was used
 	// candidates are (id, secret) pairs to try, in order: for Basic, the
 	// RFC 6749 §2.3.1 form-urldecoded values first, then the raw ones.
 	candidates [][2]string
@@ -58,7 +57,7 @@ func readCredentials(r *http.Request, form url.Values) (*credentials, *oauthErro
 			return nil, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
 				description: "malformed Basic credentials", challenge: basicRealm}
 		}
-		c := &credentials{basic: true, hasSecret: true}
+		c := &credentials{hasSecret: true}
 		id, errID := url.QueryUnescape(rawID)
 		secret, errSecret := url.QueryUnescape(rawSecret)
 		if errID == nil && errSecret == nil {

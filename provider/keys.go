@@ -41,7 +41,6 @@ func family(alg string) string {
 
 type signingKey struct {
 	id   string
-	fam  string
 	priv crypto.Signer
 }
 
@@ -108,7 +107,7 @@ func (p *Provider) reloadKeys(ctx context.Context) error {
 			return fmt.Errorf("provider: key %s is not a signing key", k.ID)
 		}
 		if k.Active() && active[k.Alg] == nil {
-			active[k.Alg] = &signingKey{id: k.ID, fam: k.Alg, priv: signer}
+			active[k.Alg] = &signingKey{id: k.ID, priv: signer}
 		}
 		jwk := jose.JSONWebKey{Key: signer.Public(), KeyID: k.ID, Use: "sig"}
 		if k.Alg != AlgRS256 { // an RSA key signs both RS256 and PS256

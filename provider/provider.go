@@ -120,6 +120,8 @@ type Provider struct {
 	issuer   string // without trailing slash
 	basePath string // issuer path without trailing slash
 	metadata []byte
+	// metadataPaths are where the metadata is served (see ServeHTTP).
+	metadataPaths [3]string
 
 	admin     *Admin // the same cfg: RegisterClient and the like go through it
 	keys      keyring
@@ -158,6 +160,11 @@ func New(cfg Config) (*Provider, error) {
 		admin:    &Admin{cfg: cfg},
 		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
 		basePath: strings.TrimSuffix(u.Path, "/"),
+	}
+	p.metadataPaths = [3]string{
+		"/.well-known/oauth-authorization-server" + p.basePath, // RFC 8414 §3.1
+		p.basePath + "/.well-known/oauth-authorization-server",
+		p.basePath + "/.well-known/openid-configuration",
 	}
 	p.jwksCache.entries = make(map[string]*jwksEntry)
 	p.clients.entries = make(map[string]clientEntry)
@@ -267,9 +274,7 @@ func (p *Provider) Metadata() map[string]any {
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch path {
-	case "/.well-known/oauth-authorization-server" + p.basePath,
-		p.basePath + "/.well-known/oauth-authorization-server",
-		p.basePath + "/.well-known/openid-configuration":
+	case p.metadataPaths[0], p.metadataPaths[1], p.metadataPaths[2]:
 		p.serveStatic(w, r, p.metadata)
 		return
 	}

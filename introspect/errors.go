@@ -44,6 +44,8 @@ type Error struct {
 	Body []byte
 }
 
+// Error returns the status and, if the authorization server sent them, its
+// error code and description; never the body.
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("introspect: authorization server answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Code != "" {

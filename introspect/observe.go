@@ -77,6 +77,7 @@ func (k EventKind) String() string {
 
 // Event is one observation; see [EventKind] for which fields each kind sets.
 type Event struct {
+	// Kind says what is counted; never the zero value.
 	Kind EventKind
 	// Outcome qualifies EventASCall and EventCircuit; empty otherwise.
 	Outcome string

@@ -1,6 +1,3 @@
-// Package discovery reads an authorization server's metadata: RFC 8414
-// (/.well-known/oauth-authorization-server) first, then OpenID Connect
-// Discovery 1.0 (/.well-known/openid-configuration).
 package discovery
 
 import (
@@ -16,12 +13,20 @@ import (
 
 // Metadata holds the members of an authorization server's metadata that
 // tokengate uses (RFC 8414 §2).
+// Absent members are the zero value.
 type Metadata struct {
-	Issuer                                    string   `json:"issuer"`
-	TokenEndpoint                             string   `json:"token_endpoint,omitempty"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint,omitempty"`
-	JWKSURI                                   string   `json:"jwks_uri,omitempty"`
+	// Issuer is the "issuer" member; [Fetch] checks it.
+	Issuer string `json:"issuer"`
+	// TokenEndpoint is the "token_endpoint" member (RFC 6749 §3.2).
+	TokenEndpoint string `json:"token_endpoint,omitempty"`
+	// IntrospectionEndpoint is the "introspection_endpoint" member (RFC 7662).
+	IntrospectionEndpoint string `json:"introspection_endpoint,omitempty"`
+	// RevocationEndpoint is the "revocation_endpoint" member (RFC 7009).
+	RevocationEndpoint string `json:"revocation_endpoint,omitempty"`
+	// JWKSURI is the "jwks_uri" member: the AS's signing keys.
+	JWKSURI string `json:"jwks_uri,omitempty"`
+	// IntrospectionEndpointAuthMethodsSupported lists the client
+	// authentication methods the introspection endpoint accepts.
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
 	// URL is where the document was read.
 	URL string `json:"-"`

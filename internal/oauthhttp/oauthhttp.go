@@ -1,11 +1,3 @@
-// Package oauthhttp is the HTTP plumbing shared by tokengate's OAuth 2.0
-// clients: a form POST with explicit Content-Type and Accept (RFC 6749 §3.2,
-// RFC 7662 §2.1), a bounded body read, client_secret_basic credentials encoded
-// as RFC 6749 §2.3.1 requires, RFC 6749 §5.2 error decoding and Retry-After
-// parsing (RFC 9110 §10.2.3).
-//
-// It is internal: public packages mirror what they need (for example
-// introspect.Error) and convert at their boundary.
 package oauthhttp
 
 import (
@@ -154,9 +146,12 @@ func Bearer(token string) string { return "Bearer " + token }
 
 // ErrorBody holds the RFC 6749 §5.2 members of an error answer.
 type ErrorBody struct {
-	Code        string `json:"error"`
+	// Code is the "error" member, e.g. invalid_client; "" if absent.
+	Code string `json:"error"`
+	// Description is the "error_description" member; "" if absent.
 	Description string `json:"error_description"`
-	URI         string `json:"error_uri"`
+	// URI is the "error_uri" member; "" if absent.
+	URI string `json:"error_uri"`
 }
 
 // maxMember bounds each error member kept, so that a hostile body cannot make

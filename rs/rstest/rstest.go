@@ -1,5 +1,3 @@
-// Package rstest provides a static [rs.Introspector] for tests of code
-// protected by package rs. It is NOT suitable outside tests.
 package rstest
 
 import (
@@ -12,8 +10,12 @@ import (
 
 // Answer is what the fake introspector returns for one token.
 type Answer struct {
+	// Response is returned for the token; nil with a nil Err makes the
+	// guard fail closed, as for a broken introspector.
 	Response *introspect.Response
-	Err      error
+	// Err, if set, is returned instead, e.g. introspect.ErrInactive or an
+	// *introspect.Error.
+	Err error
 }
 
 // Introspector is an [rs.Introspector] answering from a fixed table keyed by

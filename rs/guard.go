@@ -139,6 +139,7 @@ type Guard struct {
 	extractors       []Extractor
 	anonymous        bool
 	log              *slog.Logger
+	scopeSets        scopeMemo
 }
 
 // New returns a Guard for cfg, or an error naming the first invalid field.
@@ -377,7 +378,7 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 	if len(g.clientIDs) > 0 && !slices.Contains(g.clientIDs, resp.ClientID) {
 		return invalid("the access token was issued to a client that is not allowed")
 	}
-	granted, err := scopes.Parse(resp.Scope)
+	granted, err := g.scopeSets.parse(resp.Scope)
 	if err != nil {
 		return nil, g.introspectionError(ctx, token, fmt.Errorf("rs: scope member: %w: %w", introspect.ErrMalformedResponse, err))
 	}

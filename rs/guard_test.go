@@ -577,3 +577,24 @@ func TestRejectClassification(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthenticateAllocations: with an introspector that answers without
+// allocating (as an introspect.Client cache hit does), authenticating a
+// request allocates the Principal and nothing else; the scope string is
+// parsed once per guard, not once per request.
+func TestAuthenticateAllocations(t *testing.T) {
+	g := newGuard(t, nil)
+	r := httptest.NewRequest("GET", "/orders", nil)
+	r.Header.Set("Authorization", "Bearer good")
+	if _, err := g.Authenticate(r); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := g.Authenticate(r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("Authenticate allocates %v times per request, want 1 (the Principal)", allocs)
+	}
+}

@@ -31,6 +31,9 @@ import (
 type Adapter struct {
 	Name  string
 	Build func(guard *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler
+	// Bare, if set, builds the same router as Build without the
+	// middleware: the baseline the benchmarks subtract.
+	Bare func(final http.Handler) http.Handler
 }
 
 // Answer is the protected handler: it writes the principal from the request

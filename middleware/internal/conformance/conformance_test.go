@@ -17,9 +17,9 @@ import (
 
 // adapters is every framework adapter; adding one is one line here.
 var adapters = []conformance.Adapter{
-	{Name: "net/http", Build: netHTTP},
-	{Name: "echo", Build: echoV4},
-	{Name: "gin", Build: ginV1},
+	{Name: "net/http", Build: netHTTP, Bare: bareNetHTTP},
+	{Name: "echo", Build: echoV4, Bare: bareEcho},
+	{Name: "gin", Build: ginV1, Bare: bareGin},
 }
 
 func TestConformance(t *testing.T) { conformance.Run(t, adapters...) }
@@ -54,5 +54,27 @@ func ginV1(g *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler
 		}
 		final.ServeHTTP(c.Writer, c.Request)
 	})
+	return r
+}
+
+func bareNetHTTP(final http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", final)
+	return mux
+}
+
+func bareEcho(final http.Handler) http.Handler {
+	e := echo.New()
+	e.Any("/*", func(c echo.Context) error {
+		final.ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
+	return e
+}
+
+func bareGin(final http.Handler) http.Handler {
+	gin.SetMode(gin.TestMode)
+	r := gin.New()
+	r.Any("/*path", func(c *gin.Context) { final.ServeHTTP(c.Writer, c.Request) })
 	return r
 }

@@ -1,6 +1,7 @@
 package introspect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -194,24 +195,16 @@ func New(cfg Config) (*Client, error) {
 	noRedirect := *discoveryClient
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	cfg.HTTPClient = &noRedirect
-	if cfg.Timeout == 0 {
-		cfg.Timeout = defaultTimeout
-	}
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = defaultMaxResponseBytes
-	}
-	if cfg.ClockSkew == 0 {
-		cfg.ClockSkew = defaultClockSkew
-	}
+	cfg.Timeout = cmp.Or(cfg.Timeout, defaultTimeout)
+	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, defaultMaxResponseBytes)
+	cfg.ClockSkew = cmp.Or(cfg.ClockSkew, defaultClockSkew)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Decoder == nil {
 		cfg.Decoder = jsonDecoder{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	if err := fillCache(&cfg.Cache); err != nil {
 		return nil, err
 	}
@@ -236,15 +229,9 @@ func fillCache(cc *CacheConfig) error {
 	if cc.Size < 0 || cc.MaxTTL < 0 || cc.StaleIfError < 0 {
 		return errors.New("introspect: Config.Cache.Size, Config.Cache.MaxTTL and Config.Cache.StaleIfError must not be negative")
 	}
-	if cc.Size == 0 {
-		cc.Size = defaultCacheSize
-	}
-	if cc.MaxTTL == 0 {
-		cc.MaxTTL = defaultMaxTTL
-	}
-	if cc.NegativeTTL == 0 {
-		cc.NegativeTTL = defaultNegativeTTL
-	}
+	cc.Size = cmp.Or(cc.Size, defaultCacheSize)
+	cc.MaxTTL = cmp.Or(cc.MaxTTL, defaultMaxTTL)
+	cc.NegativeTTL = cmp.Or(cc.NegativeTTL, defaultNegativeTTL)
 	return nil
 }
 
@@ -252,24 +239,16 @@ func fillResilience(rc *ResilienceConfig, timeout time.Duration) error {
 	if rc.AttemptTimeout < 0 || rc.Backoff < 0 || rc.BreakerCooldown < 0 {
 		return errors.New("introspect: Config.Resilience.AttemptTimeout, Backoff and BreakerCooldown must not be negative")
 	}
-	if rc.AttemptTimeout == 0 {
-		rc.AttemptTimeout = min(defaultAttemptTimeout, timeout)
-	}
+	rc.AttemptTimeout = cmp.Or(rc.AttemptTimeout, min(defaultAttemptTimeout, timeout))
 	switch {
 	case rc.MaxRetries == 0:
 		rc.MaxRetries = defaultMaxRetries
 	case rc.MaxRetries < 0:
 		rc.MaxRetries = 0
 	}
-	if rc.Backoff == 0 {
-		rc.Backoff = defaultBackoff
-	}
-	if rc.BreakerThreshold == 0 {
-		rc.BreakerThreshold = defaultBreakerThreshold
-	}
-	if rc.BreakerCooldown == 0 {
-		rc.BreakerCooldown = defaultBreakerCooldown
-	}
+	rc.Backoff = cmp.Or(rc.Backoff, defaultBackoff)
+	rc.BreakerThreshold = cmp.Or(rc.BreakerThreshold, defaultBreakerThreshold)
+	rc.BreakerCooldown = cmp.Or(rc.BreakerCooldown, defaultBreakerCooldown)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package jwtintrospect
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -177,30 +178,16 @@ func New(cfg Config) (*Decoder, error) {
 		cfg.MaxJWKSBytes < 0 || cfg.MaxResponseBytes < 0 {
 		return nil, errors.New("jwtintrospect: durations and byte limits in Config must not be negative (zero means the default)")
 	}
-	if cfg.JWKSRefreshInterval == 0 {
-		cfg.JWKSRefreshInterval = DefaultJWKSRefreshInterval
-	}
-	if cfg.JWKSRefreshRateLimit == 0 {
-		cfg.JWKSRefreshRateLimit = DefaultJWKSRefreshRateLimit
-	}
-	if cfg.MaxJWKSBytes == 0 {
-		cfg.MaxJWKSBytes = DefaultMaxBytes
-	}
-	if cfg.ClockSkew == 0 {
-		cfg.ClockSkew = DefaultClockSkew
-	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = DefaultMaxAge
-	}
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxBytes
-	}
+	cfg.JWKSRefreshInterval = cmp.Or(cfg.JWKSRefreshInterval, DefaultJWKSRefreshInterval)
+	cfg.JWKSRefreshRateLimit = cmp.Or(cfg.JWKSRefreshRateLimit, DefaultJWKSRefreshRateLimit)
+	cfg.MaxJWKSBytes = cmp.Or(cfg.MaxJWKSBytes, DefaultMaxBytes)
+	cfg.ClockSkew = cmp.Or(cfg.ClockSkew, DefaultClockSkew)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, DefaultMaxAge)
+	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, DefaultMaxBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	d := &Decoder{}
 
 	// Signatures.

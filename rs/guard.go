@@ -2,6 +2,7 @@ package rs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,6 +32,9 @@ type Introspector interface {
 
 // DefaultClockSkew is the leeway on exp and nbf when [Config.ClockSkew] is zero.
 const DefaultClockSkew = 30 * time.Second
+
+// DefaultRealm is the realm of every challenge when [Config.Realm] is empty.
+const DefaultRealm = "api"
 
 // DefaultRetryAfter is the Retry-After of a 503 when the authorization
 // server gave none and [Config.RetryAfter] is zero.
@@ -71,8 +75,10 @@ type Config struct {
 	// scopes.Exact.
 	Strategy scopes.Strategy
 
-	// Realm is the realm attribute of every challenge; empty means no realm
-	// attribute. It must be printable ASCII.
+	// Realm is the realm attribute of every challenge. It must be printable
+	// ASCII. Defaults to [DefaultRealm]: RFC 6750 §3 requires at least one
+	// auth-param after "Bearer", and for a request without token the realm
+	// is the only one there is.
 	Realm string
 	// ResourceMetadataURL, if set, is sent as the RFC 9728 resource_metadata
 	// attribute of every challenge, so that clients can discover where to get
@@ -191,6 +197,7 @@ func New(cfg Config) (*Guard, error) {
 	if !isQuotable(cfg.Realm) {
 		return nil, errors.New("rs: Config.Realm must be printable ASCII")
 	}
+	cfg.Realm = cmp.Or(cfg.Realm, DefaultRealm)
 	if cfg.ResourceMetadataURL != "" {
 		if err := checkHTTPURL(cfg.ResourceMetadataURL); err != nil {
 			return nil, fmt.Errorf("rs: Config.ResourceMetadataURL: %w", err)

@@ -416,11 +416,13 @@ func TestChallengeQuoting(t *testing.T) {
 	if got := answerOf(g, rs.ErrNoToken); got.challenge != `Bearer realm="say \"hi\" \\o/", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"` || got.body != "" {
 		t.Errorf("no token: %+v", got)
 	}
+	// RFC 6750 §3: "Bearer" MUST be followed by one or more auth-param
+	// values, so a guard without Realm uses the default one.
 	noRealm := newGuard(t, func(c *rs.Config) { c.Realm = "" })
-	if got := answerOf(noRealm, rs.ErrNoToken); got.challenge != "Bearer" {
+	if got := answerOf(noRealm, rs.ErrNoToken); got.challenge != `Bearer realm="api"` {
 		t.Errorf("no realm, no token: %q", got.challenge)
 	}
-	if got := answerOf(noRealm, rs.ErrInvalidRequest); got.challenge != `Bearer error="invalid_request", error_description="the request is malformed"` {
+	if got := answerOf(noRealm, rs.ErrInvalidRequest); got.challenge != `Bearer realm="api", error="invalid_request", error_description="the request is malformed"` {
 		t.Errorf("no realm, bare sentinel: %q", got.challenge)
 	}
 }

@@ -136,9 +136,7 @@ func (g *Guard) challenge(status int, code, desc, scope string) *Rejection {
 		b.WriteByte('"')
 		sep = ", "
 	}
-	if g.realm != "" {
-		param("realm", g.realm)
-	}
+	param("realm", g.realm) // never empty: New defaults it
 	if code != "" {
 		param("error", code)
 		if desc != "" {

@@ -20,9 +20,11 @@
 # therefore also prints each server's CPU time per request (user + system,
 # from /proc, all threads), which other processes barely disturb.
 #
-# Usage: scripts/bench-provider.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-n]
+# Usage: scripts/bench-provider.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-w WARMUP] [-n]
+#   -w: an unmeasured wrk run of this length on each endpoint first (node's JIT
+#       warms up in it); 0 for none
 #   -n: skip oidc-provider (ours only)
-#   defaults (or from the environment): DURATION=10s THREADS=2 CONNECTIONS=32 ROUNDS=3 HISTORY=10000
+#   defaults (or from the environment): DURATION=10s THREADS=2 CONNECTIONS=32 ROUNDS=3 WARMUP=3s HISTORY=10000
 #
 # Needs go, curl, and for oidc-provider node >= 20 with npm; installs wrk
 # (and curl) from Debian (apt-get, as root or with sudo) if missing. Loopback
@@ -37,6 +39,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
 HISTORY=${HISTORY:-10000}
+WARMUP=${WARMUP:-3s}
 PEER=1
 TARGET_RPS=10000
 TARGET_RATIO=5
@@ -49,12 +52,13 @@ usage() {
 	sed -n '/^# Usage:/,/^#   defaults/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
-while getopts d:t:c:r:nh opt; do
+while getopts d:t:c:r:w:nh opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
 	t) THREADS=$OPTARG ;;
 	c) CONNECTIONS=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
+	w) WARMUP=$OPTARG ;;
 	n) PEER= ;;
 	*) usage ;;
 	esac
@@ -62,6 +66,7 @@ done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
 [[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "duration $DURATION: want e.g. 10s, 1m"
+[[ $WARMUP =~ ^[0-9]+[smh]?$ ]] || die "warm-up $WARMUP: want e.g. 3s, or 0"
 [[ $THREADS =~ ^[1-9][0-9]*$ && $CONNECTIONS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
 	die "threads, connections and rounds must be positive integers"
 [[ $HISTORY =~ ^[0-9]+$ ]] || die "HISTORY must be a number"
@@ -147,7 +152,7 @@ names=()
 declare -A introspect_url introspect_auth introspect_body token_url token_auth token_body pid_of
 
 # The targets' own deadline: every wrk run plus generous slack.
-exit_after=$(((4 * ROUNDS + 3) * ($(seconds "$DURATION") + 10) + 180))
+exit_after=$(((4 * ROUNDS + 3) * ($(seconds "$DURATION") + 10) + 6 * $(seconds "$WARMUP") + 180))
 
 # --- ours --------------------------------------------------------------------
 echo "bench-provider: building internal/loadtarget/astarget"
@@ -214,6 +219,25 @@ if [ -n "$PEER" ]; then
 	names+=("$name")
 fi
 
+# A POST with a form body and an Authorization header, both from the environment.
+cat >"$tmp/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = os.getenv("WRK_BODY")
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = os.getenv("WRK_AUTH")
+EOF
+# warm URL AUTH BODY: an unmeasured wrk run of WARMUP seconds.
+warm() {
+	(cd "$tmp" && WRK_AUTH=$2 WRK_BODY=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 5s -s post.lua "$1") >/dev/null 2>&1 ||
+		die "wrk failed during the warm-up of $1"
+}
+# The token endpoints are warmed up before the tokens to introspect are
+# issued: oidc-provider's in-memory adapter keeps only the last 1,000 tokens.
+if [ "$(seconds "$WARMUP")" -gt 0 ]; then
+	echo "warm-up: wrk -d$WARMUP on each token endpoint, not measured"
+	for name in "${names[@]}"; do warm "${token_url[$name]}" "${token_auth[$name]}" "${token_body[$name]}"; done
+fi
+
 # --- an active token from each ----------------------------------------------
 for name in "${names[@]}"; do
 	answer=$(post "${token_url[$name]}" "${token_auth[$name]}" "${token_body[$name]}") || die "$name: the token request failed"
@@ -230,13 +254,6 @@ check_active() {
 for name in "${names[@]}"; do check_active "$name"; done
 
 # --- load --------------------------------------------------------------------
-# A POST with a form body and an Authorization header, both from the environment.
-cat >"$tmp/post.lua" <<'EOF'
-wrk.method = "POST"
-wrk.body = os.getenv("WRK_BODY")
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = os.getenv("WRK_AUTH")
-EOF
 wrk_args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s -s post.lua)
 echo "bench-provider: $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg) before"
 echo "bench-provider: WRK_AUTH='Basic <client credentials>' WRK_BODY='token=<token>' wrk ${wrk_args[*]} URL   # introspection"
@@ -271,6 +288,10 @@ run() {
 	echo "$cpu" >>"$tmp/$kind-$name.cpu"
 }
 
+if [ "$(seconds "$WARMUP")" -gt 0 ]; then
+	echo "warm-up: wrk -d$WARMUP on each introspection endpoint, not measured"
+	for name in "${names[@]}"; do warm "${introspect_url[$name]}" "${introspect_auth[$name]}" "${introspect_body[$name]}"; done
+fi
 for r in $(seq "$ROUNDS"); do
 	echo "round $r/$ROUNDS"
 	for name in "${names[@]}"; do

@@ -17,8 +17,9 @@
 # therefore also prints the target's CPU time per request (user + system,
 # from /proc), which other processes barely disturb, and the ratio it implies.
 #
-# Usage: scripts/loadtest.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS]
-#   defaults (or from the environment): DURATION=10s THREADS=2 CONNECTIONS=32 ROUNDS=3
+# Usage: scripts/loadtest.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-w WARMUP]
+#   -w: an unmeasured wrk run of this length on each URL first; 0 for none
+#   defaults (or from the environment): DURATION=10s THREADS=2 CONNECTIONS=32 ROUNDS=3 WARMUP=3s
 #
 # Needs go and curl; installs wrk from Debian (apt-get, as root or with sudo)
 # if it is missing. Loopback only; stops everything it started on exit, and
@@ -31,6 +32,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-3s}
 TARGET_RATIO=0.90
 
 die() {
@@ -41,18 +43,20 @@ usage() {
 	sed -n '/^# Usage:/,/^#   defaults/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
-while getopts d:t:c:r:h opt; do
+while getopts d:t:c:r:w:h opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
 	t) THREADS=$OPTARG ;;
 	c) CONNECTIONS=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
+	w) WARMUP=$OPTARG ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
 [[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "duration $DURATION: want e.g. 10s, 1m"
+[[ $WARMUP =~ ^[0-9]+[smh]?$ ]] || die "warm-up $WARMUP: want e.g. 3s, or 0"
 [[ $THREADS =~ ^[1-9][0-9]*$ && $CONNECTIONS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
 	die "threads, connections and rounds must be positive integers"
 [ "$CONNECTIONS" -ge "$THREADS" ] || die "wrk needs at least one connection per thread"
@@ -118,7 +122,7 @@ echo "loadtest: building internal/loadtarget/rstarget"
 (cd "$root" && go build -o "$tmp/rstarget" ./internal/loadtarget/rstarget)
 
 # The target's own deadline: every wrk run plus generous slack.
-exit_after=$((2 * ROUNDS * ($(seconds "$DURATION") + 10) + 120))s
+exit_after=$((2 * ROUNDS * ($(seconds "$DURATION") + 10) + 2 * $(seconds "$WARMUP") + 120))s
 "$tmp/rstarget" -info "$tmp/info.json" -exit-after "$exit_after" >"$tmp/target.log" 2>&1 &
 pids+=($!)
 target_pid=$!
@@ -186,6 +190,11 @@ run() {
 	echo "$cpu" >>"$tmp/$name.cpu"
 }
 
+if [ "$(seconds "$WARMUP")" -gt 0 ]; then
+	echo "warm-up: wrk -d$WARMUP on each URL, not measured"
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 5s "$unprotected" >/dev/null 2>&1 || die "wrk failed during the warm-up"
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 5s -H "$auth" "$protected" >/dev/null 2>&1 || die "wrk failed during the warm-up"
+fi
 for r in $(seq "$ROUNDS"); do
 	echo "round $r/$ROUNDS"
 	if [ $((r % 2)) -eq 1 ]; then

@@ -8,6 +8,19 @@
 //	app := srv.RegisterClient(provider.ClientSpec{Scopes: []string{"read"}})
 //	tok := srv.Mint(providertest.Token{Client: app, Scopes: []string{"read"}})
 //
+// It also plays an authorization server that misbehaves, so that tests can
+// check how protected handlers behave in an outage: [Server.Fail] injects a
+// [Fault] (an error status with Retry-After, latency, a hung or dropped
+// connection, a malformed answer) into one endpoint until [Server.Heal], and
+// [Server.Calls] counts the requests each endpoint received, so a test can
+// assert that a cache answered or that concurrent requests were coalesced:
+//
+//	srv.Fail(providertest.Fault{Status: 503, RetryAfter: 2 * time.Second, Times: 3})
+//	... // the API answers 503 with Retry-After: 2
+//	srv.Heal()
+//	... // the API answers 200
+//	if n := srv.Calls(providertest.EndpointIntrospection); n != 4 { ... }
+//
 // It is NOT suitable outside tests: its helpers panic or fail the test on
 // misuse, and its state is lost when the test ends.
 package providertest
@@ -16,8 +29,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/provider"
@@ -34,7 +47,17 @@ type Server struct {
 	// TokenURL, IntrospectionURL and RevocationURL are its endpoints.
 	TokenURL, IntrospectionURL, RevocationURL string
 
-	t testing.TB
+	t      TB
+	faults faults
+}
+
+// TB is the part of [testing.TB] that [New] uses: *testing.T, *testing.B
+// and *testing.F satisfy it, and so can the test handle of another
+// framework.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
 }
 
 // Client is a registered client and its secret ("" for a public client).
@@ -56,12 +79,13 @@ func WithNow(now func() time.Time) Option {
 	return func(c *provider.Config) { c.Now = now }
 }
 
-// New starts a provider on 127.0.0.1 and stops it when the test ends.
-func New(t testing.TB, opts ...Option) *Server {
+// New starts a provider on 127.0.0.1 and stops it when the test ends,
+// releasing first any request a [Fault] holds.
+func New(t TB, opts ...Option) *Server {
 	t.Helper()
-	var h atomic.Pointer[provider.Provider]
+	var h atomic.Pointer[Server]
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.Load().ServeHTTP(w, r)
+		h.Load().serve(w, r)
 	}))
 	t.Cleanup(ts.Close)
 	var cfg provider.Config
@@ -77,9 +101,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	p, err := provider.New(cfg)
 	if err != nil {
 		t.Fatalf("providertest: %v", err)
+		return nil
 	}
-	h.Store(p)
-	return &Server{
+	s := &Server{
 		Provider:         p,
 		HTTP:             ts,
 		Issuer:           p.Issuer(),
@@ -88,6 +112,21 @@ func New(t testing.TB, opts ...Option) *Server {
 		RevocationURL:    p.RevocationURL(),
 		t:                t,
 	}
+	s.faults.healed = make(chan struct{})
+	s.faults.paths = make(map[string]Endpoint)
+	for e, u := range map[Endpoint]string{EndpointIntrospection: p.IntrospectionURL(), EndpointToken: p.TokenURL(), EndpointRevocation: p.RevocationURL(), EndpointJWKS: p.JWKSURL()} {
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatalf("providertest: %v", err)
+			return nil
+		}
+		s.faults.paths[pu.Path] = e
+	}
+	h.Store(s)
+	// Cleanups run last first: this one, before ts.Close waits for the
+	// requests in flight.
+	t.Cleanup(s.Heal)
+	return s
 }
 
 // RegisterClient registers a client, failing the test on error.

@@ -61,7 +61,9 @@ type Config struct {
 	// endpoint (RFC 8414, then OpenID Connect discovery) when
 	// IntrospectionURL is empty. Discovery happens on the first call to
 	// [Client.Introspect]; if it fails, that call fails with
-	// [ErrUnavailable] and the next call tries again.
+	// [ErrUnavailable] and the next call tries again. Failed discoveries
+	// count towards the circuit breaker (see [ResilienceConfig]), so an
+	// unreachable issuer is not asked on every call.
 	Issuer string
 
 	// ClientID and ClientSecret authenticate us to the AS as AuthStyle says.
@@ -382,6 +384,8 @@ func (c *Client) check(r *Response, now time.Time) error {
 // introspectionURL returns the endpoint, discovering it from the issuer on
 // first use. Concurrent first calls share one discovery, which runs on a
 // context detached from any one caller and bounded by Config.Timeout.
+// Failed discoveries count towards the circuit breaker, so that an issuer
+// that cannot be reached is not asked again on every call.
 func (c *Client) introspectionURL(ctx context.Context) (string, error) {
 	c.discoverMu.Lock()
 	endpoint := c.endpoint
@@ -389,32 +393,45 @@ func (c *Client) introspectionURL(ctx context.Context) (string, error) {
 	if endpoint != "" {
 		return endpoint, nil
 	}
+	if err := c.breaker.allow(c.cfg.Now()); err != nil {
+		return "", fmt.Errorf("discovery from issuer %s: %w", c.cfg.Issuer, err)
+	}
 	ch := c.discovery.DoChan("", func() (any, error) {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 		defer cancel()
-		md, err := discovery.Fetch(dctx, c.discoveryClient, c.cfg.Issuer, c.cfg.MaxResponseBytes)
+		endpoint, err := c.discover(dctx)
+		c.breaker.record(c.cfg.Now(), err != nil)
 		if err != nil {
+			c.cfg.Logger.Error("introspect: discovery failed", "issuer", c.cfg.Issuer, "error", err)
 			return "", err
 		}
-		if md.IntrospectionEndpoint == "" {
-			return "", fmt.Errorf("metadata at %s has no introspection_endpoint", md.URL)
-		}
-		if err := checkURL(md.IntrospectionEndpoint, c.cfg.InsecureAllowHTTPEndpoint); err != nil {
-			return "", fmt.Errorf("metadata at %s: introspection_endpoint: %w", md.URL, err)
-		}
-		c.discoverMu.Lock()
-		c.endpoint = md.IntrospectionEndpoint
-		c.discoverMu.Unlock()
-		return md.IntrospectionEndpoint, nil
+		return endpoint, nil
 	})
 	select {
 	case <-ctx.Done():
 		return "", fmt.Errorf("%w: discovery from issuer %s: %w", ErrUnavailable, c.cfg.Issuer, ctx.Err())
 	case res := <-ch:
 		if res.Err != nil {
-			c.cfg.Logger.Error("introspect: discovery failed", "issuer", c.cfg.Issuer, "error", res.Err)
 			return "", fmt.Errorf("%w: discovery from issuer %s: %w", ErrUnavailable, c.cfg.Issuer, res.Err)
 		}
 		return res.Val.(string), nil
 	}
+}
+
+// discover reads the issuer's metadata and keeps its introspection endpoint.
+func (c *Client) discover(ctx context.Context) (string, error) {
+	md, err := discovery.Fetch(ctx, c.discoveryClient, c.cfg.Issuer, c.cfg.MaxResponseBytes)
+	if err != nil {
+		return "", err
+	}
+	if md.IntrospectionEndpoint == "" {
+		return "", fmt.Errorf("metadata at %s has no introspection_endpoint", md.URL)
+	}
+	if err := checkURL(md.IntrospectionEndpoint, c.cfg.InsecureAllowHTTPEndpoint); err != nil {
+		return "", fmt.Errorf("metadata at %s: introspection_endpoint: %w", md.URL, err)
+	}
+	c.discoverMu.Lock()
+	c.endpoint = md.IntrospectionEndpoint
+	c.discoverMu.Unlock()
+	return md.IntrospectionEndpoint, nil
 }

@@ -37,8 +37,9 @@ type ResilienceConfig struct {
 	// from the server is honoured. A retry that would end after the overall
 	// deadline is not made. Defaults to 100ms.
 	Backoff time.Duration
-	// BreakerThreshold is how many consecutive unavailable attempts open
-	// the circuit: while it is open, calls fail at once with
+	// BreakerThreshold is how many consecutive unavailable attempts (or
+	// failed discoveries of the endpoint from Config.Issuer) open the
+	// circuit: while it is open, calls fail at once with
 	// [ErrUnavailable] instead of waiting on a failing server. Defaults to
 	// 5; a negative value disables the breaker.
 	BreakerThreshold int

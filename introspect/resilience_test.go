@@ -1,10 +1,15 @@
 package introspect
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -192,5 +197,69 @@ func TestBreakerSingleProbe(t *testing.T) {
 	}
 	if newBreaker(-1, time.Second, nil).allow(now) != nil {
 		t.Error("disabled breaker refused a call")
+	}
+}
+
+// TestDiscoveryFailuresOpenTheCircuit: an issuer whose metadata cannot be
+// read must not make every request wait for discovery; failed discoveries
+// count towards the circuit breaker like failed introspections, and each
+// is logged once, not once per waiting caller.
+func TestDiscoveryFailuresOpenTheCircuit(t *testing.T) {
+	clock := newClock()
+	var mdCalls atomic.Int64
+	var healthy atomic.Bool
+	var srv *httptest.Server
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
+		mdCalls.Add(1)
+		if !healthy.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "introspection_endpoint": srv.URL + "/introspect"})
+	})
+	mux.HandleFunc("POST /introspect", replyJSON(200, activeBody(testNow.Add(time.Hour))))
+	srv = httptest.NewServer(mux)
+	defer srv.Close()
+	var logs bytes.Buffer
+	c, err := New(Config{
+		Issuer: srv.URL, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Resilience: ResilienceConfig{BreakerThreshold: 3, BreakerCooldown: 10 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(i int) error {
+		_, err := c.Introspect(context.Background(), fmt.Sprint("tok-", i))
+		return err
+	}
+	for i := range 3 {
+		if err := call(i); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n := strings.Count(logs.String(), "discovery failed"); n != 3 {
+		t.Errorf("%d discovery failures logged, want 3:\n%s", n, logs.String())
+	}
+	// Open: fail fast without asking the issuer.
+	err = call(3)
+	if !errors.Is(err, ErrUnavailable) || mdCalls.Load() != 3 {
+		t.Fatalf("open circuit: err = %v after %d metadata requests; want a fast ErrUnavailable after 3", err, mdCalls.Load())
+	}
+	assertOneCategory(t, err)
+	if h := RetryAfterHint(err); h != 10*time.Second {
+		t.Errorf("RetryAfterHint = %v, want 10s", h)
+	}
+	// After the cool-down one probe goes through; the issuer has recovered.
+	healthy.Store(true)
+	clock.Advance(10 * time.Second)
+	for i := 4; i < 7; i++ {
+		if err := call(i); err != nil {
+			t.Fatalf("after recovery, call %d: %v", i, err)
+		}
+	}
+	if mdCalls.Load() != 4 {
+		t.Errorf("metadata requests = %d, want 4", mdCalls.Load())
 	}
 }

@@ -261,3 +261,34 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestDecodeAfterClose: as Close documents, Decode keeps working after it,
+// and an unknown kid still refreshes the JWK Set.
+func TestDecodeAfterClose(t *testing.T) {
+	keyA, keyB := newEdKey(t), newEdKey(t)
+	js := &jwksServer{t: t, set: jwks(t, jose.JSONWebKey{Key: keyA, KeyID: "a"})}
+	srv := httptest.NewServer(js)
+	defer srv.Close()
+	d := newDecoder(t, nil, jwtintrospect.Config{JWKSURL: srv.URL + "/jwks"})
+	decode := func(key any, kid string) error {
+		body := signJWS(t, jose.EdDSA, key, kid, "token-introspection+jwt", claims(), nil)
+		_, err := d.Decode(context.Background(), jwtintrospect.MediaType, []byte(body))
+		return err
+	}
+	if err := decode(keyA, "a"); err != nil {
+		t.Fatalf("before Close: %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := decode(keyA, "a"); err != nil {
+		t.Fatalf("known kid after Close: %v", err)
+	}
+	js.swap(jwks(t, jose.JSONWebKey{Key: keyA, KeyID: "a"}, jose.JSONWebKey{Key: keyB, KeyID: "b"}))
+	if err := decode(keyB, "b"); err != nil {
+		t.Fatalf("rotated kid after Close: %v", err)
+	}
+	if n := js.count(); n != 2 {
+		t.Errorf("%d fetches, want 2", n)
+	}
+}

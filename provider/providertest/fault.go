@@ -62,6 +62,12 @@ func (e Endpoint) String() string {
 //	Fault{Status: 200, Body: "<html>Sign in</html>"} // a login page instead of JSON
 //	Fault{ContentType: "text/plain"}                 // the right JSON, wrongly labelled
 //	Fault{Endpoint: EndpointToken, Status: 500}      // the token endpoint fails
+//
+// Mind the client's retries: an introspect.Client retries network errors
+// and 502, 503 and 504 answers (twice by default, after the Retry-After if
+// there is one), so each of its calls may meet a fault up to three times
+// and wait in between. A test of one answer at a time sets
+// introspect.ResilienceConfig.MaxRetries to -1; a 429 is never retried.
 type Fault struct {
 	// Endpoint is where the fault happens. The zero value is
 	// EndpointIntrospection.

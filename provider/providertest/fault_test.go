@@ -342,6 +342,21 @@ func TestHang(t *testing.T) {
 			t.Errorf("introspection calls = %d, want 1", got)
 		}
 	})
+	t.Run("Heal cuts a Delay short", func(t *testing.T) {
+		k := newKit(t)
+		ic := k.client(t, nil)
+		k.srv.Fail(providertest.Fault{Delay: time.Hour, Status: 503})
+		done := make(chan error)
+		go func() {
+			_, err := ic.Introspect(context.Background(), k.token)
+			done <- err
+		}()
+		waitCalls(t, k.srv, providertest.EndpointIntrospection, 1)
+		k.srv.Heal()
+		if err := <-done; err != nil {
+			t.Errorf("delayed request after Heal: %v, want the provider's answer", err)
+		}
+	})
 	t.Run("Heal releases", func(t *testing.T) {
 		k := newKit(t)
 		ic := k.client(t, nil)
@@ -408,6 +423,28 @@ func TestTokenEndpointFault(t *testing.T) {
 	}
 	if tok, intro := k.srv.Calls(providertest.EndpointToken), k.srv.Calls(providertest.EndpointIntrospection); tok != 4 || intro != 2 {
 		t.Errorf("calls: token %d, introspection %d; want 4 (the bearer token is reused), 2", tok, intro)
+	}
+}
+
+// TestMetadataFault checks a fault at the metadata, met by a client that
+// discovers the introspection endpoint from the issuer.
+func TestMetadataFault(t *testing.T) {
+	k := newKit(t)
+	ic := k.client(t, func(c *introspect.Config) { c.IntrospectionURL, c.Issuer = "", k.srv.Issuer })
+	k.srv.Fail(providertest.Fault{Endpoint: providertest.EndpointMetadata, Status: 503})
+	if _, err := ic.Introspect(context.Background(), k.token); !errors.Is(err, introspect.ErrUnavailable) {
+		t.Errorf("during the outage: %v, want ErrUnavailable", err)
+	}
+	if k.srv.Calls(providertest.EndpointMetadata) == 0 || k.srv.Calls(providertest.EndpointIntrospection) != 0 {
+		t.Errorf("calls: metadata %d, introspection %d; want some, 0",
+			k.srv.Calls(providertest.EndpointMetadata), k.srv.Calls(providertest.EndpointIntrospection))
+	}
+	k.srv.Heal()
+	if _, err := ic.Introspect(context.Background(), k.token); err != nil {
+		t.Errorf("after Heal: %v", err)
+	}
+	if got := k.srv.Calls(providertest.EndpointIntrospection); got != 1 {
+		t.Errorf("introspection calls = %d, want 1", got)
 	}
 }
 

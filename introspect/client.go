@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tokengate/tokengate/internal/discovery"
+	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 )
 
@@ -145,7 +146,7 @@ type Client struct {
 	// token hashes.
 	calls singleflight.Group
 	// rejectLog rate-limits the Error log of our credentials being refused.
-	rejectLog logLimiter
+	rejectLog lograte.Limiter
 	// sleep waits between retries; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 

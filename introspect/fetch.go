@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/oauth2"
@@ -66,7 +64,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, token string) (*Response
 			e.Code, e.Description, e.URI = eb.Code, eb.Description, eb.URI
 		}
 		if errors.Is(e, ErrASRejectedClient) {
-			if ok, suppressed := c.rejectLog.allow(c.cfg.Now()); ok {
+			if ok, suppressed := c.rejectLog.Allow(c.cfg.Now()); ok {
 				c.cfg.Logger.Error("introspect: the authorization server rejected our client credentials; check ClientID, ClientSecret or TokenSource",
 					"endpoint", endpoint, "client_id", c.cfg.ClientID, "status", e.StatusCode, "error_code", e.Code,
 					"error_description", e.Description, "suppressed_since_last", suppressed)
@@ -103,7 +101,7 @@ func (c *Client) tokenSourceError(err error) error {
 			status = re.Response.StatusCode
 		}
 		if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusBadRequest || re.ErrorCode == "invalid_client" {
-			if ok, suppressed := c.rejectLog.allow(c.cfg.Now()); ok {
+			if ok, suppressed := c.rejectLog.Allow(c.cfg.Now()); ok {
 				c.cfg.Logger.Error("introspect: the token endpoint refused our credentials; check the TokenSource configuration",
 					"status", status, "error_code", re.ErrorCode, "suppressed_since_last", suppressed)
 			}
@@ -139,28 +137,4 @@ func decodeJSON(contentType string, body []byte) (*Response, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
 	}
 	return &r, nil
-}
-
-// rejectLogEvery is the least time between two Error logs of our own
-// credentials being refused: every request fails the same way then, and one
-// line per request would flood the log.
-const rejectLogEvery = 10 * time.Second
-
-// logLimiter lets one log line through per rejectLogEvery and counts the
-// ones it holds back.
-type logLimiter struct {
-	last       atomic.Int64 // Unix nanoseconds of the last line let through; 0 for none
-	suppressed atomic.Int64 // lines held back since then
-}
-
-// allow reports whether a line may be logged at now, and how many were
-// held back since the last one.
-func (l *logLimiter) allow(now time.Time) (bool, int64) {
-	n := now.UnixNano()
-	last := l.last.Load()
-	if last != 0 && n-last < int64(rejectLogEvery) || !l.last.CompareAndSwap(last, n) {
-		l.suppressed.Add(1)
-		return false, 0
-	}
-	return true, l.suppressed.Swap(0)
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/scopes"
 )
@@ -113,7 +114,10 @@ type Config struct {
 	AllowAnonymous bool
 
 	// Logger receives structured logs; it never sees a token, only the first
-	// 16 hex digits of its SHA-256. Defaults to slog.Default().
+	// 16 hex digits of its SHA-256. Failures that repeat on every request
+	// (the authorization server unavailable, or its answers unusable) are
+	// logged at most once per 10 seconds each, with the number held back.
+	// Defaults to slog.Default().
 	Logger *slog.Logger
 }
 
@@ -146,6 +150,11 @@ type Guard struct {
 	anonymous        bool
 	log              *slog.Logger
 	scopeSets        scopeMemo
+	// unavailableLog and misconfiguredLog rate-limit the lines logged when
+	// every request fails alike: the authorization server is down, or we
+	// cannot use its answers.
+	unavailableLog   lograte.Limiter
+	misconfiguredLog lograte.Limiter
 }
 
 // New returns a Guard for cfg, or an error naming the first invalid field.
@@ -340,10 +349,16 @@ func (g *Guard) introspectionError(ctx context.Context, token string, err error)
 	case errors.Is(err, introspect.ErrInactive):
 		return newError(ErrInvalidToken, "the access token is not active", err)
 	case errors.Is(err, introspect.ErrUnavailable):
-		g.log.WarnContext(ctx, "rs: authorization server unavailable", "token_sha256", tokenHash(token), "err", err)
+		if ok, suppressed := g.unavailableLog.Allow(g.now()); ok {
+			g.log.WarnContext(ctx, "rs: authorization server unavailable", "token_sha256", tokenHash(token), "err", err,
+				"suppressed_since_last", suppressed)
+		}
 		return newError(ErrUnavailable, descUnavailable, err)
 	case errors.Is(err, introspect.ErrASRejectedClient), errors.Is(err, introspect.ErrMalformedResponse):
-		g.log.ErrorContext(ctx, "rs: cannot validate tokens: check the introspection configuration", "token_sha256", tokenHash(token), "err", err)
+		if ok, suppressed := g.misconfiguredLog.Allow(g.now()); ok {
+			g.log.ErrorContext(ctx, "rs: cannot validate tokens: check the introspection configuration", "token_sha256", tokenHash(token), "err", err,
+				"suppressed_since_last", suppressed)
+		}
 		return newError(ErrUnavailable, descUnavailable, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newError(ErrUnavailable, descUnavailable, err)

@@ -600,3 +600,41 @@ func TestAuthenticateAllocations(t *testing.T) {
 		t.Errorf("Authenticate allocates %v times per request, want 1 (the Principal)", allocs)
 	}
 }
+
+// TestOutageLogsAreRateLimited: when every request fails the same way (the
+// authorization server is down, or refuses our credentials), the guard logs
+// one line per kind every 10 seconds, saying how many it held back, rather
+// than one per request.
+func TestOutageLogsAreRateLimited(t *testing.T) {
+	var buf bytes.Buffer
+	clock := now
+	g := newGuard(t, func(c *rs.Config) {
+		c.Introspector = rstest.Introspector{
+			"down":    {Err: &introspect.Error{StatusCode: 503}},
+			"misconf": {Err: &introspect.Error{StatusCode: 401, Code: "invalid_client"}},
+		}
+		c.Now = func() time.Time { return clock }
+		c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	})
+	check := func(token string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		if _, err := g.Check(r, scopes.Requirement{}); !errors.Is(err, rs.ErrUnavailable) {
+			t.Fatalf("%s: err = %v, want ErrUnavailable", token, err)
+		}
+	}
+	for range 10 {
+		check("down")
+		check("misconf")
+	}
+	if w, e := strings.Count(buf.String(), "level=WARN"), strings.Count(buf.String(), "level=ERROR"); w != 1 || e != 1 {
+		t.Fatalf("%d warnings and %d errors for 10 requests each, want 1 and 1:\n%s", w, e, buf.String())
+	}
+	buf.Reset()
+	clock = clock.Add(10 * time.Second)
+	check("down")
+	check("misconf")
+	if got := buf.String(); strings.Count(got, "suppressed_since_last=9") != 2 {
+		t.Errorf("after 10s, want one warning and one error each reporting 9 held back:\n%s", got)
+	}
+}

@@ -37,7 +37,9 @@ type TB interface {
 
 // Client is a registered client and its secret ("" for a public client).
 type Client struct {
-	ID     string
+	// ID is the client_id.
+	ID string
+	// Secret is the client secret, shown only at registration.
 	Secret string
 }
 

@@ -59,7 +59,7 @@ func FromHeader(r *http.Request) (string, error) {
 // parameter. RFC 6750 says this method SHOULD NOT be used, because URLs end
 // up in logs; enable it only when nothing else is possible.
 func FromQuery(r *http.Request) (string, error) {
-	if r.URL == nil || !strings.Contains(r.URL.RawQuery, "access_token") {
+	if r.URL == nil || !mayHoldToken(r.URL.RawQuery) {
 		return "", nil
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -94,7 +94,7 @@ func FromForm(maxBytes int64) Extractor {
 		if int64(len(body)) > maxBytes {
 			return "", newError(ErrInvalidRequest, "the request body is too large to look for an access token", nil)
 		}
-		if !bytes.Contains(body, []byte("access_token")) {
+		if !mayHoldToken(string(body)) {
 			return "", nil
 		}
 		q, err := url.ParseQuery(string(body))
@@ -103,6 +103,14 @@ func FromForm(maxBytes int64) Extractor {
 		}
 		return oneParam(q)
 	}
+}
+
+// mayHoldToken reports whether a form-encoded string may carry an
+// access_token parameter: its name spelt out, or some percent-encoding,
+// which could spell it too ("access%5Ftoken"). Anything else is not worth
+// parsing.
+func mayHoldToken(s string) bool {
+	return strings.Contains(s, "access_token") || strings.IndexByte(s, '%') >= 0
 }
 
 // restoredBody replays what was read, then the rest, and closes the original.

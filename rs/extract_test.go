@@ -119,6 +119,12 @@ func TestExtraction(t *testing.T) {
 		{name: "query with space", query: true, req: req{target: "/orders?access_token=go+od"}, kind: rs.ErrInvalidRequest},
 		{name: "query malformed", query: true, req: req{target: "/orders?access_token=%zz"}, kind: rs.ErrInvalidRequest},
 		{name: "query and header", query: true, req: req{target: "/orders?access_token=good", authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest},
+		// The name is percent-encoded: it is still access_token (RFC 3986
+		// §2.1), so it counts, alone or beside another method.
+		{name: "query with encoded name", query: true, req: req{target: "/orders?access%5Ftoken=good"}},
+		{name: "query with encoded name and header", query: true, req: req{target: "/orders?%61ccess_token=good", authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest},
+		{name: "form with encoded name", form: true, req: req{method: "POST", contentType: formCT, body: "access%5Ftoken=good"}},
+		{name: "form with encoded name and header", form: true, req: req{method: "POST", contentType: formCT, body: "access%5ftoken=good", authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest},
 		{name: "other query params", query: true, req: req{target: "/orders?page=2", authorization: []string{"Bearer good"}}},
 		{name: "form disabled", req: req{method: "POST", contentType: formCT, body: "access_token=good"}, kind: rs.ErrNoToken},
 		{name: "form enabled", form: true, req: req{method: "POST", contentType: formCT, body: "item=1&access_token=good"}},

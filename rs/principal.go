@@ -11,6 +11,10 @@ import (
 // Principal is the verdict on an accepted access token: who the token
 // speaks for and what it allows. Adapters store it in the request context;
 // handlers read it with [PrincipalFrom].
+//
+// Audience and Response are shared with the introspector's verdict cache,
+// and so with every other request presenting the same token: treat them as
+// read-only.
 type Principal struct {
 	// Subject is the "sub" member: the resource owner, or the client for a
 	// client-credentials token. It may be empty.

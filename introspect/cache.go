@@ -64,8 +64,11 @@ type CacheConfig struct {
 	// cache and filled after each answer, so that several processes share
 	// verdicts. The in-memory cache stays the fast path. Clients configured
 	// with the same IntrospectionURL (or Issuer), ClientID and kind of
-	// authentication share entries; any other pair never does. Ignored when
-	// Disabled is set.
+	// authentication share entries; any other pair never does. With a
+	// TokenSource, ClientID is all that tells one identity from another:
+	// set it to the client the TokenSource authenticates as, or clients
+	// with different TokenSources share verdicts. Ignored when Disabled is
+	// set.
 	Shared SharedCache
 }
 

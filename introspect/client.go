@@ -69,7 +69,8 @@ type Config struct {
 
 	// ClientID and ClientSecret authenticate us to the AS as AuthStyle says.
 	// A ClientSecret without a ClientID is an error. The zero values send no
-	// client credentials.
+	// client credentials. With a TokenSource, ClientID is not sent: it only
+	// names us in logs and in the shared cache's keys.
 	ClientID     string
 	ClientSecret string
 	// AuthStyle selects client_secret_basic (the zero value) or client_secret_post.

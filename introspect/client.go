@@ -91,8 +91,9 @@ type Config struct {
 	// timeout. Whichever client is used, introspection requests never
 	// follow a redirect (it could replay the token to another host; it is
 	// reported as [ErrMalformedResponse]): they go through a copy of the
-	// client whose CheckRedirect refuses them. Discovery uses the client as
-	// is, following redirects as it does.
+	// client whose CheckRedirect refuses them. Discovery goes through
+	// another copy, which follows a redirect only to https (or loopback
+	// http, or any http with InsecureAllowHTTPEndpoint).
 	HTTPClient *http.Client
 	// Timeout bounds one introspection as seen by its callers, discovery and
 	// retries included. Defaults to 10s.
@@ -189,16 +190,19 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout < 0 || cfg.MaxResponseBytes < 0 || cfg.ClockSkew < 0 {
 		return nil, errors.New("introspect: Config.Timeout, Config.MaxResponseBytes and Config.ClockSkew must not be negative")
 	}
-	discoveryClient := cfg.HTTPClient
-	if discoveryClient == nil {
-		discoveryClient = &http.Client{Timeout: defaultTimeout}
+	base := cfg.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: defaultTimeout}
 	}
 	// Introspection requests never follow a redirect, whoever made the
 	// client: a 307 or 308 would replay the POST body, token included, to
-	// wherever it points. The caller's client is copied, not changed.
-	noRedirect := *discoveryClient
+	// wherever it points. Discovery follows redirects only to URLs that
+	// checkURL accepts: the metadata names where tokens go. The caller's
+	// client is copied, not changed.
+	noRedirect := *base
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	cfg.HTTPClient = &noRedirect
+	discoveryClient := oauthhttp.CheckRedirects(base, cfg.InsecureAllowHTTPEndpoint, "InsecureAllowHTTPEndpoint")
 	cfg.Timeout = cmp.Or(cfg.Timeout, defaultTimeout)
 	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, defaultMaxResponseBytes)
 	cfg.ClockSkew = cmp.Or(cfg.ClockSkew, defaultClockSkew)

@@ -747,3 +747,34 @@ func TestGivenHTTPClientIsNotModified(t *testing.T) {
 		t.Errorf("New set CheckRedirect on the caller's client")
 	}
 }
+
+// loopbackOnly is a transport that reaches loopback hosts only, so that a
+// test that goes wrong still touches no other host.
+var loopbackOnly = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	if h := r.URL.Hostname(); h != "127.0.0.1" && h != "::1" && h != "localhost" {
+		return nil, fmt.Errorf("test transport: %s is not loopback", h)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+})
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestDiscoveryRefusesDowngradeRedirect: the metadata names the endpoint
+// our token is sent to, so a redirect of the metadata to plain http on
+// another host, where anyone on the path could answer, is not followed.
+func TestDiscoveryRefusesDowngradeRedirect(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://as.example.com"+r.URL.Path, http.StatusFound)
+	}))
+	defer srv.Close()
+	c, err := New(Config{Issuer: srv.URL, HTTPClient: &http.Client{Transport: loopbackOnly}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Introspect(context.Background(), "t")
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "redirect refused") || strings.Contains(err.Error(), "not loopback") {
+		t.Fatalf("err = %v, want ErrUnavailable with every redirect refused", err)
+	}
+}

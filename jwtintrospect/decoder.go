@@ -77,8 +77,10 @@ type Config struct {
 	// DefaultMaxBytes (1 MiB).
 	MaxJWKSBytes int64
 	// HTTPClient fetches discovery documents and JWK Sets. Defaults to a
-	// client with a 10s timeout. Its Transport is wrapped to enforce
-	// MaxJWKSBytes.
+	// client with a 10s timeout. A copy of it is used, whose Transport is
+	// wrapped to enforce MaxJWKSBytes and which follows a redirect only to
+	// a URL JWKSURL could be (https, or http as InsecureAllowHTTPJWKSURL
+	// allows).
 	HTTPClient *http.Client
 
 	// SigningAlgorithms is the allowlist of JWS "alg" values. Defaults to
@@ -259,7 +261,8 @@ func New(cfg Config) (*Decoder, error) {
 	}
 
 	d.cfg = cfg
-	d.http = boundedClient(cfg.HTTPClient, cfg.MaxJWKSBytes)
+	// Redirects are followed only where JWKSURL itself could point.
+	d.http = oauthhttp.CheckRedirects(boundedClient(cfg.HTTPClient, cfg.MaxJWKSBytes), cfg.InsecureAllowHTTPJWKSURL, "InsecureAllowHTTPJWKSURL")
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	return d, nil
 }

@@ -292,3 +292,34 @@ func TestDecodeAfterClose(t *testing.T) {
 		t.Errorf("%d fetches, want 2", n)
 	}
 }
+
+// TestJWKSDowngradeRedirectRefused: the JWK Set holds the keys verdicts are
+// checked with, so a redirect of it to plain http on another host, where
+// anyone on the path could substitute keys, is not followed.
+func TestJWKSDowngradeRedirectRefused(t *testing.T) {
+	var elsewhere sync.Mutex // guards tried
+	tried := []string{}
+	loopbackOnly := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if h := r.URL.Hostname(); h != "127.0.0.1" {
+			elsewhere.Lock()
+			tried = append(tried, r.URL.String())
+			elsewhere.Unlock()
+			return nil, errors.New("test transport: not loopback")
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://as.example.com/jwks", http.StatusFound)
+	}))
+	defer srv.Close()
+	d := newDecoder(t, nil, jwtintrospect.Config{JWKSURL: srv.URL + "/jwks", HTTPClient: &http.Client{Transport: loopbackOnly}})
+	body := signJWS(t, jose.EdDSA, newEdKey(t), "k", "token-introspection+jwt", claims(), nil)
+	if _, err := d.Decode(context.Background(), jwtintrospect.MediaType, []byte(body)); !errors.Is(err, jwtintrospect.ErrSignature) {
+		t.Fatalf("Decode error = %v, want ErrSignature (no keys)", err)
+	}
+	elsewhere.Lock()
+	defer elsewhere.Unlock()
+	if len(tried) > 0 {
+		t.Errorf("the redirect was followed to %v", tried)
+	}
+}

@@ -3,6 +3,7 @@ package oauthhttp
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -44,4 +45,33 @@ func CheckURL(raw string, allowHTTP bool, insecureOption string) error {
 	default:
 		return fmt.Errorf("%q: scheme must be https", raw)
 	}
+}
+
+// maxRedirects is how many redirects a client from [CheckRedirects]
+// follows, as many as net/http's default.
+const maxRedirects = 10
+
+// CheckRedirects returns a copy of c (nil means a zero http.Client) that
+// follows a redirect only to a URL [CheckURL] accepts, so that a document
+// fetched over https (metadata, keys) cannot be downgraded to plain http on
+// the way. c's own CheckRedirect, if any, is still consulted.
+func CheckRedirects(c *http.Client, allowHTTP bool, insecureOption string) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	}
+	next := out.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := CheckURL(req.URL.String(), allowHTTP, insecureOption); err != nil {
+			return fmt.Errorf("redirect refused: %w", err)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &out
 }

@@ -1,8 +1,13 @@
 package oauthhttp
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestIsLoopback(t *testing.T) {
@@ -62,3 +67,57 @@ func TestCheckURL(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckRedirects(t *testing.T) {
+	var hops atomic.Int64
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/to-plain-http":
+			// Refused before any request is made to it.
+			http.Redirect(w, r, "http://as.example.com/doc", http.StatusFound)
+		case "/to-loopback":
+			http.Redirect(w, r, srv.URL+"/doc", http.StatusFound)
+		case "/loop":
+			hops.Add(1)
+			http.Redirect(w, r, srv.URL+"/loop", http.StatusFound)
+		default:
+			w.Write([]byte("doc"))
+		}
+	}))
+	defer srv.Close()
+	// The transport reaches loopback only: no test touches another host.
+	loopbackOnly := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if !IsLoopback(r.URL.Hostname()) {
+			return nil, errors.New("test transport: not loopback")
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	given := &http.Client{Timeout: time.Minute, Transport: loopbackOnly}
+	c := CheckRedirects(given, false, "InsecureX")
+	if given.CheckRedirect != nil {
+		t.Fatal("CheckRedirects changed the given client")
+	}
+	if c.Timeout != time.Minute {
+		t.Errorf("Timeout = %v, want the given client's", c.Timeout)
+	}
+	if _, err := c.Get(srv.URL + "/to-plain-http"); err == nil || !strings.Contains(err.Error(), "redirect refused") {
+		t.Errorf("redirect to plain http elsewhere: err = %v, want it refused", err)
+	}
+	if resp, err := c.Get(srv.URL + "/to-loopback"); err != nil {
+		t.Errorf("redirect to loopback: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	if _, err := c.Get(srv.URL + "/loop"); err == nil || hops.Load() != maxRedirects {
+		t.Errorf("redirect loop: err = %v after %d hops, want an error after %d", err, hops.Load(), maxRedirects)
+	}
+	allowed := CheckRedirects(&http.Client{Transport: loopbackOnly}, true, "InsecureX")
+	if _, err := allowed.Get(srv.URL + "/to-plain-http"); err == nil || !strings.Contains(err.Error(), "not loopback") {
+		t.Errorf("allowHTTP: err = %v, want the redirect followed (to the test transport's refusal)", err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

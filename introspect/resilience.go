@@ -33,8 +33,10 @@ type ResilienceConfig struct {
 	// retries.
 	MaxRetries int
 	// Backoff is the wait before the first retry; it doubles with each
-	// retry (capped at 2s), with random jitter, and a longer Retry-After
-	// from the server is honoured. A retry that would end after the overall
+	// retry (capped at 2s), with random jitter. A Retry-After from the
+	// server of up to 2s is honoured; a longer one ends the call at once
+	// with [ErrUnavailable] carrying the hint ([RetryAfterHint]), so no
+	// request is held for it. A retry that would end after the overall
 	// deadline is not made. Defaults to 100ms.
 	Backoff time.Duration
 	// BreakerThreshold is how many consecutive unavailable attempts (or
@@ -74,6 +76,12 @@ func (c *Client) fetch(ctx context.Context, endpoint, token string) (*Response, 
 		}
 		wait := backoff(rc.Backoff, attempt)
 		if ra := RetryAfterHint(err); ra > wait {
+			if ra > maxBackoff {
+				// A server that asks for a long pause should not hold the
+				// caller's request that long: answer now and pass the
+				// hint on (rs sends it as Retry-After with the 503).
+				return nil, err
+			}
 			wait = ra
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {

@@ -44,7 +44,8 @@ func TestRetry(t *testing.T) {
 		{name: "503 then 200", replies: seq(replyJSON(503, `{}`), ok), wantCalls: 2, wantMinWaits: []time.Duration{50 * time.Millisecond}},
 		{name: "502, 504 then 200", replies: seq(replyJSON(502, `{}`), replyJSON(504, `{}`), ok), wantCalls: 3, wantMinWaits: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}},
 		{name: "network error then 200", replies: seq(hangUp, ok), wantCalls: 2, wantMinWaits: []time.Duration{50 * time.Millisecond}},
-		{name: "Retry-After honoured", replies: seq(withRetryAfter(503, "3"), ok), wantCalls: 2, wantMinWaits: []time.Duration{3 * time.Second}},
+		{name: "short Retry-After honoured", replies: seq(withRetryAfter(503, "2"), ok), wantCalls: 2, wantMinWaits: []time.Duration{2 * time.Second}},
+		{name: "Retry-After longer than the backoff cap: answer at once with the hint", replies: seq(withRetryAfter(503, "3"), ok), want: ErrUnavailable, wantCalls: 1},
 		{name: "Retry-After beyond the deadline: no retry", replies: seq(withRetryAfter(503, "60"), ok), want: ErrUnavailable, wantCalls: 1},
 		{name: "gives up after MaxRetries", replies: seq(replyJSON(503, `{}`)), want: ErrUnavailable, wantCalls: 3, wantMinWaits: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}},
 		{name: "custom MaxRetries and Backoff", replies: seq(replyJSON(503, `{}`)), mod: func(c *Config) { c.Resilience.MaxRetries = 3; c.Resilience.Backoff = time.Second },
@@ -86,6 +87,9 @@ func TestRetry(t *testing.T) {
 				if hi := max(maxBackoff, tt.wantMinWaits[i]); w < tt.wantMinWaits[i] || w > hi {
 					t.Errorf("wait %d = %v, want in [%v, %v]", i, w, tt.wantMinWaits[i], hi)
 				}
+			}
+			if strings.HasPrefix(tt.name, "Retry-After longer") && RetryAfterHint(err) != 3*time.Second {
+				t.Errorf("RetryAfterHint = %v, want 3s", RetryAfterHint(err))
 			}
 			if tt.name == "429 not retried" && RetryAfterHint(err) != 7*time.Second {
 				t.Errorf("RetryAfterHint = %v, want 7s", RetryAfterHint(err))

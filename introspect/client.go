@@ -81,7 +81,10 @@ type Config struct {
 	// expires. It cannot be combined with ClientSecret. Its Token method
 	// takes no context, so give it an HTTP client with a timeout (through
 	// the oauth2.HTTPClient context value) lest a hung token endpoint hold
-	// an introspection until Config.Timeout.
+	// an introspection until Config.Timeout. Set the clientcredentials
+	// Config's AuthStyle explicitly: its auto-detect default retries every
+	// refused token request in the other style, doubling the calls to a
+	// failing token endpoint.
 	TokenSource oauth2.TokenSource
 
 	// TokenTypeHint, if set, is sent as token_type_hint (e.g. "access_token").

@@ -190,8 +190,11 @@ if [ -n "$PEER" ]; then
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			continue # in use
 		fi
+		# Under timeout(1), so that node stops by itself too should this
+		# script be killed; timeout passes our SIGTERM on to it.
 		(cd "$op_dir" && exec env -u NODE_OPTIONS OP_PORT="$port" OP_CLIENTS="$clients" \
-			OP_RESOURCE=urn:tokengate:orders OP_SCOPES='orders:read orders:write' node server.js) >"$tmp/$name.log" 2>&1 &
+			OP_RESOURCE=urn:tokengate:orders OP_SCOPES='orders:read orders:write' \
+			timeout -s TERM "${exit_after}s" node server.js) >"$tmp/$name.log" 2>&1 &
 		op_pid=$!
 		pids+=($op_pid)
 		issuer=http://127.0.0.1:$port
@@ -209,13 +212,18 @@ if [ -n "$PEER" ]; then
 		grep -q EADDRINUSE "$tmp/$name.log" || { cat "$tmp/$name.log" >&2; die "oidc-provider did not start"; }
 	done
 	[ -n "$started" ] || die "oidc-provider did not start (no free port?)"
+	# node's own pid (timeout's child), for its CPU time.
+	node_pid=$(cat "/proc/$op_pid/task/$op_pid/children" 2>/dev/null || pgrep -P "$op_pid" || true)
+	node_pid=${node_pid%% *}
+	node_pid=${node_pid//[!0-9]/}
+	[ -n "$node_pid" ] && [ -r "/proc/$node_pid/stat" ] || die "cannot find the pid of node under timeout ($op_pid)"
 	# The endpoints oidc-provider 9 mounts by default, as internal/interoptest uses them.
 	token_url[$name]=$issuer/token
 	token_auth[$name]=$(basic api "$api_secret")
 	token_body[$name]="grant_type=client_credentials&scope=orders:read"
 	introspect_url[$name]=$issuer/token/introspection
 	introspect_auth[$name]=$(basic rs "$rs_secret")
-	pid_of[$name]=$op_pid
+	pid_of[$name]=$node_pid
 	names+=("$name")
 fi
 

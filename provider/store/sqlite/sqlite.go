@@ -247,8 +247,15 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 
 // Client implements [store.Store].
 func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
-	return scanClient(s.getClient.QueryRowContext(ctx, id))
+	return scanClient(s.getClient.QueryRowContext(pointRead(ctx), id))
 }
+
+// pointRead returns the context for a one-row read by primary key, which
+// every introspection makes. modernc.org/sqlite starts a goroutine per query
+// to watch a cancellable context; such a read is short and bounded by the
+// busy timeout anyway, so it runs detached from cancellation (values are
+// kept). Under wrk load this took a lookup from 25–28µs to 13–20µs.
+func pointRead(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // Clients implements [store.Store].
 func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
@@ -307,7 +314,7 @@ func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 	t := store.Token{Hash: bytes.Clone(hash)}
 	var aud string
 	var iat, exp int64
-	err := s.getToken.QueryRowContext(ctx, hash).Scan(&t.ClientID, &t.Subject, &t.Scope, &aud,
+	err := s.getToken.QueryRowContext(pointRead(ctx), hash).Scan(&t.ClientID, &t.Subject, &t.Scope, &aud,
 		&t.JWTID, &t.GrantID, &t.Format, &t.Claims, &iat, &exp, &t.Revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound

@@ -28,8 +28,9 @@ import (
 // Config configures [Open].
 type Config struct {
 	// Path is the database file. It is created (mode 0600: it holds private
-	// signing keys) if it does not exist. ":memory:" is refused: each pooled
-	// connection would see its own empty database.
+	// signing keys) if it does not exist; an existing file that group or
+	// others may access is narrowed to owner-only. ":memory:" is refused:
+	// each pooled connection would see its own empty database.
 	Path string
 	// BusyTimeout is how long a statement waits for another process's write
 	// lock. Defaults to 5s.
@@ -118,7 +119,11 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	err = ownerOnly(f)
 	f.Close()
+	if err != nil {
+		return nil, err
+	}
 
 	q := url.Values{}
 	q.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
@@ -148,6 +153,29 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return s, nil
+}
+
+// ownerOnly narrows the mode of an existing database file (made by touch,
+// or copied) that group or others may read: it holds private signing keys.
+// SQLite gives its -wal and -shm files the database's mode when it creates
+// them; ones left over from before are narrowed too.
+func ownerOnly(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := f.Chmod(fi.Mode().Perm() & 0o700); err != nil {
+		return fmt.Errorf("sqlite: %s is readable by others and cannot be made owner-only: %w", f.Name(), err)
+	}
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := os.Chmod(f.Name()+suffix, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	return nil
 }
 
 // migrate applies the migrations the database lacks, each in its own

@@ -121,6 +121,33 @@ func TestFileMode(t *testing.T) {
 	}
 }
 
+// TestFileModeTightened: a database file that already exists with group or
+// other bits (made by touch, or copied) is narrowed to owner-only before the
+// private keys are written to it; the -wal and -shm files inherit its mode.
+func TestFileModeTightened(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokengate.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	if err := s.CreateClient(context.Background(), &store.Client{ID: "c", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s mode %v: it holds private keys and must be owner-only", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+}
+
 // BenchmarkToken measures the read the introspection endpoint makes for
 // every request: one token by hash, among 10,000, from parallel callers
 // with a cancellable context, as HTTP requests have.

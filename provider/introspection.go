@@ -263,7 +263,7 @@ func (p *Provider) clientJWKS(ctx context.Context, uri string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	res, err := p.cfg.HTTPClient.Do(req)
+	res, err := p.jwksHTTP.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetching client JWK Set: %w", err)
 	}

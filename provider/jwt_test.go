@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -372,6 +373,37 @@ func TestJWTResponseKeyFailure(t *testing.T) {
 	a := e.do(req{path: "/introspect", basic: basic(rs.id, rs.secret), form: form("token", e.token(app)), accept: provider.JWTResponseMediaType})
 	if a.status != 500 || a.json(t)["error"] != "server_error" || strings.Contains(a.body, "active") {
 		t.Errorf("answer %d %s, want 500 server_error", a.status, a.body)
+	}
+}
+
+// TestJWKSURIRedirectRefused: the provider fetches a client's jwks_uri
+// itself, so a redirect there would let whoever answers at that URL point the
+// provider at any address it can reach (including plain http on loopback),
+// and pick the key the answer is encrypted to. Redirects are not followed.
+func TestJWKSURIRedirectRefused(t *testing.T) {
+	e := newEnv(t, store.NewMemory())
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var internalHits atomic.Int32
+	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		internalHits.Add(1)
+		w.Write([]byte(publicJWKS(t, "ec-1", &ecKey.PublicKey)))
+	}))
+	defer internal.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, internal.URL+"/admin", http.StatusFound)
+	}))
+	defer redirector.Close()
+	rs := e.register(provider.ClientSpec{Introspection: store.IntrospectAny, IntrospectionEncryptedResponseAlg: "ECDH-ES", JWKSURI: redirector.URL})
+	app := e.register(provider.ClientSpec{})
+	a := e.do(req{path: "/introspect", basic: basic(rs.id, rs.secret), form: form("token", e.token(app)), accept: provider.JWTResponseMediaType})
+	if a.status != 500 || strings.Contains(a.body, "active") {
+		t.Errorf("answer %d %s, want 500 server_error", a.status, a.body)
+	}
+	if n := internalHits.Load(); n != 0 {
+		t.Errorf("the redirect was followed: the target was fetched %d times", n)
 	}
 }
 

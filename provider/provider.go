@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -98,7 +99,9 @@ type Config struct {
 	IntrospectionHook func(ctx context.Context, caller *Client, resp *introspect.Response) error
 
 	// HTTPClient fetches clients' jwks_uri for encrypted introspection
-	// responses. Defaults to a client with a 10s timeout.
+	// responses. Defaults to a client with a 10s timeout. Redirects are
+	// never followed, whatever its CheckRedirect: the registered URL is the
+	// only one the provider fetches.
 	HTTPClient *http.Client
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
@@ -126,6 +129,8 @@ type Provider struct {
 	admin     *Admin // the same cfg: RegisterClient and the like go through it
 	keys      keyring
 	jwksCache jwksCache
+	// jwksHTTP is cfg.HTTPClient refusing redirects.
+	jwksHTTP  *http.Client
 	clients   clientCache
 	lastSweep atomic.Int64 // unix nanoseconds of the last sweep
 }
@@ -167,6 +172,7 @@ func New(cfg Config) (*Provider, error) {
 		p.basePath + "/.well-known/openid-configuration",
 	}
 	p.jwksCache.entries = make(map[string]*jwksEntry)
+	p.jwksHTTP = noRedirects(cfg.HTTPClient)
 	p.clients.entries = make(map[string]clientEntry)
 	p.lastSweep.Store(p.now().UnixNano())
 	if err := p.admin.ensureKeys(context.Background()); err != nil {
@@ -348,6 +354,19 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// errRedirect refuses a redirect from a client's jwks_uri.
+var errRedirect = errors.New("provider: a client's jwks_uri answered with a redirect, which is not followed")
+
+// noRedirects returns a copy of c that does not follow redirects. A
+// jwks_uri is fetched by the provider on the word of whoever answers there:
+// a redirect could aim it at any address it can reach, internal or plain
+// http, so the registered URL is the only one fetched.
+func noRedirects(c *http.Client) *http.Client {
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return errRedirect }
+	return &cc
 }
 
 // jwksCache caches clients' JWK Sets fetched from their jwks_uri.

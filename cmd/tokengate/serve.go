@@ -53,11 +53,19 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
+	// The server speaks plain http. Off loopback, that is only right behind
+	// a TLS terminator, which an https issuer says there is; an http issuer
+	// (even a loopback one, which the provider accepts) would have clients
+	// on the network send secrets in clear text.
 	if host, _, err := net.SplitHostPort(*addr); err != nil {
 		return fs.usageError("--addr %q: %v", *addr, err)
-	} else if *issuer == "" && !oauthhttp.IsLoopback(host) {
-		return fs.usageError("--addr %s is not a loopback address, so the default issuer http://%s would send secrets in clear text: "+
-			"terminate TLS in front of the server and give its https URL with --issuer", *addr, *addr)
+	} else if !oauthhttp.IsLoopback(host) && !strings.HasPrefix(strings.ToLower(*issuer), "https://") {
+		what := "the default issuer http://" + *addr
+		if *issuer != "" {
+			what = "the issuer " + *issuer
+		}
+		return fs.usageError("--addr %s is not a loopback address, so %s would send secrets in clear text: "+
+			"terminate TLS in front of the server and give its https URL with --issuer", *addr, what)
 	}
 
 	ln, err := listen(*addr, "--addr")

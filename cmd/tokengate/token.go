@@ -101,7 +101,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 		cfg.EndpointParams = url.Values{"resource": resources}
 	}
 	capture := &captureTransport{base: e.httpClient.Transport}
-	hc := &http.Client{Transport: capture, Timeout: e.httpClient.Timeout}
+	hc := &http.Client{Transport: capture, Timeout: e.httpClient.Timeout, CheckRedirect: refuseRedirect}
 	tok, err := cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
 	if err != nil {
 		return fs.fail(tokenErrorCode(err), describeTokenError(err))
@@ -130,6 +130,13 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	out.WriteByte('\n')
 	e.stdout.Write(out.Bytes())
 	return exitOK
+}
+
+// refuseRedirect is the CheckRedirect of requests that carry a client's
+// credentials: on a 307 or 308, net/http would send the body again
+// (client_secret_post included) to wherever the redirect points.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("refusing to follow a redirect to %s with client credentials", req.URL.Redacted())
 }
 
 // checkEndpoint refuses a URL that is not https, unless it is http on a

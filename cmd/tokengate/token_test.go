@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -125,6 +127,37 @@ func TestToken(t *testing.T) {
 					t.Errorf("AS got %s=%q, want %q", k, got, want)
 				}
 			}
+		})
+	}
+}
+
+// TestTokenRefusesRedirect: a 307 or 308 from the token endpoint would make
+// net/http send the form again, client_secret_post and all, to wherever it
+// points (it drops only the Authorization header on a change of host). The
+// token request follows no redirect.
+func TestTokenRefusesRedirect(t *testing.T) {
+	for _, auth := range []string{"basic", "post"} {
+		t.Run(auth, func(t *testing.T) {
+			var stolen atomic.Int32
+			thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				stolen.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"access_token":"x","token_type":"Bearer"}`))
+			}))
+			defer thief.Close()
+			redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, thief.URL+"/token", http.StatusTemporaryRedirect)
+			}))
+			defer redirector.Close()
+			r := runCLI(t, "", nil, "token", "--token-url", redirector.URL+"/token", "--client-id", fakeClientID,
+				"--client-secret", fakeSecret, "--auth", auth)
+			if n := stolen.Load(); n != 0 {
+				t.Errorf("the token request was replayed to the redirect target %d times", n)
+			}
+			if r.code != exitAS || r.stdout != "" {
+				t.Errorf("code %d, stdout %q; want %d and nothing", r.code, r.stdout, exitAS)
+			}
+			assertNoSecrets(t, "stderr", r.stderr, fakeSecret)
 		})
 	}
 }

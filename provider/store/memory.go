@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -78,10 +79,15 @@ func (m *Memory) DeleteClient(_ context.Context, id string) error {
 	return nil
 }
 
-// SaveToken implements [Store].
+// SaveToken implements [Store]. Like the SQLite store's foreign key, it
+// refuses a token of a client that does not exist (deleted while the token
+// was being issued), which would otherwise outlive its client.
 func (m *Memory) SaveToken(_ context.Context, t *Token) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, ok := m.clients[t.ClientID]; !ok {
+		return fmt.Errorf("store: token of client %q: %w", t.ClientID, ErrNotFound)
+	}
 	m.tokens[string(t.Hash)] = cloneToken(t)
 	return nil
 }

@@ -151,7 +151,9 @@ type Store interface {
 	// with [ErrNotFound].
 	DeleteClient(ctx context.Context, id string) error
 
-	// SaveToken records an issued token.
+	// SaveToken records an issued token. It fails if the token's client
+	// does not exist, so that a token issued while its client is being
+	// deleted does not outlive it.
 	SaveToken(ctx context.Context, t *Token) error
 	// Token returns the token whose hash is hash, or [ErrNotFound].
 	Token(ctx context.Context, hash []byte) (*Token, error)

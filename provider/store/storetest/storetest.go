@@ -123,6 +123,15 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, err := s.Token(ctx, store.Hash("tok")); !errors.Is(err, store.ErrNotFound) {
 			t.Error("token survived deleting its client")
 		}
+		// A token endpoint that authenticated the client just before it
+		// was deleted must not leave an orphan token that stays active.
+		late := &store.Token{Hash: store.Hash("late"), ClientID: "c", GrantID: "g3", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.SaveToken(ctx, late); err == nil {
+			t.Error("SaveToken for a deleted client succeeded")
+		}
+		if _, err := s.Token(ctx, store.Hash("late")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("token of a deleted client: Token = %v, want ErrNotFound", err)
+		}
 	})
 
 	t.Run("RevokeRace", func(t *testing.T) {

@@ -31,6 +31,10 @@ The access token alone goes to stdout, so that
 	TOKEN=$(tokengate token ...)
 works; --json prints the whole token response instead.
 
+The client credentials are read from TOKENGATE_CLIENT_ID and
+TOKENGATE_CLIENT_SECRET when neither --client-id nor --client-secret is
+given: a secret on the command line is visible in the process list.
+
 Exit status: 0 on success; 1 if the authorization server refused the request
 (invalid_scope, unauthorized_client, ...); 2 on a usage error; 3 if the
 authorization server is unavailable or rejected the client credentials.`
@@ -52,6 +56,12 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	pos, code, ok := fs.parse(args)
 	if !ok {
 		return code
+	}
+	// The credentials may come from the environment, which, unlike the
+	// command line, other local users cannot read; only when neither flag
+	// was given, so the two never mix.
+	if *clientID == "" && *clientSecret == "" && e.getenv != nil {
+		*clientID, *clientSecret = e.getenv("TOKENGATE_CLIENT_ID"), e.getenv("TOKENGATE_CLIENT_SECRET")
 	}
 	switch {
 	case len(pos) > 0:

@@ -161,3 +161,21 @@ func TestTokenRefusesRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenCredentialsFromEnvironment: a secret given as --client-secret is
+// in the process list for every local user to read; like introspect, token
+// reads TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET when neither flag is
+// given.
+func TestTokenCredentialsFromEnvironment(t *testing.T) {
+	as := newFakeAS(t, "basic")
+	vars := map[string]string{"TOKENGATE_CLIENT_ID": fakeClientID, "TOKENGATE_CLIENT_SECRET": fakeSecret}
+	r := runCLI(t, "", vars, "token", "--token-url", as.srv.URL+"/token")
+	if r.code != exitOK || r.stdout != activeToken+"\n" {
+		t.Fatalf("code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// A flag given wins, and the two are never mixed.
+	r = runCLI(t, "", vars, "token", "--token-url", as.srv.URL+"/token", "--client-id", fakeClientID)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--client-secret is required") {
+		t.Errorf("code %d, stderr %q; want a usage error", r.code, r.stderr)
+	}
+}

@@ -13,8 +13,8 @@
 // # Token extraction
 //
 // The Authorization request header (RFC 6750 §2.1) is always read: the
-// scheme "Bearer" is matched case-insensitively and the token must be a
-// b64token. The form-encoded body parameter (§2.2) and the URI query
+// scheme "Bearer" (and "DPoP" with [Config.DPoP]) is matched
+// case-insensitively and the token must be a b64token. The form-encoded body parameter (§2.2) and the URI query
 // parameter (§2.3) are read only when enabled. A request that carries a
 // token by more than one method, or two Authorization headers, is
 // invalid_request. More places are added with [Config.Extractors].
@@ -38,6 +38,34 @@
 // credentials or answers with garbage: that is the resource server's
 // problem, logged at Error level (without the token), and never a pass.
 //
-// DPoP (RFC 9449) and mTLS-bound (RFC 8705) tokens are rejected as
-// invalid_token because their proofs are not verified yet.
+// # Sender-constrained tokens
+//
+// By default a token that introspection reports as sender-constrained (a
+// token_type of "DPoP", or a "cnf" member) is rejected as invalid_token:
+// accepting it as a bearer token would defeat its binding.
+//
+// With [Config.DPoP] (a *dpop.Verifier), DPoP-bound tokens (RFC 9449) are
+// accepted as "Authorization: DPoP <token>" with exactly one DPoP proof
+// header. The proof is checked as RFC 9449 §4.3 requires: typ dpop+jwt, an
+// asymmetric alg from the verifier's list, a public jwk, the signature,
+// htm, htu against [Config.RequestURL] (set it behind a reverse proxy), iat
+// within the verifier's window, ath against the token, jti against a
+// replay cache, and the jwk's RFC 7638 thumbprint against the token's
+// cnf.jkt. The proof is read before introspection and verified after the
+// token has passed the policy. The accepted key's thumbprint is
+// [Principal.DPoPThumbprint]. A DPoP-bound token sent as Bearer, a plain
+// bearer token sent with the DPoP scheme, a token_type of DPoP without
+// cnf.jkt, and certificate-bound (RFC 8705 x5t#S256) tokens are all
+// invalid_token; see [Guard] for why. Answers then become:
+//
+//	no token                 401  Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"
+//	bad or missing proof     401  Bearer realm="api", DPoP realm="api", error="invalid_dpop_proof", error_description="…", algs="…"
+//	bad token, DPoP scheme   401  Bearer realm="api", DPoP realm="api", error="invalid_token", error_description="…", algs="…"
+//	malformed, DPoP scheme   400  DPoP realm="api", error="invalid_request", error_description="…", algs="…"
+//	missing scope, DPoP      403  DPoP realm="api", error="insufficient_scope", error_description="…", scope="…", algs="…"
+//
+// Bearer requests get the same answers as without DPoP, except that every
+// 401 also carries the bare DPoP challenge (RFC 9449 §7.2). A full replay
+// cache is answered with 503. Server-provided nonces (RFC 9449 §8, §9) are
+// not implemented; the replay cache is per process.
 package rs

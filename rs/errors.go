@@ -21,6 +21,12 @@ var (
 	// guard's policy (audience, issuer, client, token type): RFC 6750 §3.1
 	// invalid_token, 401.
 	ErrInvalidToken = errors.New("rs: invalid access token")
+	// ErrInvalidDPoPProof means the request presents a DPoP-bound token
+	// with the DPoP scheme, but its DPoP proof is missing, malformed, for
+	// another request or key, stale or replayed: RFC 9449 §7.1
+	// invalid_dpop_proof, 401. Only a guard with [Config.DPoP] returns it;
+	// the cause (a package dpop error) is wrapped.
+	ErrInvalidDPoPProof = errors.New("rs: invalid DPoP proof")
 	// ErrInsufficientScope means the token is valid but does not carry the
 	// scopes the route requires: RFC 6750 §3.1 insufficient_scope, 403.
 	ErrInsufficientScope = errors.New("rs: insufficient scope")
@@ -36,7 +42,7 @@ var (
 // underlying cause, which is never sent to the client.
 type Error struct {
 	// Kind is one of ErrNoToken, ErrInvalidRequest, ErrInvalidToken,
-	// ErrInsufficientScope or ErrUnavailable.
+	// ErrInvalidDPoPProof, ErrInsufficientScope or ErrUnavailable.
 	Kind error
 	// Description is sent to the client as error_description. It must only
 	// use the characters RFC 6750 §3 allows (printable ASCII except '"' and
@@ -47,6 +53,10 @@ type Error struct {
 	Required scopes.Requirement
 	// Err is the cause, for logs and errors.Is/As; it may be nil.
 	Err error
+
+	// viaDPoP records that the request used the DPoP authentication
+	// scheme, so that the error goes into the DPoP challenge.
+	viaDPoP bool
 }
 
 // Error returns the category, the description and the cause.

@@ -29,13 +29,34 @@ type Extractor func(r *http.Request) (string, error)
 // header, the Bearer scheme without a token, or a token that is not an
 // RFC 6750 b64token (spaces, commas, non-ASCII, …) is invalid_request.
 func FromHeader(r *http.Request) (string, error) {
+	tok, _, err := fromAuthorization(r, false)
+	return tok, err
+}
+
+// fromDPoPHeader is FromHeader for a guard with [Config.DPoP]: it also
+// accepts "Authorization: DPoP <token>" (RFC 9449 §7.1), whose token68
+// syntax is RFC 6750's b64token. Its errors are marked for the DPoP
+// challenge when the scheme is DPoP.
+func fromDPoPHeader(r *http.Request) (string, error) {
+	tok, viaDPoP, err := fromAuthorization(r, true)
+	if err != nil && viaDPoP {
+		if e, ok := err.(*Error); ok {
+			e.viaDPoP = true
+		}
+	}
+	return tok, err
+}
+
+// fromAuthorization reads the Authorization header with the Bearer scheme,
+// or the DPoP scheme if allowDPoP; viaDPoP reports which.
+func fromAuthorization(r *http.Request, allowDPoP bool) (token string, viaDPoP bool, err error) {
 	vals := r.Header["Authorization"] // only its length is looked at before the cap
 	switch len(vals) {
 	case 0:
-		return "", nil
+		return "", false, nil
 	case 1:
 	default:
-		return "", newError(ErrInvalidRequest, "more than one Authorization header", nil)
+		return "", false, newError(ErrInvalidRequest, "more than one Authorization header", nil)
 	}
 	v := strings.Trim(vals[0], " \t")
 	i := strings.IndexAny(v, " \t")
@@ -43,16 +64,38 @@ func FromHeader(r *http.Request) (string, error) {
 	if i >= 0 {
 		scheme, rest = v[:i], v[i:]
 	}
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", nil
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		if rest == "" {
+			return "", false, newError(ErrInvalidRequest, "the Bearer scheme carries no token", nil)
+		}
+		if rest[0] != ' ' {
+			return "", false, newError(ErrInvalidRequest, "the Bearer scheme must be followed by a space", nil)
+		}
+	case allowDPoP && strings.EqualFold(scheme, "DPoP"):
+		viaDPoP = true
+		if rest == "" {
+			return "", true, newError(ErrInvalidRequest, "the DPoP scheme carries no token", nil)
+		}
+		if rest[0] != ' ' {
+			return "", true, newError(ErrInvalidRequest, "the DPoP scheme must be followed by a space", nil)
+		}
+	default:
+		return "", false, nil
 	}
-	if rest == "" {
-		return "", newError(ErrInvalidRequest, "the Bearer scheme carries no token", nil)
+	token, err = checkToken(strings.TrimLeft(rest, " "))
+	return token, viaDPoP, err
+}
+
+// usesDPoPScheme reports whether the request's one Authorization header
+// has the DPoP scheme.
+func usesDPoPScheme(r *http.Request) bool {
+	vals := r.Header["Authorization"]
+	if len(vals) != 1 {
+		return false
 	}
-	if rest[0] != ' ' {
-		return "", newError(ErrInvalidRequest, "the Bearer scheme must be followed by a space", nil)
-	}
-	return checkToken(strings.TrimLeft(rest, " "))
+	v := strings.TrimLeft(vals[0], " \t")
+	return len(v) > 4 && strings.EqualFold(v[:4], "DPoP") && (v[4] == ' ' || v[4] == '\t')
 }
 
 // FromQuery is the RFC 6750 §2.3 extractor: the access_token URI query

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/dpop"
 	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/scopes"
@@ -61,8 +62,8 @@ type Config struct {
 	Issuers []string
 	// TokenTypes lists the accepted "token_type" values, compared
 	// case-insensitively. A response without token_type is always accepted.
-	// Defaults to "Bearer". "DPoP" cannot be listed: DPoP proofs are not
-	// verified yet, so DPoP-bound tokens are always rejected (see [Guard]).
+	// Defaults to "Bearer". "DPoP" cannot be listed: DPoP-bound tokens are
+	// accepted by setting DPoP, and rejected without it (see [Guard]).
 	TokenTypes []string
 	// ClientIDs, if set, lists the clients whose tokens are accepted.
 	// Empty means any client.
@@ -107,6 +108,25 @@ type Config struct {
 	// token is invalid_request.
 	Extractors []Extractor
 
+	// DPoP, if set, accepts DPoP-bound access tokens (RFC 9449): presented
+	// as "Authorization: DPoP <token>" with one DPoP proof header, which
+	// this verifier checks against the request and against the token's
+	// cnf.jkt from introspection. Bearer tokens keep working alongside, and
+	// every 401 then carries both a Bearer and a DPoP challenge. Nil means
+	// DPoP-bound tokens are rejected as invalid_token, and the DPoP scheme
+	// is not recognised. See [Guard] for the rules.
+	DPoP *dpop.Verifier
+	// RequestURL returns the URL the client addressed, without query, which
+	// a DPoP proof's htu must name (RFC 9449 §4.3). Defaults to the scheme
+	// of the connection ("https" if r.TLS is set), r.Host and the escaped
+	// path of r.URL, which is right when clients connect to this server
+	// directly. Behind a reverse proxy or load balancer that terminates TLS
+	// or rewrites the host or path, return the public URL instead, e.g. a
+	// fixed "https://api.example.com" plus r.URL.EscapedPath(), or values
+	// from X-Forwarded-Proto and X-Forwarded-Host if, and only if, your
+	// proxy sets them and drops those sent by clients. Only used with DPoP.
+	RequestURL func(r *http.Request) string
+
 	// AllowAnonymous lets requests without any token through with no
 	// principal; a request with a bad token is still rejected, and a route
 	// that requires scopes still answers 401. Handlers MUST then check
@@ -127,10 +147,24 @@ type Config struct {
 // failure into an RFC 6750 §3 answer ([Guard.Reject]). It is safe for
 // concurrent use.
 //
-// Sender-constrained tokens are rejected as invalid_token: a token_type of
-// "DPoP", or a "cnf" member (RFC 7800: jkt for DPoP, x5t#S256 for mTLS),
-// binds the token to a key whose proof this package does not verify yet, so
-// accepting it as a plain bearer token would defeat the binding.
+// A token is sender-constrained when its introspection response has a
+// token_type of "DPoP" or a "cnf" member (RFC 7800: jkt for DPoP,
+// x5t#S256 for mTLS). Without [Config.DPoP], every sender-constrained token
+// is rejected as invalid_token: accepting it as a plain bearer token would
+// defeat the binding. With it, under RFC 9449 §7:
+//
+//   - a token with cnf.jkt (whatever its token_type) is accepted only with
+//     the DPoP scheme and a valid proof signed by that key; a bad proof is
+//     invalid_dpop_proof (401);
+//   - such a token presented with the Bearer scheme is invalid_token
+//     (RFC 9449 §7.2: the binding must not be downgraded);
+//   - a token_type of "DPoP" without cnf.jkt is invalid_token: there is no
+//     key to check the proof against;
+//   - a token that is not DPoP-bound presented with the DPoP scheme is
+//     invalid_token: the client believes in a binding the authorization
+//     server did not make, and accepting it would hide that mistake;
+//   - certificate-bound tokens (cnf x5t#S256, RFC 8705) and any other cnf
+//     member stay rejected as invalid_token.
 type Guard struct {
 	introspector     Introspector
 	audiences        []string
@@ -148,6 +182,9 @@ type Guard struct {
 	allowQuery       bool
 	extractors       []Extractor
 	anonymous        bool
+	dpop             *dpop.Verifier
+	requestURL       func(*http.Request) string
+	dpopAlgs         string // the algs attribute of the DPoP challenge
 	log              *slog.Logger
 	scopeSets        scopeMemo
 	// unavailableLog and misconfiguredLog rate-limit the lines logged when
@@ -188,7 +225,7 @@ func New(cfg Config) (*Guard, error) {
 			return nil, errors.New("rs: Config.TokenTypes contains an empty string")
 		}
 		if strings.EqualFold(t, "DPoP") {
-			return nil, errors.New("rs: Config.TokenTypes: DPoP-bound tokens are not supported yet (their proofs are not verified)")
+			return nil, errors.New("rs: Config.TokenTypes: DPoP-bound tokens are accepted by setting Config.DPoP, not by listing DPoP")
 		}
 	}
 	if cfg.ClockSkew < 0 {
@@ -229,7 +266,15 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.RequestURL == nil {
+		cfg.RequestURL = defaultRequestURL
+	}
 	extractors := []Extractor{FromHeader}
+	dpopAlgs := ""
+	if cfg.DPoP != nil {
+		extractors[0] = fromDPoPHeader
+		dpopAlgs = strings.Join(cfg.DPoP.Algorithms(), " ")
+	}
 	if cfg.AllowFormToken {
 		extractors = append(extractors, FromForm(cfg.MaxFormBytes))
 	}
@@ -254,6 +299,9 @@ func New(cfg Config) (*Guard, error) {
 		allowQuery:       cfg.AllowQueryToken,
 		extractors:       extractors,
 		anonymous:        cfg.AllowAnonymous,
+		dpop:             cfg.DPoP,
+		requestURL:       cfg.RequestURL,
+		dpopAlgs:         dpopAlgs,
 		log:              cfg.Logger,
 	}, nil
 }
@@ -313,7 +361,58 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 		}
 		return nil, newError(ErrNoToken, "", nil)
 	}
+	if g.dpop != nil && usesDPoPScheme(r) {
+		p, err := g.authenticateDPoP(r, token)
+		if e, ok := err.(*Error); ok {
+			e.viaDPoP = true
+		}
+		return p, err
+	}
 	ctx := r.Context()
+	resp, err := g.introspect(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	p, jkt, err := g.verdict(ctx, token, resp)
+	if err != nil {
+		return nil, err
+	}
+	if jkt != "" {
+		return nil, newError(ErrInvalidToken, "the DPoP-bound access token must be sent with the DPoP scheme", nil)
+	}
+	return p, nil
+}
+
+// authenticateDPoP is Authenticate for a token sent with the DPoP scheme
+// (RFC 9449 §7.1): the token must be DPoP-bound and the request must carry
+// a proof by the key it is bound to.
+func (g *Guard) authenticateDPoP(r *http.Request, token string) (*Principal, error) {
+	ctx := r.Context()
+	proof, err := dpop.FromHeader(r.Header)
+	if err != nil { // before introspection: no proof, no need to ask
+		return nil, g.proofError(ctx, token, err)
+	}
+	resp, err := g.introspect(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	p, jkt, err := g.verdict(ctx, token, resp)
+	if err != nil {
+		return nil, err
+	}
+	if jkt == "" {
+		return nil, newError(ErrInvalidToken, "the access token is not DPoP-bound", nil)
+	}
+	req := dpop.ProofRequest{Method: r.Method, URL: g.requestURL(r), AccessToken: token}
+	if err := g.dpop.Verify(ctx, proof, req, jkt); err != nil {
+		return nil, g.proofError(ctx, token, err)
+	}
+	p.DPoPThumbprint = jkt
+	return p, nil
+}
+
+// introspect asks the introspector and maps its failures.
+func (g *Guard) introspect(ctx context.Context, token string) (*introspect.Response, error) {
 	resp, err := g.introspector.Introspect(ctx, token)
 	if err != nil {
 		return nil, g.introspectionError(ctx, token, err)
@@ -322,7 +421,46 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 		err := fmt.Errorf("rs: introspector returned no response and no error: %w", introspect.ErrMalformedResponse)
 		return nil, g.introspectionError(ctx, token, err)
 	}
-	return g.verdict(ctx, token, resp)
+	return resp, nil
+}
+
+// proofError turns a package dpop error into invalid_dpop_proof, with a
+// fixed description per check, or into unavailable when the replay cache
+// is full.
+func (g *Guard) proofError(ctx context.Context, token string, err error) error {
+	if errors.Is(err, dpop.ErrReplayCacheFull) {
+		if ok, suppressed := g.unavailableLog.Allow(g.now()); ok {
+			g.log.WarnContext(ctx, "rs: DPoP replay cache full: raise dpop.Config.MaxReplayEntries or shorten IATWindow",
+				"token_sha256", tokenHash(token), "suppressed_since_last", suppressed)
+		}
+		return newError(ErrUnavailable, descUnavailable, err)
+	}
+	desc := "the DPoP proof is invalid"
+	switch {
+	case errors.Is(err, dpop.ErrMissingProof):
+		desc = "exactly one DPoP proof header is required"
+	case errors.Is(err, dpop.ErrRequestMismatch):
+		desc = "the DPoP proof is for another request"
+	case errors.Is(err, dpop.ErrProofTime):
+		desc = "the DPoP proof was not issued within the accepted time window"
+	case errors.Is(err, dpop.ErrTokenHash):
+		desc = "the DPoP proof is for another access token"
+	case errors.Is(err, dpop.ErrKeyMismatch):
+		desc = "the DPoP proof is not signed by the key the access token is bound to"
+	case errors.Is(err, dpop.ErrReplay):
+		desc = "the DPoP proof was already used"
+	}
+	g.log.InfoContext(ctx, "rs: DPoP proof rejected", "token_sha256", tokenHash(token), "err", err)
+	return &Error{Kind: ErrInvalidDPoPProof, Description: desc, Err: err, viaDPoP: true}
+}
+
+// defaultRequestURL is [Config.RequestURL] when unset.
+func defaultRequestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
 }
 
 // Authorize checks that p satisfies req under the guard's strategy. A nil
@@ -341,6 +479,7 @@ func (g *Guard) Authorize(p *Principal, req scopes.Requirement) error {
 		Kind:        ErrInsufficientScope,
 		Description: "the access token lacks the required scope: " + req.Expr(),
 		Required:    req,
+		viaDPoP:     p.DPoPThumbprint != "",
 	}
 }
 
@@ -370,10 +509,12 @@ func (g *Guard) introspectionError(ctx context.Context, token string, err error)
 
 const descUnavailable = "the access token cannot be checked right now, retry later"
 
-// verdict applies the policy to an introspection response.
-func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Response) (*Principal, error) {
-	invalid := func(desc string) (*Principal, error) {
-		return nil, newError(ErrInvalidToken, desc, nil)
+// verdict applies the policy to an introspection response. jkt is the
+// token's cnf.jkt when it is DPoP-bound and the guard accepts DPoP; the
+// caller must then check a proof.
+func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Response) (p *Principal, jkt string, err error) {
+	invalid := func(desc string) (*Principal, string, error) {
+		return nil, "", newError(ErrInvalidToken, desc, nil)
 	}
 	if !resp.Active {
 		return invalid("the access token is not active")
@@ -385,10 +526,18 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 	if !resp.NotBefore.IsZero() && now.Add(g.skew).Before(resp.NotBefore) {
 		return invalid("the access token is not valid yet")
 	}
-	if strings.EqualFold(resp.TokenType, "DPoP") || hasConfirmation(resp.Confirmation) {
-		return invalid("sender-constrained access tokens are not supported")
+	typeDPoP := strings.EqualFold(resp.TokenType, "DPoP")
+	if g.dpop == nil {
+		if typeDPoP || hasConfirmation(resp.Confirmation) {
+			return invalid("sender-constrained access tokens are not supported")
+		}
+	} else if typeDPoP || hasConfirmation(resp.Confirmation) {
+		var desc string
+		if jkt, desc = dpopConfirmation(resp.Confirmation); desc != "" {
+			return invalid(desc)
+		}
 	}
-	if resp.TokenType != "" && !slices.ContainsFunc(g.tokenTypes, func(t string) bool { return strings.EqualFold(t, resp.TokenType) }) {
+	if resp.TokenType != "" && !(typeDPoP && jkt != "") && !slices.ContainsFunc(g.tokenTypes, func(t string) bool { return strings.EqualFold(t, resp.TokenType) }) {
 		return invalid("the access token type is not accepted")
 	}
 	if !g.skipAudience && !slices.ContainsFunc(resp.Audience, func(a string) bool { return slices.Contains(g.audiences, a) }) {
@@ -402,7 +551,7 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 	}
 	granted, err := g.scopeSets.parse(resp.Scope)
 	if err != nil {
-		return nil, g.introspectionError(ctx, token, fmt.Errorf("rs: scope member: %w: %w", introspect.ErrMalformedResponse, err))
+		return nil, "", g.introspectionError(ctx, token, fmt.Errorf("rs: scope member: %w: %w", introspect.ErrMalformedResponse, err))
 	}
 	return &Principal{
 		Subject:  resp.Subject,
@@ -413,7 +562,33 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 		Issuer:   resp.Issuer,
 		Response: resp,
 		guard:    g,
-	}, nil
+	}, jkt, nil
+}
+
+// dpopConfirmation returns the jkt of a cnf member (RFC 9449 §6.1), or the
+// description of why the token cannot be accepted: no jkt, a certificate
+// binding, or a member that is not understood (which fails closed).
+func dpopConfirmation(cnf json.RawMessage) (jkt, reject string) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(cnf, &m); err != nil && len(bytes.TrimSpace(cnf)) > 0 && !bytes.Equal(bytes.TrimSpace(cnf), []byte("null")) {
+		return "", "sender-constrained access tokens are not supported"
+	}
+	if _, ok := m["x5t#S256"]; ok {
+		return "", "certificate-bound access tokens are not supported"
+	}
+	for k := range m {
+		if k != "jkt" {
+			return "", "sender-constrained access tokens are not supported"
+		}
+	}
+	raw, ok := m["jkt"]
+	if !ok {
+		return "", "the DPoP-bound access token has no key confirmation (cnf.jkt)"
+	}
+	if err := json.Unmarshal(raw, &jkt); err != nil || jkt == "" {
+		return "", "sender-constrained access tokens are not supported"
+	}
+	return jkt, ""
 }
 
 // hasConfirmation reports whether a cnf member binds the token to a key:

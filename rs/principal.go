@@ -31,6 +31,10 @@ type Principal struct {
 	Issuer string
 	// Response is the full introspection response, for custom claims.
 	Response *introspect.Response
+	// DPoPThumbprint is the RFC 7638 thumbprint (cnf.jkt) of the key whose
+	// possession the request proved with a DPoP proof (RFC 9449); empty for
+	// a bearer token.
+	DPoPThumbprint string
 
 	guard *Guard // the guard that vouched for it, so nested middleware can reuse it
 }

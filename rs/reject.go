@@ -49,11 +49,21 @@ func (g *Guard) WriteError(w http.ResponseWriter, err error) {
 //   - [ErrNoToken]: 401 with a bare challenge, `Bearer realm="…"`;
 //   - [ErrInvalidRequest]: 400, error="invalid_request";
 //   - [ErrInvalidToken]: 401, error="invalid_token";
+//   - [ErrInvalidDPoPProof]: 401, error="invalid_dpop_proof" (RFC 9449 §7.1);
 //   - [ErrInsufficientScope]: 403, error="insufficient_scope" and the
 //     scope attribute printed by the requirement;
 //   - [ErrUnavailable] and the introspect categories ErrUnavailable,
 //     ErrASRejectedClient and ErrMalformedResponse: 503 with Retry-After
 //     (the authorization server's, else [Config.RetryAfter]) and no challenge.
+//
+// With [Config.DPoP], a 401 carries two challenges in one WWW-Authenticate
+// field, Bearer first, then DPoP with the algs attribute (RFC 9449 §7.1
+// and §7.2), for example
+//
+//	Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"
+//
+// and the error attributes go into the challenge of the scheme the request
+// used; a 400 or 403 carries only that scheme's challenge.
 //
 // The error_description comes only from an [*Error]'s Description, never
 // from error text. Any other error is answered as invalid_token, so that
@@ -62,21 +72,23 @@ func (g *Guard) WriteError(w http.ResponseWriter, err error) {
 func (g *Guard) Reject(err error) *Rejection {
 	var e *Error
 	desc := ""
+	viaDPoP := false
 	kind := classify(err)
 	if errors.As(err, &e) {
 		desc = e.Description
+		viaDPoP = e.viaDPoP
 	}
 	switch kind {
 	case ErrNoToken:
-		return g.challenge(http.StatusUnauthorized, "", "", "")
+		return g.challenge(http.StatusUnauthorized, "", "", "", false)
 	case ErrInvalidRequest:
-		return g.challenge(http.StatusBadRequest, "invalid_request", orDefault(desc, "the request is malformed"), "")
+		return g.challenge(http.StatusBadRequest, "invalid_request", orDefault(desc, "the request is malformed"), "", viaDPoP)
 	case ErrInsufficientScope:
 		scope := ""
 		if e != nil {
 			scope = e.Required.String()
 		}
-		return g.challenge(http.StatusForbidden, "insufficient_scope", orDefault(desc, "the access token lacks the required scope"), scope)
+		return g.challenge(http.StatusForbidden, "insufficient_scope", orDefault(desc, "the access token lacks the required scope"), scope, viaDPoP)
 	case ErrUnavailable:
 		wait := introspect.RetryAfterHint(err)
 		if wait <= 0 {
@@ -88,9 +100,11 @@ func (g *Guard) Reject(err error) *Rejection {
 		h.Set("Content-Type", "application/json")
 		return &Rejection{Status: http.StatusServiceUnavailable, Header: h, Body: jsonBody("temporarily_unavailable", descUnavailable)}
 	case ErrInvalidToken:
-		return g.challenge(http.StatusUnauthorized, "invalid_token", orDefault(desc, "the access token is not valid"), "")
+		return g.challenge(http.StatusUnauthorized, "invalid_token", orDefault(desc, "the access token is not valid"), "", viaDPoP)
+	case ErrInvalidDPoPProof:
+		return g.challenge(http.StatusUnauthorized, "invalid_dpop_proof", orDefault(desc, "the DPoP proof is invalid"), "", true)
 	default:
-		return g.challenge(http.StatusUnauthorized, "invalid_token", "the access token was rejected", "")
+		return g.challenge(http.StatusUnauthorized, "invalid_token", "the access token was rejected", "", viaDPoP)
 	}
 }
 
@@ -101,7 +115,7 @@ func classify(err error) error {
 	if errors.As(err, &e) && e.Kind != nil {
 		return e.Kind
 	}
-	for _, kind := range []error{ErrNoToken, ErrInvalidRequest, ErrInsufficientScope, ErrInvalidToken, ErrUnavailable} {
+	for _, kind := range []error{ErrNoToken, ErrInvalidRequest, ErrInsufficientScope, ErrInvalidToken, ErrInvalidDPoPProof, ErrUnavailable} {
 		if errors.Is(err, kind) {
 			return kind
 		}
@@ -122,12 +136,15 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// challenge builds a Bearer challenge (RFC 6750 §3, RFC 7235 §2.1) and body.
-func (g *Guard) challenge(status int, code, desc, scope string) *Rejection {
+// challenge builds the Bearer challenge (RFC 6750 §3, RFC 7235 §2.1), and
+// with DPoP accepted the DPoP one (RFC 9449 §7.1), and the body. The error
+// attributes go into the DPoP challenge if viaDPoP, else into the Bearer
+// one; a status other than 401 carries only the challenge with the error.
+func (g *Guard) challenge(status int, code, desc, scope string, viaDPoP bool) *Rejection {
 	desc = sanitizeDescription(desc)
+	viaDPoP = viaDPoP && g.dpop != nil
 	var b strings.Builder
-	b.WriteString("Bearer")
-	sep := " "
+	var sep string
 	param := func(name, value string) {
 		b.WriteString(sep)
 		b.WriteString(name)
@@ -136,18 +153,35 @@ func (g *Guard) challenge(status int, code, desc, scope string) *Rejection {
 		b.WriteByte('"')
 		sep = ", "
 	}
-	param("realm", g.realm) // never empty: New defaults it
-	if code != "" {
-		param("error", code)
-		if desc != "" {
-			param("error_description", desc)
+	scheme := func(name string, withError bool) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
 		}
-		if scope != "" {
-			param("scope", scope)
+		b.WriteString(name)
+		sep = " "
+		param("realm", g.realm) // never empty: New defaults it
+		if withError && code != "" {
+			param("error", code)
+			if desc != "" {
+				param("error_description", desc)
+			}
+			if scope != "" {
+				param("scope", scope)
+			}
+		}
+		if name == "DPoP" {
+			param("algs", g.dpopAlgs)
+		}
+		if g.resourceMetadata != "" {
+			param("resource_metadata", g.resourceMetadata)
 		}
 	}
-	if g.resourceMetadata != "" {
-		param("resource_metadata", g.resourceMetadata)
+	both := g.dpop != nil && status == http.StatusUnauthorized
+	if !viaDPoP || both {
+		scheme("Bearer", !viaDPoP)
+	}
+	if viaDPoP || both {
+		scheme("DPoP", viaDPoP)
 	}
 	h := http.Header{}
 	h.Set("WWW-Authenticate", b.String())

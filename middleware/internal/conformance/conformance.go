@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/dpop"
+	"github.com/tokengate/tokengate/dpop/dpoptest"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/rs/rstest"
@@ -57,6 +59,14 @@ var Now = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 const audience = "https://api.example.com"
 
+// ClientKey is the DPoP key of the suite's client; the "bound" token is
+// bound to it.
+var ClientKey = dpoptest.NewKey("ES256")
+
+// OrdersURL is what the default rs.Config.RequestURL makes of the suite's
+// requests (httptest.NewRequest's host, no TLS).
+const OrdersURL = "http://example.com/api/orders"
+
 // Introspector answers for the suite's tokens.
 func Introspector() rstest.Introspector {
 	active := func(scope string, mut func(*introspect.Response)) rstest.Answer {
@@ -73,6 +83,13 @@ func Introspector() rstest.Introspector {
 		"expired":  active("orders:read", func(r *introspect.Response) { r.Expiry = Now.Add(-time.Hour) }),
 		"stranger": active("orders:read", func(r *introspect.Response) { r.Audience = []string{"https://other.example.com"} }),
 		"dpop":     active("orders:read", func(r *introspect.Response) { r.TokenType = "DPoP" }),
+		"bound": active("orders:read profile", func(r *introspect.Response) {
+			r.TokenType = "DPoP"
+			r.Confirmation = json.RawMessage(`{"jkt":"` + ClientKey.JKT() + `"}`)
+		}),
+		"mtls": active("orders:read", func(r *introspect.Response) {
+			r.Confirmation = json.RawMessage(`{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}`)
+		}),
 		"inactive": {Err: introspect.ErrInactive},
 		"down":     {Err: &introspect.Error{StatusCode: 503, RetryAfter: 7 * time.Second}},
 		"misconf":  {Err: &introspect.Error{StatusCode: 401, Code: "invalid_client"}},
@@ -87,7 +104,8 @@ type Case struct {
 	Method  string // default GET
 	Target  string // default /api/orders
 	Auth    []string
-	Form    string // a form-encoded POST body
+	DPoP    []string // DPoP proof header values
+	Form    string   // a form-encoded POST body
 
 	Status     int
 	Challenge  string
@@ -111,7 +129,86 @@ var (
 	queryOK    = func(c *rs.Config) { c.AllowQueryToken = true }
 	formOK     = func(c *rs.Config) { c.AllowFormToken = true }
 	metadata   = func(c *rs.Config) { c.ResourceMetadataURL = rmURL }
+	dpopOn     = func(c *rs.Config) {
+		v, err := dpop.New(dpop.Config{Now: func() time.Time { return Now }})
+		if err != nil {
+			panic(err)
+		}
+		c.DPoP = v
+	}
+	goodProof = ClientKey.Proof("GET", OrdersURL, "bound", Now)
 )
+
+// DPoP challenges of the suite's guard with DPoP accepted.
+const (
+	dpopRealm = `DPoP realm="orders"`
+	algs      = `algs="ES256 RS256 PS256 EdDSA"`
+	bothBare  = realm + ", " + dpopRealm + ", " + algs
+	invProof  = `{"error":"invalid_dpop_proof","error_description":"`
+)
+
+// badProof returns a proof for the bound token that fails one check.
+func badProof(mut func(h, c map[string]any)) []string {
+	h, c := ClientKey.Header(), ClientKey.Claims("GET", OrdersURL, "bound", Now)
+	mut(h, c)
+	return []string{ClientKey.Sign(h, c)}
+}
+
+// proofFailure is the answer to a DPoP request whose proof fails.
+func proofFailure(desc string) (string, string) {
+	return realm + ", " + dpopRealm + `, error="invalid_dpop_proof", error_description="` + desc + `", ` + algs, invProof + desc + `"}`
+}
+
+var dpopCases = func() []Case {
+	c := func(name string, auth, proofs []string, status int, challenge, body string) Case {
+		return Case{Name: name, Config: dpopOn, Auth: auth, DPoP: proofs, Status: status, Challenge: challenge, Body: body}
+	}
+	fail := func(name string, proofs []string, desc string) Case {
+		ch, body := proofFailure(desc)
+		return c(name, []string{"DPoP bound"}, proofs, 401, ch, body)
+	}
+	one := []string{goodProof}
+	cases := []Case{
+		c("DPoP: no token", nil, nil, 401, bothBare, ""),
+		c("DPoP: bound token with a valid proof", []string{"DPoP bound"}, one, 200, "", alice),
+		c("DPoP: scheme is case-insensitive", []string{"dpop bound"}, one, 200, "", alice),
+		c("DPoP: bearer token still accepted", []string{"Bearer reader"}, nil, 200, "", alice),
+		c("DPoP: bound token sent as Bearer", []string{"Bearer bound"}, one, 401,
+			realm+`, error="invalid_token", error_description="the DPoP-bound access token must be sent with the DPoP scheme", `+dpopRealm+", "+algs,
+			invTok+`the DPoP-bound access token must be sent with the DPoP scheme"}`),
+		c("DPoP: bearer token sent with the DPoP scheme", []string{"DPoP reader"}, []string{ClientKey.Proof("GET", OrdersURL, "reader", Now)}, 401,
+			realm+", "+dpopRealm+`, error="invalid_token", error_description="the access token is not DPoP-bound", `+algs,
+			invTok+`the access token is not DPoP-bound"}`),
+		c("DPoP: certificate-bound token", []string{"DPoP mtls"}, []string{ClientKey.Proof("GET", OrdersURL, "mtls", Now)}, 401,
+			realm+", "+dpopRealm+`, error="invalid_token", error_description="certificate-bound access tokens are not supported", `+algs,
+			invTok+`certificate-bound access tokens are not supported"}`),
+		c("DPoP: scheme without token", []string{"DPoP"}, one, 400,
+			dpopRealm+`, error="invalid_request", error_description="the DPoP scheme carries no token", `+algs,
+			invReq+`the DPoP scheme carries no token"}`),
+		{
+			Name: "DPoP: missing scope", Config: dpopOn, Require: scopes.All("orders:write"), Auth: []string{"DPoP bound"}, DPoP: one, Status: 403,
+			Challenge: dpopRealm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write", ` + algs,
+			Body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:write"}`,
+		},
+		fail("DPoP: no proof", nil, "exactly one DPoP proof header is required"),
+		fail("DPoP: two proofs", []string{goodProof, goodProof}, "exactly one DPoP proof header is required"),
+		fail("DPoP: malformed proof", []string{"not-a-jws"}, "the DPoP proof is invalid"),
+		fail("DPoP: proof for another URL", []string{ClientKey.Proof("GET", "http://example.com/api/users", "bound", Now)}, "the DPoP proof is for another request"),
+		fail("DPoP: proof for another method", []string{ClientKey.Proof("POST", OrdersURL, "bound", Now)}, "the DPoP proof is for another request"),
+		fail("DPoP: proof by another key", []string{dpoptest.NewKey("ES256").Proof("GET", OrdersURL, "bound", Now)}, "the DPoP proof is not signed by the key the access token is bound to"),
+		fail("DPoP: proof for another token", []string{ClientKey.Proof("GET", OrdersURL, "reader", Now)}, "the DPoP proof is for another access token"),
+		fail("DPoP: stale proof", []string{ClientKey.Proof("GET", OrdersURL, "bound", Now.Add(-2*time.Minute))}, "the DPoP proof was not issued within the accepted time window"),
+		fail("DPoP: alg none", []string{dpoptest.Unsigned(func() map[string]any { h := ClientKey.Header(); h["alg"] = "none"; return h }(),
+			ClientKey.Claims("GET", OrdersURL, "bound", Now))}, "the DPoP proof is invalid"),
+		fail("DPoP: typ JWT", badProof(func(h, _ map[string]any) { h["typ"] = "JWT" }), "the DPoP proof is invalid"),
+		{
+			Name: "DPoP: with resource_metadata", Config: func(c *rs.Config) { dpopOn(c); metadata(c) }, Status: 401,
+			Challenge: realm + `, resource_metadata="` + rmURL + `", ` + dpopRealm + ", " + algs + `, resource_metadata="` + rmURL + `"`,
+		},
+		{Name: "DPoP off: DPoP scheme is not ours", Auth: []string{"DPoP bound"}, DPoP: one, Status: 401, Challenge: realm},
+	}
+	return cases
+}()
 
 // Cases is the table. Keep it in the order of issue 5.
 var Cases = []Case{
@@ -191,6 +288,8 @@ var Cases = []Case{
 	{Name: "anonymous allowed, scope required", Config: anonymous, Require: readOrders, Status: 401, Challenge: realm},
 }
 
+func init() { Cases = append(Cases, dpopCases...) }
+
 // Guard returns the suite's guard for c.
 func (c Case) Guard(t testing.TB) *rs.Guard {
 	cfg := rs.Config{
@@ -229,6 +328,9 @@ func (c Case) Request() *http.Request {
 	}
 	for _, a := range c.Auth {
 		r.Header.Add("Authorization", a)
+	}
+	for _, p := range c.DPoP {
+		r.Header.Add("DPoP", p)
 	}
 	return r
 }

@@ -107,6 +107,9 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 			if !creds.hasSecret && allowPublic {
 				return c, nil
 			}
+			// Compared like a wrong secret, so that the time taken does
+			// not tell a public client from a confidential one.
+			store.Equal(dummyHash, store.Hash(cand[1]))
 			continue
 		}
 		if creds.hasSecret && store.Equal(c.SecretHash, store.Hash(cand[1])) {

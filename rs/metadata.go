@@ -69,7 +69,8 @@ func parseResource(resource string) (*url.URL, error) {
 // MetadataHandler returns an http.Handler that serves md as an RFC 9728
 // protected resource metadata document (GET and HEAD only), with
 // bearer_methods_supported derived from the guard: "header" always, "body"
-// with [Config.AllowFormToken], "query" with [Config.AllowQueryToken].
+// with [Config.AllowFormToken], "query" with [Config.AllowQueryToken], and
+// with [Config.DPoP] dpop_signing_alg_values_supported from the verifier.
 // Custom extractors are not described. Mount it on the path of
 // [MetadataURL](md.Resource), e.g. WellKnownMetadataPath for a resource
 // without path.
@@ -105,9 +106,10 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 		JWKSURI               string   `json:"jwks_uri,omitempty"`
 		ScopesSupported       []string `json:"scopes_supported,omitempty"`
 		BearerMethods         []string `json:"bearer_methods_supported"`
+		DPoPAlgorithms        []string `json:"dpop_signing_alg_values_supported,omitempty"`
 		ResourceName          string   `json:"resource_name,omitempty"`
 		ResourceDocumentation string   `json:"resource_documentation,omitempty"`
-	}{md.Resource, slices.Clone(md.AuthorizationServers), md.JWKSURI, slices.Clone(md.ScopesSupported), methods, md.ResourceName, md.ResourceDocumentation})
+	}{md.Resource, slices.Clone(md.AuthorizationServers), md.JWKSURI, slices.Clone(md.ScopesSupported), methods, g.dpopAlgorithms(), md.ResourceName, md.ResourceDocumentation})
 	if err != nil {
 		return nil, fmt.Errorf("rs: encoding metadata: %w", err)
 	}
@@ -122,4 +124,13 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 		h.Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(body)
 	}), nil
+}
+
+// dpopAlgorithms returns the JWS algorithms accepted in DPoP proofs, or nil
+// without [Config.DPoP].
+func (g *Guard) dpopAlgorithms() []string {
+	if g.dpop == nil {
+		return nil
+	}
+	return slices.Clone(g.dpop.Algorithms())
 }

@@ -1,10 +1,15 @@
 package rs_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"time"
 
+	"github.com/tokengate/tokengate/dpop"
+	"github.com/tokengate/tokengate/dpop/dpoptest"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/rs/rstest"
@@ -62,4 +67,54 @@ func ExampleGuard_MetadataHandler() {
 	fmt.Println(rec.Body)
 	// Output:
 	// {"resource":"https://api.example.com","authorization_servers":["https://as.example.com"],"scopes_supported":["orders:read","orders:write"],"bearer_methods_supported":["header"]}
+}
+
+// With Config.DPoP, tokens that introspection reports as DPoP-bound
+// (cnf.jkt) are accepted only with the DPoP scheme and a proof signed by
+// the bound key; bearer tokens keep working.
+func ExampleGuard_dpop() {
+	client := dpoptest.NewKey("ES256") // the client's key; its thumbprint is the token's cnf.jkt
+	bound := rstest.Active("alice", "shop", "orders:read", time.Now().Add(time.Hour), "https://api.example.com")
+	bound.TokenType = "DPoP"
+	bound.Confirmation = json.RawMessage(`{"jkt":"` + client.JKT() + `"}`)
+
+	verifier, err := dpop.New(dpop.Config{Algorithms: []string{"ES256", "EdDSA"}})
+	if err != nil {
+		panic(err)
+	}
+	guard, err := rs.New(rs.Config{
+		Introspector: rstest.Introspector{"tok-bound": {Response: bound}},
+		Audiences:    []string{"https://api.example.com"},
+		Realm:        "orders",
+		DPoP:         verifier,
+		// Behind a proxy, the URL the client signed is the public one.
+		RequestURL: func(r *http.Request) string { return "https://api.example.com" + r.URL.EscapedPath() },
+		Logger:     slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	request := func(scheme, proof string) {
+		r := httptest.NewRequest("GET", "/orders", nil)
+		r.Header.Set("Authorization", scheme+" tok-bound")
+		if proof != "" {
+			r.Header.Set("DPoP", proof)
+		}
+		p, err := guard.Check(r, scopes.All("orders:read"))
+		if err == nil {
+			fmt.Println("welcome", p.Subject)
+			return
+		}
+		rej := guard.Reject(err)
+		fmt.Println(rej.Status, rej.Header.Get("WWW-Authenticate"))
+	}
+	proof := client.Proof("GET", "https://api.example.com/orders", "tok-bound", time.Now())
+	request("DPoP", proof)
+	request("DPoP", proof) // replayed
+	request("Bearer", "")  // the binding cannot be dropped
+	// Output:
+	// welcome alice
+	// 401 Bearer realm="orders", DPoP realm="orders", error="invalid_dpop_proof", error_description="the DPoP proof was already used", algs="ES256 EdDSA"
+	// 401 Bearer realm="orders", error="invalid_token", error_description="the DPoP-bound access token must be sent with the DPoP scheme", DPoP realm="orders", algs="ES256 EdDSA"
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tokengate/tokengate/dpop/dpoptest"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/rs"
+	"github.com/tokengate/tokengate/scopes"
 )
 
 var dpopKey = dpoptest.NewKey("ES256")
@@ -272,4 +273,48 @@ func TestDPoPMetadata(t *testing.T) {
 	if rec.Body.String() != want {
 		t.Fatalf("got %s\nwant %s", rec.Body, want)
 	}
+}
+
+// FuzzCheckDPoP sends arbitrary Authorization and DPoP headers to a guard
+// accepting DPoP: a DPoP-bound token is accepted only with the proof signed
+// for it, never as Bearer, and every rejection has a challenge.
+func FuzzCheckDPoP(f *testing.F) {
+	g := dpopGuard(f, nil)
+	valid := dpopKey.Proof("GET", ordersURL, "bound", now)
+	f.Add("DPoP bound", valid)
+	f.Add("Bearer bound", valid)
+	f.Add("dpop good", valid)
+	f.Add("DPoP bound", "")
+	f.Fuzz(func(t *testing.T, auth, proof string) {
+		r := httptest.NewRequest("GET", "/orders", nil)
+		if auth != "" {
+			r.Header["Authorization"] = []string{auth}
+		}
+		if proof != "" {
+			r.Header["Dpop"] = []string{proof}
+		}
+		p, err := g.Check(r, scopes.Requirement{})
+		if err == nil {
+			if p == nil {
+				t.Fatal("accepted without principal")
+			}
+			if p.DPoPThumbprint != "" && (proof != valid || !strings.EqualFold(strings.TrimLeft(auth, " \t")[:4], "dpop")) {
+				t.Fatalf("DPoP-bound token accepted with %q and proof %q", auth, proof)
+			}
+			if p.DPoPThumbprint == "" && p.Response.Confirmation != nil {
+				t.Fatalf("bound token accepted as bearer: %q", auth)
+			}
+			return
+		}
+		rj := g.Reject(err)
+		switch rj.Status {
+		case 400, 401, 403:
+			if rj.Header.Get("WWW-Authenticate") == "" {
+				t.Fatalf("%d without challenge", rj.Status)
+			}
+		case 503:
+		default:
+			t.Fatalf("status %d for %v", rj.Status, err)
+		}
+	})
 }

@@ -46,7 +46,9 @@ type ClientSpec struct {
 	// they exist for grants of a later version.
 	Public bool
 	// Scopes the client may obtain; a token request without scope gets
-	// them all.
+	// them all, except ScopeIntrospection unless it is the only one: a
+	// token for APIs should not also open the introspection endpoint, so
+	// it has to be asked for by name.
 	Scopes []string
 	// GrantTypes the client may use. Defaults to client_credentials for a
 	// confidential client.

@@ -287,3 +287,31 @@ func TestSweep(t *testing.T) {
 		t.Errorf("expired token not swept: %v", err)
 	}
 }
+
+// TestIntrospectionScopeNotByDefault: a client allowed both API scopes and
+// "introspection" sends its tokens to APIs; if a request without scope got
+// "introspection" too, every API that received such a token could replay it
+// to read other tokens as that client. It must be asked for by name, unless
+// it is the only scope the client has (a resource server's own client).
+func TestIntrospectionScopeNotByDefault(t *testing.T) {
+	e := newEnv(t, store.NewMemory())
+	api := "https://api.example/"
+	app := e.register(provider.ClientSpec{Scopes: []string{"read", provider.ScopeIntrospection}, Resources: []string{api}})
+	rsOnly := e.register(provider.ClientSpec{Scopes: []string{provider.ScopeIntrospection}, Resources: []string{api}})
+	a := e.do(req{path: "/token", basic: basic(app.id, app.secret), form: form("grant_type", "client_credentials")})
+	if m := a.json(t); a.status != 200 || m["scope"] != "read" {
+		t.Fatalf("token without scope: %d %s, want scope read alone", a.status, a.body)
+	}
+	forAPI := a.json(t)["access_token"].(string)
+	if a := e.do(req{path: "/introspect", rawAuth: "Bearer " + forAPI, form: form("token", forAPI)}); a.status != 403 {
+		t.Errorf("an API token introspects: %d %s", a.status, a.body)
+	}
+	a = e.do(req{path: "/token", basic: basic(app.id, app.secret), form: form("grant_type", "client_credentials", "scope", "introspection")})
+	if m := a.json(t); a.status != 200 || m["scope"] != "introspection" {
+		t.Errorf("token with scope introspection: %d %s", a.status, a.body)
+	}
+	a = e.do(req{path: "/token", basic: basic(rsOnly.id, rsOnly.secret), form: form("grant_type", "client_credentials")})
+	if m := a.json(t); a.status != 200 || m["scope"] != "introspection" {
+		t.Errorf("introspection-only client without scope: %d %s, want scope introspection", a.status, a.body)
+	}
+}

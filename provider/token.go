@@ -80,11 +80,17 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // narrowScope returns the granted scopes: what was asked, if the client
-// may have all of it (else invalid_scope, RFC 6749 §5.2), or everything the
-// client may have when nothing was asked.
+// may have all of it (else invalid_scope, RFC 6749 §5.2), or when nothing
+// was asked everything the client may have but ScopeIntrospection. That one
+// is granted only by name (or when it is the client's only scope): a token
+// meant for APIs must not let every API it is sent to replay it at the
+// introspection endpoint and read other tokens as the client.
 func narrowScope(client *Client, requested string, present bool) ([]string, *oauthError) {
 	if !present || strings.TrimSpace(requested) == "" {
-		return slices.Clone(client.Scopes), nil
+		if len(client.Scopes) == 1 {
+			return slices.Clone(client.Scopes), nil
+		}
+		return slices.DeleteFunc(slices.Clone(client.Scopes), func(s string) bool { return s == ScopeIntrospection }), nil
 	}
 	var out []string
 	for _, s := range strings.Split(requested, " ") {

@@ -44,14 +44,10 @@ PEER=1
 TARGET_RPS=10000
 TARGET_RATIO=5
 
-die() {
-	echo "bench-provider: $*" >&2
-	exit 1
-}
-usage() {
-	sed -n '/^# Usage:/,/^#   defaults/s/^# \{0,1\}//p' "$0" >&2
-	exit 2
-}
+PROG=bench-provider
+# shellcheck source=lib/wrk.sh
+. "$root/scripts/lib/wrk.sh"
+
 while getopts d:t:c:r:w:nh opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
@@ -65,46 +61,11 @@ while getopts d:t:c:r:w:nh opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
-[[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "duration $DURATION: want e.g. 10s, 1m"
-[[ $WARMUP =~ ^[0-9]+[smh]?$ ]] || die "warm-up $WARMUP: want e.g. 3s, or 0"
-[[ $THREADS =~ ^[1-9][0-9]*$ && $CONNECTIONS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
-	die "threads, connections and rounds must be positive integers"
+check_load_flags
 [[ $HISTORY =~ ^[0-9]+$ ]] || die "HISTORY must be a number"
-[ "$CONNECTIONS" -ge "$THREADS" ] || die "wrk needs at least one connection per thread"
-
-# seconds DURATION: wrk's duration in seconds.
-seconds() {
-	local n=${1%[smh]}
-	case $1 in
-	*m) echo $((n * 60)) ;;
-	*h) echo $((n * 3600)) ;;
-	*) echo "$n" ;;
-	esac
-}
 
 # --- tools -------------------------------------------------------------------
-install_debian() { # install_debian PKG...: quietly, as root or with sudo
-	local sudo= log
-	if [ "$(id -u)" -ne 0 ]; then
-		command -v sudo >/dev/null || die "$* missing, and not root nor sudo to apt-get install it"
-		sudo=sudo
-	fi
-	log=$(mktemp)
-	if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$log" 2>&1; then
-		# A fresh machine may have no package lists yet.
-		if ! { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; } >"$log" 2>&1; then
-			cat "$log" >&2
-			rm -f "$log"
-			die "apt-get install $* failed"
-		fi
-	fi
-	rm -f "$log"
-}
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v curl >/dev/null || missing+=(curl)
-[ ${#missing[@]} -eq 0 ] || install_debian "${missing[@]}"
-command -v go >/dev/null || die "go is not on PATH"
+need_load_tools
 op_dir=$root/interop/testdata/oidc-provider
 if [ -n "$PEER" ] && [ ! -f "$op_dir/node_modules/oidc-provider/package.json" ]; then
 	echo "bench-provider: oidc-provider is not installed; running scripts/setup-peers.sh"
@@ -112,26 +73,8 @@ if [ -n "$PEER" ] && [ ! -f "$op_dir/node_modules/oidc-provider/package.json" ];
 fi
 
 # --- clean-up ----------------------------------------------------------------
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_cleanup
 
-# json_get KEY FILE: a string member of a JSON document (no escapes in the values we read).
-json_get() {
-	sed -n 's/.*"'"$1"'" *: *"\([^"\\]*\)".*/\1/p' "$2" | head -1
-}
 basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
 # post URL AUTH BODY: POST a form; prints the body, fails on a non-200 answer.
 post() {

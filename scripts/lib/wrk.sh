@@ -1,0 +1,87 @@
+# Shared plumbing of the wrk load scripts (scripts/loadtest.sh,
+# scripts/bench-provider.sh). Source it after setting PROG (the script's name
+# for messages); it defines the helpers below and nothing runs on sourcing.
+
+die() {
+	echo "$PROG: $*" >&2
+	exit 1
+}
+
+# usage: print the script's "# Usage:" comment block and exit 2.
+usage() {
+	sed -n '/^# Usage:/,/^#   defaults/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+# check_load_flags: validate DURATION, WARMUP, THREADS, CONNECTIONS, ROUNDS.
+check_load_flags() {
+	[[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "duration $DURATION: want e.g. 10s, 1m"
+	[[ $WARMUP =~ ^[0-9]+[smh]?$ ]] || die "warm-up $WARMUP: want e.g. 3s, or 0"
+	[[ $THREADS =~ ^[1-9][0-9]*$ && $CONNECTIONS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
+		die "threads, connections and rounds must be positive integers"
+	[ "$CONNECTIONS" -ge "$THREADS" ] || die "wrk needs at least one connection per thread"
+}
+
+# seconds DURATION: wrk's duration in seconds.
+seconds() {
+	local n=${1%[smh]}
+	case $1 in
+	*m) echo $((n * 60)) ;;
+	*h) echo $((n * 3600)) ;;
+	*) echo "$n" ;;
+	esac
+}
+
+# install_debian PKG...: quietly, as root or with sudo.
+install_debian() {
+	local sudo= log
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || die "$* missing, and not root nor sudo to apt-get install it"
+		sudo=sudo
+	fi
+	log=$(mktemp)
+	if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$log" 2>&1; then
+		# A fresh machine may have no package lists yet.
+		if ! { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; } >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
+			die "apt-get install $* failed"
+		fi
+	fi
+	rm -f "$log"
+}
+
+# need_load_tools: wrk and curl (installed from Debian if missing), and go.
+need_load_tools() {
+	local missing=()
+	command -v wrk >/dev/null || missing+=(wrk)
+	command -v curl >/dev/null || missing+=(curl)
+	[ ${#missing[@]} -eq 0 ] || install_debian "${missing[@]}"
+	command -v go >/dev/null || die "go is not on PATH"
+}
+
+# start_cleanup: make $tmp, and on exit stop every pid in the pids array and
+# remove $tmp.
+start_cleanup() {
+	tmp=$(mktemp -d)
+	pids=()
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+
+# json_get KEY FILE: a string member of a JSON document (no escapes in the
+# values we read).
+json_get() {
+	sed -n 's/.*"'"$1"'" *: *"\([^"\\]*\)".*/\1/p' "$2" | head -1
+}

@@ -42,7 +42,9 @@
 //
 // By default a token that introspection reports as sender-constrained (a
 // token_type of "DPoP", or a "cnf" member) is rejected as invalid_token:
-// accepting it as a bearer token would defeat its binding.
+// accepting it as a bearer token would defeat its binding. [Config.DPoP]
+// accepts DPoP-bound tokens and [Config.MTLS] certificate-bound ones; a cnf
+// member other than jkt and x5t#S256 is always invalid_token.
 //
 // With [Config.DPoP] (a *dpop.Verifier), DPoP-bound tokens (RFC 9449) are
 // accepted as "Authorization: DPoP <token>" with exactly one DPoP proof
@@ -55,7 +57,7 @@
 // token has passed the policy. The accepted key's thumbprint is
 // [Principal.DPoPThumbprint]. A DPoP-bound token sent as Bearer, a plain
 // bearer token sent with the DPoP scheme, a token_type of DPoP without
-// cnf.jkt, and certificate-bound (RFC 8705 x5t#S256) tokens are all
+// cnf.jkt, and (without [Config.MTLS]) certificate-bound tokens are all
 // invalid_token; see [Guard] for why. Answers then become:
 //
 //	no token                 401  Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"
@@ -68,4 +70,22 @@
 // 401 also carries the bare DPoP challenge (RFC 9449 §7.2). A full replay
 // cache is answered with 503. Server-provided nonces (RFC 9449 §8, §9) are
 // not implemented; the replay cache is per process.
+//
+// With [Config.MTLS], certificate-bound access tokens (RFC 8705 §3) are
+// accepted: a token whose introspection response has cnf["x5t#S256"] is
+// still sent with the Bearer scheme, and is accepted only if the client
+// certificate of the request has that thumbprint, the unpadded base64url
+// SHA-256 of its DER bytes ([CertificateThumbprint]), compared exactly and
+// in constant time. No certificate or another one is 401 invalid_token
+// with the fixed description "the access token is bound to a client
+// certificate that the request did not present". The certificate is the
+// leaf of r.TLS.PeerCertificates, so the server must request client
+// certificates (tls.Config.ClientAuth; the AS already vouched for the
+// binding, so tls.RequireAnyClientCert is enough). Behind a proxy that
+// terminates TLS, [Config.ClientCertificate] parses the certificate the
+// proxy forwards in a header, which MUST only be trusted from that proxy.
+// A token bound to both a DPoP key and a certificate needs both the DPoP
+// proof and the certificate. [Guard.MetadataHandler] then advertises
+// tls_client_certificate_bound_access_tokens (RFC 9728). The accepted
+// thumbprint stays in [Principal].Response.Confirmation.
 package rs

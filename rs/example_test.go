@@ -1,9 +1,15 @@
 package rs_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -117,4 +123,54 @@ func ExampleGuard_dpop() {
 	// welcome alice
 	// 401 Bearer realm="orders", DPoP realm="orders", error="invalid_dpop_proof", error_description="the DPoP proof was already used", algs="ES256 EdDSA"
 	// 401 Bearer realm="orders", error="invalid_token", error_description="the DPoP-bound access token must be sent with the DPoP scheme", DPoP realm="orders", algs="ES256 EdDSA"
+}
+
+// With Config.MTLS, tokens that introspection reports as bound to a client
+// certificate (cnf["x5t#S256"], RFC 8705) are accepted, still as Bearer,
+// only over a connection authenticated with that certificate. The server
+// must ask for client certificates (tls.Config.ClientAuth); behind a
+// TLS-terminating proxy, set Config.ClientCertificate.
+func ExampleGuard_mtls() {
+	newCert := func() *x509.Certificate { // a self-signed client certificate
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotAfter: time.Now().Add(time.Hour)}
+		der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		cert, _ := x509.ParseCertificate(der)
+		return cert
+	}
+	clientCert, otherCert := newCert(), newCert()
+
+	bound := rstest.Active("alice", "shop", "orders:read", time.Now().Add(time.Hour), "https://api.example.com")
+	bound.Confirmation = json.RawMessage(`{"x5t#S256":"` + rs.CertificateThumbprint(clientCert) + `"}`)
+	guard, err := rs.New(rs.Config{
+		Introspector: rstest.Introspector{"tok-bound": {Response: bound}},
+		Audiences:    []string{"https://api.example.com"},
+		Realm:        "orders",
+		MTLS:         true,
+		Logger:       slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	for _, conn := range []*tls.ConnectionState{
+		{PeerCertificates: []*x509.Certificate{clientCert}},
+		{PeerCertificates: []*x509.Certificate{otherCert}}, // a stolen token, the thief's certificate
+		nil, // plain HTTP
+	} {
+		r := httptest.NewRequest("GET", "/orders", nil)
+		r.Header.Set("Authorization", "Bearer tok-bound")
+		r.TLS = conn // set by net/http on a TLS connection
+		p, err := guard.Check(r, scopes.All("orders:read"))
+		if err == nil {
+			fmt.Println("welcome", p.Subject)
+			continue
+		}
+		rej := guard.Reject(err)
+		fmt.Println(rej.Status, rej.Header.Get("WWW-Authenticate"))
+	}
+	// Output:
+	// welcome alice
+	// 401 Bearer realm="orders", error="invalid_token", error_description="the access token is bound to a client certificate that the request did not present"
+	// 401 Bearer realm="orders", error="invalid_token", error_description="the access token is bound to a client certificate that the request did not present"
 }

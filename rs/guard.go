@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -127,6 +128,30 @@ type Config struct {
 	// proxy sets them and drops those sent by clients. Only used with DPoP.
 	RequestURL func(r *http.Request) string
 
+	// MTLS accepts certificate-bound access tokens (RFC 8705 §3): a token
+	// whose introspection response has cnf["x5t#S256"] is accepted, still
+	// with the Bearer scheme, only if the request's client certificate
+	// (from ClientCertificate) has that SHA-256 thumbprint. A missing
+	// certificate or another one is invalid_token. It does not make the
+	// server ask for certificates: configure tls.Config.ClientAuth (e.g.
+	// tls.RequestClientCert or tls.VerifyClientCertIfGiven) yourself. False
+	// means certificate-bound tokens are rejected as invalid_token. See
+	// [Guard] for how it combines with DPoP.
+	MTLS bool
+	// ClientCertificate returns the certificate the client authenticated
+	// the connection with, or nil if there is none. Defaults to the first
+	// of r.TLS.PeerCertificates, which is right when clients connect to
+	// this server directly. Behind a reverse proxy or load balancer that
+	// terminates TLS, the proxy must forward the client certificate, e.g.
+	// URL-encoded PEM in a header such as X-Forwarded-Client-Cert or
+	// X-SSL-Client-Cert; parse it here. That header MUST only be trusted
+	// from the proxy: the proxy must overwrite any such header sent by a
+	// client, and this server must not be reachable except through it,
+	// or anyone can claim any certificate. An error rejects the token as
+	// invalid_token, like a missing certificate. Only used with MTLS;
+	// setting it without MTLS is an error.
+	ClientCertificate func(r *http.Request) (*x509.Certificate, error)
+
 	// AllowAnonymous lets requests without any token through with no
 	// principal; a request with a bad token is still rejected, and a route
 	// that requires scopes still answers 401. Handlers MUST then check
@@ -149,9 +174,9 @@ type Config struct {
 //
 // A token is sender-constrained when its introspection response has a
 // token_type of "DPoP" or a "cnf" member (RFC 7800: jkt for DPoP,
-// x5t#S256 for mTLS). Without [Config.DPoP], every sender-constrained token
-// is rejected as invalid_token: accepting it as a plain bearer token would
-// defeat the binding. With it, under RFC 9449 §7:
+// x5t#S256 for mTLS). Without [Config.DPoP] and [Config.MTLS], every
+// sender-constrained token is rejected as invalid_token: accepting it as a
+// plain bearer token would defeat the binding. With DPoP, under RFC 9449 §7:
 //
 //   - a token with cnf.jkt (whatever its token_type) is accepted only with
 //     the DPoP scheme and a valid proof signed by that key; a bad proof is
@@ -163,8 +188,28 @@ type Config struct {
 //   - a token that is not DPoP-bound presented with the DPoP scheme is
 //     invalid_token: the client believes in a binding the authorization
 //     server did not make, and accepting it would hide that mistake;
-//   - certificate-bound tokens (cnf x5t#S256, RFC 8705) and any other cnf
-//     member stay rejected as invalid_token.
+//   - certificate-bound tokens (cnf x5t#S256, RFC 8705) are rejected as
+//     invalid_token unless MTLS is set too.
+//
+// With MTLS, under RFC 8705 §3:
+//
+//   - a token with cnf["x5t#S256"] is accepted, with the Bearer scheme,
+//     only if the request's client certificate ([Config.ClientCertificate])
+//     has that thumbprint: the base64url SHA-256 of its DER bytes, without
+//     padding, compared exactly and in constant time (a padded or re-cased
+//     value never matches); no certificate, another certificate or an
+//     error from ClientCertificate is invalid_token;
+//   - a token whose cnf has both jkt and x5t#S256 must satisfy both: it is
+//     accepted only with the DPoP scheme, a valid proof by the jkt key and
+//     the certificate with the x5t#S256 thumbprint (without DPoP it is
+//     rejected). Neither binding may be dropped, since either one alone is
+//     what the authorization server promised the token's holder would be
+//     asked to prove;
+//   - a token with cnf.jkt is rejected as invalid_token unless DPoP is set.
+//
+// Whatever is set, a cnf member other than jkt and x5t#S256, or one of
+// those that is not a non-empty string, is invalid_token: a binding that
+// is not understood cannot be checked, so it fails closed.
 type Guard struct {
 	introspector     Introspector
 	audiences        []string
@@ -184,6 +229,8 @@ type Guard struct {
 	anonymous        bool
 	dpop             *dpop.Verifier
 	requestURL       func(*http.Request) string
+	mtls             bool
+	clientCert       func(*http.Request) (*x509.Certificate, error)
 	dpopAlgs         string // the algs attribute of the DPoP challenge
 	log              *slog.Logger
 	scopeSets        scopeMemo
@@ -269,6 +316,12 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.RequestURL == nil {
 		cfg.RequestURL = defaultRequestURL
 	}
+	if cfg.ClientCertificate != nil && !cfg.MTLS {
+		return nil, errors.New("rs: Config.ClientCertificate is set but Config.MTLS is not: certificate-bound tokens would still be rejected")
+	}
+	if cfg.ClientCertificate == nil {
+		cfg.ClientCertificate = defaultClientCertificate
+	}
 	extractors := []Extractor{FromHeader}
 	dpopAlgs := ""
 	if cfg.DPoP != nil {
@@ -301,6 +354,8 @@ func New(cfg Config) (*Guard, error) {
 		anonymous:        cfg.AllowAnonymous,
 		dpop:             cfg.DPoP,
 		requestURL:       cfg.RequestURL,
+		mtls:             cfg.MTLS,
+		clientCert:       cfg.ClientCertificate,
 		dpopAlgs:         dpopAlgs,
 		log:              cfg.Logger,
 	}, nil
@@ -373,12 +428,17 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, jkt, err := g.verdict(ctx, token, resp)
+	p, cnf, err := g.verdict(ctx, token, resp)
 	if err != nil {
 		return nil, err
 	}
-	if jkt != "" {
+	if cnf.jkt != "" {
 		return nil, newError(ErrInvalidToken, "the DPoP-bound access token must be sent with the DPoP scheme", nil)
+	}
+	if cnf.x5t != "" {
+		if err := g.checkCertificate(r, token, cnf.x5t); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -396,18 +456,23 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string) (*Principal, err
 	if err != nil {
 		return nil, err
 	}
-	p, jkt, err := g.verdict(ctx, token, resp)
+	p, cnf, err := g.verdict(ctx, token, resp)
 	if err != nil {
 		return nil, err
 	}
-	if jkt == "" {
+	if cnf.jkt == "" {
 		return nil, newError(ErrInvalidToken, "the access token is not DPoP-bound", nil)
 	}
+	if cnf.x5t != "" { // bound to both: the certificate first, so that a proof is not spent on a request that fails anyway
+		if err := g.checkCertificate(r, token, cnf.x5t); err != nil {
+			return nil, err
+		}
+	}
 	req := dpop.ProofRequest{Method: r.Method, URL: g.requestURL(r), AccessToken: token}
-	if err := g.dpop.Verify(ctx, proof, req, jkt); err != nil {
+	if err := g.dpop.Verify(ctx, proof, req, cnf.jkt); err != nil {
 		return nil, g.proofError(ctx, token, err)
 	}
-	p.DPoPThumbprint = jkt
+	p.DPoPThumbprint = cnf.jkt
 	return p, nil
 }
 
@@ -509,12 +574,14 @@ func (g *Guard) introspectionError(ctx context.Context, token string, err error)
 
 const descUnavailable = "the access token cannot be checked right now, retry later"
 
-// verdict applies the policy to an introspection response. jkt is the
-// token's cnf.jkt when it is DPoP-bound and the guard accepts DPoP; the
-// caller must then check a proof.
-func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Response) (p *Principal, jkt string, err error) {
-	invalid := func(desc string) (*Principal, string, error) {
-		return nil, "", newError(ErrInvalidToken, desc, nil)
+// verdict applies the policy to an introspection response. cnf holds the
+// token's cnf.jkt when it is DPoP-bound and the guard accepts DPoP (the
+// caller must then check a proof), and its cnf["x5t#S256"] when it is
+// certificate-bound and the guard accepts mTLS (the caller must then check
+// the client certificate).
+func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Response) (p *Principal, cnf confirmation, err error) {
+	invalid := func(desc string) (*Principal, confirmation, error) {
+		return nil, confirmation{}, newError(ErrInvalidToken, desc, nil)
 	}
 	if !resp.Active {
 		return invalid("the access token is not active")
@@ -527,17 +594,16 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 		return invalid("the access token is not valid yet")
 	}
 	typeDPoP := strings.EqualFold(resp.TokenType, "DPoP")
-	if g.dpop == nil {
-		if typeDPoP || hasConfirmation(resp.Confirmation) {
+	if typeDPoP || hasConfirmation(resp.Confirmation) {
+		if g.dpop == nil && !g.mtls {
 			return invalid("sender-constrained access tokens are not supported")
 		}
-	} else if typeDPoP || hasConfirmation(resp.Confirmation) {
 		var desc string
-		if jkt, desc = dpopConfirmation(resp.Confirmation); desc != "" {
+		if cnf, desc = g.parseConfirmation(resp.Confirmation, typeDPoP); desc != "" {
 			return invalid(desc)
 		}
 	}
-	if resp.TokenType != "" && !(typeDPoP && jkt != "") && !slices.ContainsFunc(g.tokenTypes, func(t string) bool { return strings.EqualFold(t, resp.TokenType) }) {
+	if resp.TokenType != "" && !(typeDPoP && cnf.jkt != "") && !slices.ContainsFunc(g.tokenTypes, func(t string) bool { return strings.EqualFold(t, resp.TokenType) }) {
 		return invalid("the access token type is not accepted")
 	}
 	if !g.skipAudience && !slices.ContainsFunc(resp.Audience, func(a string) bool { return slices.Contains(g.audiences, a) }) {
@@ -551,7 +617,7 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 	}
 	granted, err := g.scopeSets.parse(resp.Scope)
 	if err != nil {
-		return nil, "", g.introspectionError(ctx, token, fmt.Errorf("rs: scope member: %w: %w", introspect.ErrMalformedResponse, err))
+		return nil, confirmation{}, g.introspectionError(ctx, token, fmt.Errorf("rs: scope member: %w: %w", introspect.ErrMalformedResponse, err))
 	}
 	return &Principal{
 		Subject:  resp.Subject,
@@ -562,33 +628,57 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 		Issuer:   resp.Issuer,
 		Response: resp,
 		guard:    g,
-	}, jkt, nil
+	}, cnf, nil
 }
 
-// dpopConfirmation returns the jkt of a cnf member (RFC 9449 §6.1), or the
-// description of why the token cannot be accepted: no jkt, a certificate
-// binding, or a member that is not understood (which fails closed).
-func dpopConfirmation(cnf json.RawMessage) (jkt, reject string) {
+// confirmation is what a cnf member (RFC 7800) binds a token to, as far
+// as the guard accepts it: a DPoP key (RFC 9449 §6.1) and a client
+// certificate (RFC 8705 §3.1).
+type confirmation struct {
+	jkt string // RFC 7638 thumbprint of the DPoP key
+	x5t string // x5t#S256: SHA-256 thumbprint of the client certificate
+}
+
+// parseConfirmation returns the bindings of a cnf member, or the
+// description of why the token cannot be accepted: a binding this guard
+// does not accept, a DPoP token_type without jkt, or a member that is not
+// understood (which fails closed).
+func (g *Guard) parseConfirmation(raw json.RawMessage, typeDPoP bool) (cnf confirmation, reject string) {
+	const unsupported = "sender-constrained access tokens are not supported"
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(cnf, &m); err != nil && len(bytes.TrimSpace(cnf)) > 0 && !bytes.Equal(bytes.TrimSpace(cnf), []byte("null")) {
-		return "", "sender-constrained access tokens are not supported"
+	if err := json.Unmarshal(raw, &m); err != nil && len(bytes.TrimSpace(raw)) > 0 && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return cnf, unsupported
 	}
-	if _, ok := m["x5t#S256"]; ok {
-		return "", "certificate-bound access tokens are not supported"
+	x5t, hasX5t := m["x5t#S256"]
+	if hasX5t && !g.mtls {
+		return cnf, "certificate-bound access tokens are not supported"
+	}
+	jkt, hasJKT := m["jkt"]
+	if hasJKT && g.dpop == nil {
+		return cnf, unsupported
 	}
 	for k := range m {
-		if k != "jkt" {
-			return "", "sender-constrained access tokens are not supported"
+		if k != "jkt" && k != "x5t#S256" {
+			return cnf, unsupported
 		}
 	}
-	raw, ok := m["jkt"]
-	if !ok {
-		return "", "the DPoP-bound access token has no key confirmation (cnf.jkt)"
+	if hasJKT {
+		if err := json.Unmarshal(jkt, &cnf.jkt); err != nil || cnf.jkt == "" {
+			return confirmation{}, unsupported
+		}
 	}
-	if err := json.Unmarshal(raw, &jkt); err != nil || jkt == "" {
-		return "", "sender-constrained access tokens are not supported"
+	if hasX5t {
+		if err := json.Unmarshal(x5t, &cnf.x5t); err != nil || cnf.x5t == "" {
+			return confirmation{}, unsupported
+		}
 	}
-	return jkt, ""
+	if typeDPoP && cnf.jkt == "" {
+		if g.dpop == nil {
+			return confirmation{}, unsupported
+		}
+		return confirmation{}, "the DPoP-bound access token has no key confirmation (cnf.jkt)"
+	}
+	return cnf, ""
 }
 
 // hasConfirmation reports whether a cnf member binds the token to a key:

@@ -70,7 +70,8 @@ func parseResource(resource string) (*url.URL, error) {
 // protected resource metadata document (GET and HEAD only), with
 // bearer_methods_supported derived from the guard: "header" always, "body"
 // with [Config.AllowFormToken], "query" with [Config.AllowQueryToken], and
-// with [Config.DPoP] dpop_signing_alg_values_supported from the verifier.
+// with [Config.DPoP] dpop_signing_alg_values_supported from the verifier,
+// and with [Config.MTLS] tls_client_certificate_bound_access_tokens true.
 // Custom extractors are not described. Mount it on the path of
 // [MetadataURL](md.Resource), e.g. WellKnownMetadataPath for a resource
 // without path.
@@ -107,9 +108,10 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 		ScopesSupported       []string `json:"scopes_supported,omitempty"`
 		BearerMethods         []string `json:"bearer_methods_supported"`
 		DPoPAlgorithms        []string `json:"dpop_signing_alg_values_supported,omitempty"`
+		CertificateBound      bool     `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 		ResourceName          string   `json:"resource_name,omitempty"`
 		ResourceDocumentation string   `json:"resource_documentation,omitempty"`
-	}{md.Resource, slices.Clone(md.AuthorizationServers), md.JWKSURI, slices.Clone(md.ScopesSupported), methods, g.dpopAlgorithms(), md.ResourceName, md.ResourceDocumentation})
+	}{md.Resource, slices.Clone(md.AuthorizationServers), md.JWKSURI, slices.Clone(md.ScopesSupported), methods, g.dpopAlgorithms(), g.mtls, md.ResourceName, md.ResourceDocumentation})
 	if err != nil {
 		return nil, fmt.Errorf("rs: encoding metadata: %w", err)
 	}

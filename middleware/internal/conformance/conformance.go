@@ -8,10 +8,17 @@
 package conformance
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,6 +74,39 @@ var ClientKey = dpoptest.NewKey("ES256")
 // requests (httptest.NewRequest's host, no TLS).
 const OrdersURL = "http://example.com/api/orders"
 
+// ClientCert is the TLS client certificate of the suite's client; the
+// "cert-bound" token is bound to it (RFC 8705). OtherCert is someone
+// else's.
+var ClientCert, OtherCert = SelfSigned("shop"), SelfSigned("thief")
+
+// SelfSigned returns a new self-signed ECDSA P-256 certificate for cn; use
+// [SelfSignedTLS] when its private key is needed too.
+func SelfSigned(cn string) *x509.Certificate { return SelfSignedTLS(cn).Leaf }
+
+// SelfSignedTLS returns a new self-signed ECDSA P-256 certificate for cn,
+// valid around [Now] and the real clock, usable by a TLS client or server.
+func SelfSignedTLS(cn string) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+		NotBefore: Now.Add(-24 * time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
 // Introspector answers for the suite's tokens.
 func Introspector() rstest.Introspector {
 	active := func(scope string, mut func(*introspect.Response)) rstest.Answer {
@@ -90,6 +130,18 @@ func Introspector() rstest.Introspector {
 		"mtls": active("orders:read", func(r *introspect.Response) {
 			r.Confirmation = json.RawMessage(`{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}`)
 		}),
+		"cert-bound": active("orders:read profile", func(r *introspect.Response) {
+			r.Confirmation = json.RawMessage(`{"x5t#S256":"` + rs.CertificateThumbprint(ClientCert) + `"}`)
+		}),
+		"cert-wrong-case": active("orders:read profile", func(r *introspect.Response) {
+			r.Confirmation = json.RawMessage(`{"x5t#S256":"` + swapCase(rs.CertificateThumbprint(ClientCert)) + `"}`)
+		}),
+		"cert-and-other": active("orders:read profile", func(r *introspect.Response) {
+			r.Confirmation = json.RawMessage(`{"x5t#S256":"` + rs.CertificateThumbprint(ClientCert) + `","x5t":"abc"}`)
+		}),
+		"cert-and-jkt": active("orders:read profile", func(r *introspect.Response) {
+			r.Confirmation = json.RawMessage(`{"jkt":"` + ClientKey.JKT() + `","x5t#S256":"` + rs.CertificateThumbprint(ClientCert) + `"}`)
+		}),
 		"inactive": {Err: introspect.ErrInactive},
 		"down":     {Err: &introspect.Error{StatusCode: 503, RetryAfter: 7 * time.Second}},
 		"misconf":  {Err: &introspect.Error{StatusCode: 401, Code: "invalid_client"}},
@@ -105,7 +157,8 @@ type Case struct {
 	Target  string // default /api/orders
 	Auth    []string
 	DPoP    []string // DPoP proof header values
-	Form    string   // a form-encoded POST body
+	TLS     *tls.ConnectionState
+	Form    string // a form-encoded POST body
 
 	Status     int
 	Challenge  string
@@ -288,7 +341,89 @@ var Cases = []Case{
 	{Name: "anonymous allowed, scope required", Config: anonymous, Require: readOrders, Status: 401, Challenge: realm},
 }
 
-func init() { Cases = append(Cases, dpopCases...) }
+// swapCase changes the case of the first letter of s.
+func swapCase(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' })
+	return s[:i] + string(s[i]^0x20) + s[i+1:]
+}
+
+var (
+	mtlsOn     = func(c *rs.Config) { c.MTLS = true }
+	mtlsDPoPOn = func(c *rs.Config) { mtlsOn(c); dpopOn(c) }
+	// peer is a TLS connection whose client presented certs.
+	peer = func(certs ...*x509.Certificate) *tls.ConnectionState {
+		return &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: certs}
+	}
+)
+
+// HTTPSOrdersURL is what the default rs.Config.RequestURL makes of the
+// suite's requests over TLS.
+const HTTPSOrdersURL = "https://example.com/api/orders"
+
+const noCert = "the access token is bound to a client certificate that the request did not present"
+
+var mtlsCases = []Case{
+	{Name: "mTLS: bound token with its certificate", Config: mtlsOn, Require: readOrders, Auth: []string{"Bearer cert-bound"}, TLS: peer(ClientCert), Status: 200, Body: alice},
+	{Name: "mTLS: leaf of a chain", Config: mtlsOn, Auth: []string{"Bearer cert-bound"}, TLS: peer(ClientCert, OtherCert), Status: 200, Body: alice},
+	{
+		Name: "mTLS: another certificate", Config: mtlsOn, Auth: []string{"Bearer cert-bound"}, TLS: peer(OtherCert), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="` + noCert + `"`, Body: invTok + noCert + `"}`,
+	},
+	{
+		Name: "mTLS: no TLS", Config: mtlsOn, Auth: []string{"Bearer cert-bound"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="` + noCert + `"`, Body: invTok + noCert + `"}`,
+	},
+	{
+		Name: "mTLS: TLS without client certificate", Config: mtlsOn, Auth: []string{"Bearer cert-bound"}, TLS: peer(), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="` + noCert + `"`, Body: invTok + noCert + `"}`,
+	},
+	{
+		Name: "mTLS: wrong-case thumbprint", Config: mtlsOn, Auth: []string{"Bearer cert-wrong-case"}, TLS: peer(ClientCert), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="` + noCert + `"`, Body: invTok + noCert + `"}`,
+	},
+	{
+		Name: "mTLS: token bound to another certificate", Config: mtlsOn, Auth: []string{"Bearer mtls"}, TLS: peer(ClientCert), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="` + noCert + `"`, Body: invTok + noCert + `"}`,
+	},
+	{
+		Name: "mTLS: unknown cnf member", Config: mtlsOn, Auth: []string{"Bearer cert-and-other"}, TLS: peer(ClientCert), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="sender-constrained access tokens are not supported"`,
+		Body:      invTok + `sender-constrained access tokens are not supported"}`,
+	},
+	{
+		Name: "mTLS: missing scope", Config: mtlsOn, Require: scopes.All("orders:write"), Auth: []string{"Bearer cert-bound"}, TLS: peer(ClientCert), Status: 403,
+		Challenge: realm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`,
+		Body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:write"}`,
+	},
+	{Name: "mTLS: bearer token still accepted", Config: mtlsOn, Auth: []string{"Bearer reader"}, TLS: peer(OtherCert), Status: 200, Body: alice},
+	{
+		Name: "mTLS off: certificate-bound token", Auth: []string{"Bearer cert-bound"}, TLS: peer(ClientCert), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="sender-constrained access tokens are not supported"`,
+		Body:      invTok + `sender-constrained access tokens are not supported"}`,
+	},
+	{
+		Name: "mTLS: jkt and x5t#S256 without DPoP", Config: mtlsOn, Auth: []string{"Bearer cert-and-jkt"}, TLS: peer(ClientCert), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="sender-constrained access tokens are not supported"`,
+		Body:      invTok + `sender-constrained access tokens are not supported"}`,
+	},
+	{
+		Name: "mTLS and DPoP: both bindings proven", Config: mtlsDPoPOn, Auth: []string{"DPoP cert-and-jkt"}, TLS: peer(ClientCert),
+		DPoP: []string{ClientKey.Proof("GET", HTTPSOrdersURL, "cert-and-jkt", Now)}, Status: 200, Body: alice,
+	},
+	{
+		Name: "mTLS and DPoP: proof without the certificate", Config: mtlsDPoPOn, Auth: []string{"DPoP cert-and-jkt"}, TLS: peer(OtherCert),
+		DPoP: []string{ClientKey.Proof("GET", HTTPSOrdersURL, "cert-and-jkt", Now)}, Status: 401,
+		Challenge: realm + ", " + dpopRealm + `, error="invalid_token", error_description="` + noCert + `", ` + algs,
+		Body:      invTok + noCert + `"}`,
+	},
+	{
+		Name: "mTLS and DPoP: certificate without the proof", Config: mtlsDPoPOn, Auth: []string{"Bearer cert-and-jkt"}, TLS: peer(ClientCert), Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the DPoP-bound access token must be sent with the DPoP scheme", ` + dpopRealm + ", " + algs,
+		Body:      invTok + `the DPoP-bound access token must be sent with the DPoP scheme"}`,
+	},
+}
+
+func init() { Cases = append(append(Cases, dpopCases...), mtlsCases...) }
 
 // Guard returns the suite's guard for c.
 func (c Case) Guard(t testing.TB) *rs.Guard {
@@ -332,6 +467,7 @@ func (c Case) Request() *http.Request {
 	for _, p := range c.DPoP {
 		r.Header.Add("DPoP", p)
 	}
+	r.TLS = c.TLS
 	return r
 }
 

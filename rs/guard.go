@@ -594,10 +594,11 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 		return invalid("the access token is not valid yet")
 	}
 	typeDPoP := strings.EqualFold(resp.TokenType, "DPoP")
-	if typeDPoP || hasConfirmation(resp.Confirmation) {
-		if g.dpop == nil && !g.mtls {
+	if g.dpop == nil && !g.mtls {
+		if typeDPoP || hasConfirmation(resp.Confirmation) {
 			return invalid("sender-constrained access tokens are not supported")
 		}
+	} else if typeDPoP || len(resp.Confirmation) > 0 { // parsed once: absent, null and {} bind nothing
 		var desc string
 		if cnf, desc = g.parseConfirmation(resp.Confirmation, typeDPoP); desc != "" {
 			return invalid(desc)

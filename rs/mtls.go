@@ -15,7 +15,7 @@ import (
 // says the resource server MUST then reject with invalid_token.
 const descCertificate = "the access token is bound to a client certificate that the request did not present"
 
-// errCertificateMismatch is the cause of a rejected certificate-bound token.
+// The causes of a rejected certificate-bound token, for logs and errors.Is.
 var (
 	errNoCertificate       = errors.New("rs: no client certificate")
 	errCertificateMismatch = errors.New("rs: the client certificate does not match the token's cnf x5t#S256")

@@ -2,6 +2,7 @@ package rs
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/tokengate/tokengate/introspect"
@@ -47,6 +48,20 @@ type contextKey struct{}
 // after a successful [Guard.Check]; tests may call it to fake a caller.
 func ContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, contextKey{}, p)
+}
+
+// RequestWithPrincipal returns r carrying p in its context, for adapters
+// after a successful [Guard.Check]. It returns r itself when p is nil or r
+// already carries p, as behind an outer middleware of the same guard, so
+// nested middleware does not copy the request again.
+func RequestWithPrincipal(r *http.Request, p *Principal) *http.Request {
+	if p == nil {
+		return r
+	}
+	if cur, _ := r.Context().Value(contextKey{}).(*Principal); cur == p {
+		return r
+	}
+	return r.WithContext(ContextWithPrincipal(r.Context(), p))
 }
 
 // PrincipalFrom returns the principal stored in ctx by an adapter, and

@@ -56,8 +56,8 @@ func New(cfg Config) (echo.MiddlewareFunc, error) {
 			if err != nil {
 				return cfg.ErrorHandler(c, err)
 			}
-			if p != nil {
-				c.SetRequest(r.WithContext(rs.ContextWithPrincipal(r.Context(), p)))
+			if rp := rs.RequestWithPrincipal(r, p); rp != r {
+				c.SetRequest(rp)
 			}
 			if cfg.SuccessHandler != nil {
 				if err := cfg.SuccessHandler(c); err != nil {

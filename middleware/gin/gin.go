@@ -55,9 +55,7 @@ func New(cfg Config) (gin.HandlerFunc, error) {
 			reject(c, err)
 			return
 		}
-		if p != nil {
-			c.Request = c.Request.WithContext(rs.ContextWithPrincipal(c.Request.Context(), p))
-		}
+		c.Request = rs.RequestWithPrincipal(c.Request, p)
 		if cfg.SuccessHandler != nil {
 			if err := cfg.SuccessHandler(c); err != nil {
 				reject(c, err)

@@ -50,9 +50,7 @@ func New(cfg Config) (func(http.Handler) http.Handler, error) {
 				cfg.ErrorHandler(w, r, err)
 				return
 			}
-			if p != nil {
-				r = r.WithContext(rs.ContextWithPrincipal(r.Context(), p))
-			}
+			r = rs.RequestWithPrincipal(r, p)
 			if cfg.SuccessHandler != nil {
 				if err := cfg.SuccessHandler(w, r); err != nil {
 					cfg.ErrorHandler(w, r, err)

@@ -1,19 +1,16 @@
 package conformance_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/dpop"
 	"github.com/tokengate/tokengate/dpop/dpoptest"
-	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/scopes"
@@ -24,44 +21,14 @@ import (
 // token_type DPoP and cnf.jkt, the real introspect.Client, rs with a
 // dpop.Verifier, middleware/nethttp, and a client signing ES256 proofs.
 func TestDPoPEndToEnd(t *testing.T) {
-	const api = "https://api.example.com"
+	const api = e2eAPI
 	client := dpoptest.NewKey("ES256")
-	var introspections atomic.Int64
-	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		introspections.Add(1)
-		if r.Method != http.MethodPost || r.URL.Path != "/introspect" {
-			http.Error(w, "unexpected request", http.StatusBadRequest)
-			return
-		}
-		if id, secret, ok := r.BasicAuth(); !ok || id != "api" || secret != "s3cret" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		switch r.PostFormValue("token") {
-		case "at-bound":
-			_ = json.NewEncoder(w).Encode(map[string]any{
-				"active": true, "token_type": "DPoP", "cnf": map[string]string{"jkt": client.JKT()},
-				"sub": "alice", "client_id": "shop", "scope": "orders:read", "aud": api,
-				"exp": time.Now().Add(time.Hour).Unix(),
-			})
-		case "at-bearer":
-			_ = json.NewEncoder(w).Encode(map[string]any{
-				"active": true, "token_type": "Bearer", "sub": "bob", "client_id": "shop", "scope": "orders:read", "aud": api,
-				"exp": time.Now().Add(time.Hour).Unix(),
-			})
-		default:
-			_, _ = io.WriteString(w, `{"active":false}`)
-		}
-	}))
-	defer as.Close()
-
-	ic, err := introspect.New(introspect.Config{
-		IntrospectionURL: as.URL + "/introspect", ClientID: "api", ClientSecret: "s3cret", Logger: slog.New(slog.DiscardHandler),
+	bound := activeClaims("alice")
+	bound["token_type"], bound["cnf"] = "DPoP", map[string]string{"jkt": client.JKT()}
+	ic, introspections := newE2EIntrospection(t, map[string]map[string]any{
+		"at-bound":  bound,
+		"at-bearer": activeClaims("bob"),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	verifier, err := dpop.New(dpop.Config{Algorithms: []string{"ES256"}})
 	if err != nil {
 		t.Fatal(err)

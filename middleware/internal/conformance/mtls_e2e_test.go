@@ -2,18 +2,14 @@ package conformance_test
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/middleware/internal/conformance"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/rs"
@@ -26,42 +22,14 @@ import (
 // rs with MTLS, middleware/nethttp behind a TLS server that requires a
 // client certificate, and clients presenting their own certificates.
 func TestMTLSEndToEnd(t *testing.T) {
-	const api = "https://api.example.com"
+	const api = e2eAPI
 	clientCert, thiefCert := conformance.SelfSignedTLS("shop"), conformance.SelfSignedTLS("thief")
-	var introspections atomic.Int64
-	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		introspections.Add(1)
-		if r.Method != http.MethodPost || r.URL.Path != "/introspect" {
-			http.Error(w, "unexpected request", http.StatusBadRequest)
-			return
-		}
-		if id, secret, ok := r.BasicAuth(); !ok || id != "api" || secret != "s3cret" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		claims := map[string]any{
-			"active": true, "token_type": "Bearer", "sub": "alice", "client_id": "shop", "scope": "orders:read", "aud": api,
-			"exp": time.Now().Add(time.Hour).Unix(),
-		}
-		switch r.PostFormValue("token") {
-		case "at-cert":
-			claims["cnf"] = map[string]string{"x5t#S256": rs.CertificateThumbprint(clientCert.Leaf)}
-		case "at-bearer":
-			claims["sub"] = "bob"
-		default:
-			claims = map[string]any{"active": false}
-		}
-		_ = json.NewEncoder(w).Encode(claims)
-	}))
-	defer as.Close()
-
-	ic, err := introspect.New(introspect.Config{
-		IntrospectionURL: as.URL + "/introspect", ClientID: "api", ClientSecret: "s3cret", Logger: slog.New(slog.DiscardHandler),
+	certBound := activeClaims("alice")
+	certBound["cnf"] = map[string]string{"x5t#S256": rs.CertificateThumbprint(clientCert.Leaf)}
+	ic, introspections := newE2EIntrospection(t, map[string]map[string]any{
+		"at-cert":   certBound,
+		"at-bearer": activeClaims("bob"),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	guard, err := rs.New(rs.Config{Introspector: ic, Audiences: []string{api}, MTLS: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -222,9 +222,11 @@ func TestIntrospectDOT(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = c.Introspect(context.Background(), dot.Token(t, "orders:read"))
-		if err == nil || errors.Is(err, introspect.ErrInactive) {
-			t.Fatalf("%v: want a discovery failure", err)
+		if !errors.Is(err, introspect.ErrUnavailable) || errors.Is(err, introspect.ErrInactive) {
+			t.Fatalf("%v: want a discovery failure (ErrUnavailable)", err)
 		}
-		t.Logf("DOT discovery error: %v", err)
+		if !strings.Contains(err.Error(), dot.BaseURL+"/.well-known/") {
+			t.Errorf("%v: the error does not name the discovery URL it tried", err)
+		}
 	})
 }

@@ -202,9 +202,7 @@ func New(cfg Config) (*Client, error) {
 	// wherever it points. Discovery follows redirects only to URLs that
 	// checkURL accepts: the metadata names where tokens go. The caller's
 	// client is copied, not changed.
-	noRedirect := *base
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	cfg.HTTPClient = &noRedirect
+	cfg.HTTPClient = oauthhttp.NoRedirects(base)
 	discoveryClient := oauthhttp.CheckRedirects(base, cfg.InsecureAllowHTTPEndpoint, "InsecureAllowHTTPEndpoint")
 	cfg.Timeout = cmp.Or(cfg.Timeout, defaultTimeout)
 	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, defaultMaxResponseBytes)

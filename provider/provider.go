@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -172,7 +171,7 @@ func New(cfg Config) (*Provider, error) {
 		p.basePath + "/.well-known/openid-configuration",
 	}
 	p.jwksCache.entries = make(map[string]*jwksEntry)
-	p.jwksHTTP = noRedirects(cfg.HTTPClient)
+	p.jwksHTTP = oauthhttp.NoRedirects(cfg.HTTPClient)
 	p.clients.entries = make(map[string]clientEntry)
 	p.lastSweep.Store(p.now().UnixNano())
 	if err := p.admin.ensureKeys(context.Background()); err != nil {
@@ -354,19 +353,6 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// errRedirect refuses a redirect from a client's jwks_uri.
-var errRedirect = errors.New("provider: a client's jwks_uri answered with a redirect, which is not followed")
-
-// noRedirects returns a copy of c that does not follow redirects. A
-// jwks_uri is fetched by the provider on the word of whoever answers there:
-// a redirect could aim it at any address it can reach, internal or plain
-// http, so the registered URL is the only one fetched.
-func noRedirects(c *http.Client) *http.Client {
-	cc := *c
-	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return errRedirect }
-	return &cc
 }
 
 // jwksCache caches clients' JWK Sets fetched from their jwks_uri.

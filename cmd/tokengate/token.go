@@ -111,7 +111,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 		cfg.EndpointParams = url.Values{"resource": resources}
 	}
 	capture := &captureTransport{base: e.httpClient.Transport}
-	hc := &http.Client{Transport: capture, Timeout: e.httpClient.Timeout, CheckRedirect: refuseRedirect}
+	hc := oauthhttp.NoRedirects(&http.Client{Transport: capture, Timeout: e.httpClient.Timeout})
 	tok, err := cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
 	if err != nil {
 		return fs.fail(tokenErrorCode(err), describeTokenError(err))
@@ -140,13 +140,6 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	out.WriteByte('\n')
 	e.stdout.Write(out.Bytes())
 	return exitOK
-}
-
-// refuseRedirect is the CheckRedirect of requests that carry a client's
-// credentials: on a 307 or 308, net/http would send the body again
-// (client_secret_post included) to wherever the redirect points.
-func refuseRedirect(req *http.Request, _ []*http.Request) error {
-	return fmt.Errorf("refusing to follow a redirect to %s with client credentials", req.URL.Redacted())
 }
 
 // checkEndpoint refuses a URL that is not https, unless it is http on a
@@ -183,8 +176,8 @@ func tokenErrorCode(err error) int {
 	case status == http.StatusUnauthorized, re.ErrorCode == "invalid_client",
 		status == http.StatusTooManyRequests, status >= 500:
 		return exitAS
-	case status == http.StatusOK:
-		return exitAS // 200 without an access token: a broken server
+	case status == http.StatusOK, status >= 300 && status < 400:
+		return exitAS // 200 without an access token, or a redirect we do not follow: a broken server
 	default:
 		return exitFailure
 	}

@@ -47,6 +47,23 @@ func CheckURL(raw string, allowHTTP bool, insecureOption string) error {
 	}
 }
 
+// NoRedirects returns a copy of c (nil means a zero http.Client) that
+// follows no redirect: the 3xx answer itself is returned, for the caller to
+// treat as the failure it is. Requests that carry a token or a client's
+// credentials, or that fetch from a URL someone registered, go through it:
+// on a 307 or 308 net/http would replay the body (token and
+// client_secret_post included) to wherever the answer points, and any
+// redirect lets whoever answers aim our request at another host. c is
+// copied, not changed.
+func NoRedirects(c *http.Client) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	}
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &out
+}
+
 // maxRedirects is how many redirects a client from [CheckRedirects]
 // follows, as many as net/http's default.
 const maxRedirects = 10

@@ -121,3 +121,28 @@ func TestCheckRedirects(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestNoRedirects: a 307 is returned to the caller, never followed, and the
+// caller's client is left as it was.
+func TestNoRedirects(t *testing.T) {
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed.Add(1) }))
+	defer target.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+
+	base := &http.Client{}
+	res, err := NoRedirects(base).Post(redirector.URL, "application/x-www-form-urlencoded", strings.NewReader("token=t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTemporaryRedirect || followed.Load() != 0 {
+		t.Fatalf("status %d, target reached %d times; want the 307 itself and no request to the target", res.StatusCode, followed.Load())
+	}
+	if base.CheckRedirect != nil {
+		t.Fatal("the caller's client was changed")
+	}
+}

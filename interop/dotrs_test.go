@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/internal/interoptest"
+	"github.com/tokengate/tokengate/interop/internal/interoptest"
 )
 
 // fakeAS is a scripted introspection endpoint that records what Django OAuth

@@ -21,7 +21,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/tokengate/tokengate/internal/interoptest"
+	"github.com/tokengate/tokengate/interop/internal/interoptest"
 )
 
 // Example binaries are built once per test binary into one directory,

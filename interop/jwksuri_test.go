@@ -16,7 +16,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tokengate/tokengate/internal/interoptest"
+	"github.com/tokengate/tokengate/interop/internal/interoptest"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/jwtintrospect"
 )

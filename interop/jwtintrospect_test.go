@@ -10,7 +10,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tokengate/tokengate/internal/interoptest"
+	"github.com/tokengate/tokengate/interop/internal/interoptest"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/jwtintrospect"
 )

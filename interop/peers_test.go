@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/tokengate/tokengate/internal/interoptest"
+	"github.com/tokengate/tokengate/interop/internal/interoptest"
 )
 
 // rawAuth authenticates a raw introspection request.

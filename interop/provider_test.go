@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/internal/interoptest"
+	"github.com/tokengate/tokengate/interop/internal/interoptest"
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/providertest"
 	"github.com/tokengate/tokengate/provider/store"

@@ -2,10 +2,10 @@
 # Load test of the provider's endpoints with wrk (issue 6), beside node
 # oidc-provider's under the same load.
 #
-# It builds internal/loadtarget/astarget and starts it twice on 127.0.0.1,
+# It builds internal/cmd/astarget and starts it twice on 127.0.0.1,
 # once on the SQLite store and once on the in-memory one (each with a history
 # of HISTORY issued tokens), and starts node oidc-provider 9 from
-# interop/testdata/oidc-provider (as internal/interoptest does; installed by
+# interop/testdata/oidc-provider (as interop/internal/interoptest does; installed by
 # scripts/setup-peers.sh, which this script runs if the peer is missing). From
 # each it gets an active opaque token by client_credentials, then loads its
 # introspection endpoint (RFC 7662: a form POST with token=…, authenticated
@@ -98,8 +98,8 @@ declare -A introspect_url introspect_auth introspect_body token_url token_auth t
 exit_after=$(((4 * ROUNDS + 3) * ($(seconds "$DURATION") + 10) + 6 * $(seconds "$WARMUP") + 180))
 
 # --- ours --------------------------------------------------------------------
-echo "bench-provider: building internal/loadtarget/astarget"
-(cd "$root" && go build -o "$tmp/astarget" ./internal/loadtarget/astarget)
+echo "bench-provider: building internal/cmd/astarget"
+(cd "$root" && go build -o "$tmp/astarget" ./internal/cmd/astarget)
 for st in sqlite memory; do
 	name=ours-$st
 	"$tmp/astarget" -store "$st" -history "$HISTORY" -info "$tmp/$name.json" -exit-after "${exit_after}s" >"$tmp/$name.log" 2>&1 &
@@ -160,7 +160,7 @@ if [ -n "$PEER" ]; then
 	node_pid=${node_pid%% *}
 	node_pid=${node_pid//[!0-9]/}
 	[ -n "$node_pid" ] && [ -r "/proc/$node_pid/stat" ] || die "cannot find the pid of node under timeout ($op_pid)"
-	# The endpoints oidc-provider 9 mounts by default, as internal/interoptest uses them.
+	# The endpoints oidc-provider 9 mounts by default, as interop/internal/interoptest uses them.
 	token_url[$name]=$issuer/token
 	token_auth[$name]=$(basic api "$api_secret")
 	token_body[$name]="grant_type=client_credentials&scope=orders:read"

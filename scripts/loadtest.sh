@@ -2,7 +2,7 @@
 # Load test of the resource-server side (issue 3): what protecting a handler
 # with tokengate costs in throughput when the verdict cache is warm.
 #
-# It builds and starts internal/loadtarget/rstarget on 127.0.0.1, which
+# It builds and starts internal/cmd/rstarget on 127.0.0.1, which
 # serves one small JSON handler twice: at /unprotected as it is, and at
 # /protected behind middleware/nethttp with a real introspect.Client (default
 # cache) pointed at the provider, in process on its own loopback port. One
@@ -60,8 +60,8 @@ need_load_tools
 start_cleanup
 
 # --- the target --------------------------------------------------------------
-echo "loadtest: building internal/loadtarget/rstarget"
-(cd "$root" && go build -o "$tmp/rstarget" ./internal/loadtarget/rstarget)
+echo "loadtest: building internal/cmd/rstarget"
+(cd "$root" && go build -o "$tmp/rstarget" ./internal/cmd/rstarget)
 
 # The target's own deadline: every wrk run plus generous slack.
 exit_after=$((2 * ROUNDS * ($(seconds "$DURATION") + 10) + 2 * $(seconds "$WARMUP") + 120))s

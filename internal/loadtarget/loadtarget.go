@@ -1,12 +1,12 @@
 // Package loadtarget holds what the load targets of scripts/loadtest.sh
-// (rstarget: a resource server, RFC 6750 and RFC 7662) and
-// scripts/bench-provider.sh (astarget: the provider's token and RFC 7662
-// introspection endpoints) share: listening on loopback, telling the script
+// (internal/cmd/rstarget: a resource server, RFC 6750 and RFC 7662) and
+// scripts/bench-provider.sh (internal/cmd/astarget: the provider's token and
+// RFC 7662 introspection endpoints) share: listening on loopback, telling the script
 // where they listen, and serving until told to stop or until a deadline, so
 // that a target left behind by a killed script does not run forever.
 //
 // The targets are tools for measuring with wrk by hand, not part of the
-// library; nothing here is imported outside internal/loadtarget.
+// library; nothing here is imported outside those two programs.
 package loadtarget
 
 import (

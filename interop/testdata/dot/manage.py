@@ -2,7 +2,7 @@
 """Django entry point for the Django OAuth Toolkit interop peer.
 
 Run with Debian's interpreter (/usr/bin/python3), where the
-python3-django-oauth-toolkit package is installed; internal/interoptest
+python3-django-oauth-toolkit package is installed; interop/internal/interoptest
 starts it as `manage.py tokengate_serve 127.0.0.1:PORT`.
 """
 import os

@@ -1,5 +1,5 @@
 // A node oidc-provider 9.x authorization server for the tokengate interop
-// tests. It is started by internal/interoptest (StartOIDCProvider), never by
+// tests. It is started by interop/internal/interoptest (StartOIDCProvider), never by
 // hand in CI, and listens on loopback only.
 //
 // Environment:

@@ -1,6 +1,6 @@
 """Settings of the Django OAuth Toolkit (DOT) 1.7 interop peer.
 
-Everything variable comes from the environment, set by internal/interoptest:
+Everything variable comes from the environment, set by interop/internal/interoptest:
 
   DOT_DATA_DIR            directory for the SQLite database (required)
   DOT_SECRET_KEY          Django SECRET_KEY (random per run)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real authorization servers that the interop tests
-# (go test -tags interop ./...) start on loopback:
+# Installs the real peers and servers that the tests start on loopback:
 #   - node oidc-provider 9.x, pinned by interop/testdata/oidc-provider/package-lock.json (npm ci);
-#   - Django OAuth Toolkit 1.7, Debian 12's python3-django-oauth-toolkit (for /usr/bin/python3).
+#   - Django OAuth Toolkit 1.7, Debian 12's python3-django-oauth-toolkit (for /usr/bin/python3);
+#   - PostgreSQL, Redis and nginx from Debian (started by internal/testserver, never as services).
 # Idempotent, silent on success, and quick when everything is already there.
 # Needs root (or sudo) for apt-get, and node >= 20 with npm on PATH.
 set -euo pipefail
@@ -31,12 +31,35 @@ if [ "$(id -u)" -ne 0 ]; then
 	sudo=sudo
 fi
 
-# --- Django OAuth Toolkit 1.7 (Debian package) ---------------------------
-dot_pkg=python3-django-oauth-toolkit
-if ! dpkg-query -W -f='${Status}' "$dot_pkg" 2>/dev/null | grep -q 'install ok installed'; then
+# --- Debian packages ------------------------------------------------------
+#   python3-django-oauth-toolkit: Django OAuth Toolkit 1.7, an interop peer;
+#   postgresql, redis-server, nginx: servers the tests start themselves on
+#   loopback (internal/testserver), each in a temporary directory.
+# The packages' own services are not started: policy-rc.d refuses them for
+# the length of the install, so nothing listens on the machine's ports.
+debs=(python3-django-oauth-toolkit postgresql redis-server nginx-light)
+missing=()
+for p in "${debs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	policy=/usr/sbin/policy-rc.d
+	saved=$(mktemp)
+	had_policy=0
+	if [ -e "$policy" ]; then had_policy=1; $sudo cp -p "$policy" "$saved"; fi
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+	$sudo chmod 755 "$policy"
+	restore_policy() {
+		if [ "$had_policy" = 1 ]; then $sudo cp -p "$saved" "$policy"; else $sudo rm -f "$policy"; fi
+		rm -f "$saved"
+	}
+	trap 'restore_policy; rm -f "$log"' EXIT
 	run $sudo apt-get update -q
-	run $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$dot_pkg"
+	run $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+	restore_policy
+	trap 'rm -f "$log"' EXIT
 fi
+dot_pkg=python3-django-oauth-toolkit
 dot_version=$(dpkg-query -W -f='${Version}' "$dot_pkg")
 case "$dot_version" in
 1.7.*) ;;

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tokengate/tokengate/internal/httpserver"
 )
 
 // BenchmarkDemo measures the demo's three HTTP paths over loopback, with
@@ -25,7 +27,7 @@ func BenchmarkDemo(b *testing.B) {
 	}
 	defer d.close()
 	served := make(chan error, 1)
-	go func() { served <- serveUntil(ctx, logger, d.servers...) }()
+	go func() { served <- httpserver.Serve(ctx, logger, d.servers...) }()
 	defer func() { cancel(); <-served }()
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/middleware/nethttp"
@@ -73,7 +74,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 	defer d.close()
 	d.writeSteps(e.stdout)
-	if err := serveUntil(ctx, logger, d.servers...); err != nil {
+	if err := httpserver.Serve(ctx, logger, d.servers...); err != nil {
 		return fs.fail(exitFailure, err)
 	}
 	fmt.Fprintln(e.stdout, "tokengate demo: stopped; the demo database is deleted.")
@@ -95,7 +96,7 @@ type demo struct {
 	rsID, rsSecret   string // the orders API: introspects them
 	introspectionURL string
 	tokenURL         string
-	servers          []server
+	servers          []httpserver.Server
 	closers          []func()
 }
 
@@ -171,9 +172,9 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d.servers = []server{
-		{asLn, logRequests(cfg.logger, "as", p)},
-		{apiLn, logRequests(cfg.logger, "api", ordersAPI(guard))},
+	d.servers = []httpserver.Server{
+		{Listener: asLn, Handler: logRequests(cfg.logger, "as", p)},
+		{Listener: apiLn, Handler: logRequests(cfg.logger, "api", ordersAPI(guard))},
 	}
 	return d, nil
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
@@ -19,9 +20,8 @@ import (
 
 // Defaults of serve and demo.
 const (
-	defaultASAddr   = "127.0.0.1:9096"
-	defaultDBPath   = "./tokengate.db"
-	shutdownTimeout = 10 * time.Second
+	defaultASAddr = "127.0.0.1:9096"
+	defaultDBPath = "./tokengate.db"
 )
 
 const serveUsage = `Run the authorization server (package provider) on a SQLite database until
@@ -87,7 +87,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fs.fail(exitFailure, err)
 	}
 	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", p.Issuer(), "db", *dbPath, "version", buildVersion())
-	if err := serveUntil(ctx, logger, server{ln, logRequests(logger, "as", p)}); err != nil {
+	if err := httpserver.Serve(ctx, logger, httpserver.Server{Listener: ln, Handler: logRequests(logger, "as", p)}); err != nil {
 		return fs.fail(exitFailure, err)
 	}
 	logger.Info("tokengate serve: stopped")
@@ -130,49 +130,6 @@ func listen(addr, flag string) (net.Listener, error) {
 func isAddrInUseWindows(err error) bool {
 	var errno syscall.Errno
 	return errors.As(err, &errno) && errno == 10048
-}
-
-// server is a handler to serve on a listener.
-type server struct {
-	ln net.Listener
-	h  http.Handler
-}
-
-// serveUntil serves every server until ctx is done or one of them fails,
-// then shuts all of them down, waiting up to shutdownTimeout for requests in
-// flight.
-func serveUntil(ctx context.Context, logger *slog.Logger, servers ...server) error {
-	errc := make(chan error, len(servers))
-	https := make([]*http.Server, len(servers))
-	for i, s := range servers {
-		https[i] = &http.Server{
-			Handler:           s.h,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		}
-		go func() { errc <- https[i].Serve(s.ln) }()
-	}
-	var err error
-	select {
-	case <-ctx.Done():
-		logger.Info("tokengate: shutting down", "cause", context.Cause(ctx))
-	case err = <-errc:
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	for _, h := range https {
-		if serr := h.Shutdown(sctx); serr != nil && err == nil {
-			err = fmt.Errorf("shutting down: %w", serr)
-		}
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
 }
 
 // logRequests logs one line per request: never the query string (RFC 6750

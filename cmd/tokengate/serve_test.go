@@ -180,7 +180,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if code != exitOK {
 		t.Errorf("serve exited with %d:\n%s", code, logs)
 	}
-	for _, want := range []string{`"msg":"request"`, `"path":"/token"`, `"msg":"tokengate: shutting down"`, `"msg":"tokengate serve: stopped"`} {
+	for _, want := range []string{`"msg":"request"`, `"path":"/token"`, `"msg":"shutting down"`, `"msg":"tokengate serve: stopped"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("serve logs lack %s:\n%s", want, logs)
 		}

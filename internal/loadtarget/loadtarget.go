@@ -12,8 +12,9 @@ package loadtarget
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux, served by Pprof only
@@ -22,6 +23,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/httpserver"
 )
 
 // Listen listens on addr, which must be a loopback address: the targets
@@ -79,16 +82,50 @@ func Pprof(addr string) (Server, error) {
 	return Server{Listener: ln, Handler: http.DefaultServeMux}, nil
 }
 
-// Server is one handler on one listener.
-type Server struct {
-	Listener net.Listener
-	Handler  http.Handler
+// Options are the flags every target has.
+type Options struct {
+	// InfoPath is where Run writes the target's info (-info, required).
+	InfoPath string
+	// PprofAddr, if set, is a loopback address for net/http/pprof (-pprof).
+	PprofAddr string
+	// ExitAfter stops the target by itself (-exit-after; 0: never).
+	ExitAfter time.Duration
 }
 
-// Serve serves every server until ctx is done, SIGINT or SIGTERM arrives,
-// exitAfter has passed (if positive), or a server fails; then it shuts them
-// all down, letting requests in flight finish for up to 5 seconds.
-func Serve(ctx context.Context, exitAfter time.Duration, servers ...Server) error {
+// AddFlags defines -info, -pprof and -exit-after on fs; they fill the
+// returned Options when fs is parsed.
+func AddFlags(fs *flag.FlagSet) *Options {
+	o := &Options{}
+	fs.StringVar(&o.InfoPath, "info", "", "`file` to write the endpoints and credentials to, once listening (required)")
+	fs.StringVar(&o.PprofAddr, "pprof", "", "loopback `address` to serve net/http/pprof on (e.g. 127.0.0.1:6060; default: none)")
+	fs.DurationVar(&o.ExitAfter, "exit-after", 15*time.Minute, "stop by itself after this `duration` (0: never)")
+	return o
+}
+
+// Run writes info to o.InfoPath, adds the pprof server if asked for, and
+// serves (see [Serve]) until told to stop.
+func Run(ctx context.Context, logger *slog.Logger, o Options, info any, servers ...Server) error {
+	if err := WriteInfo(o.InfoPath, info); err != nil {
+		return err
+	}
+	if o.PprofAddr != "" {
+		ps, err := Pprof(o.PprofAddr)
+		if err != nil {
+			return err
+		}
+		servers = append(servers[:len(servers):len(servers)], ps)
+	}
+	return Serve(ctx, logger, o.ExitAfter, servers...)
+}
+
+// Server is one handler on one listener.
+type Server = httpserver.Server
+
+// Serve serves every server with the limits of package httpserver until
+// ctx is done, SIGINT or SIGTERM arrives, exitAfter has passed (if
+// positive), or a server fails; then it shuts them all down, letting
+// requests in flight finish. The servers' own errors go to logger.
+func Serve(ctx context.Context, logger *slog.Logger, exitAfter time.Duration, servers ...Server) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if exitAfter > 0 {
@@ -96,29 +133,7 @@ func Serve(ctx context.Context, exitAfter time.Duration, servers ...Server) erro
 		ctx, cancel = context.WithTimeout(ctx, exitAfter)
 		defer cancel()
 	}
-	errc := make(chan error, len(servers))
-	https := make([]*http.Server, len(servers))
-	for i, s := range servers {
-		hs := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
-		https[i] = hs
-		go func() { errc <- hs.Serve(s.Listener) }()
-	}
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, hs := range https {
-		if serr := hs.Shutdown(sctx); serr != nil && err == nil {
-			err = serr
-		}
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	if err != nil {
+	if err := httpserver.Serve(ctx, logger, servers...); err != nil {
 		return fmt.Errorf("loadtarget: %w", err)
 	}
 	return nil

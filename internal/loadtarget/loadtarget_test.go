@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,7 +54,7 @@ func TestServeStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, 0, Server{Listener: ln, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		done <- Serve(ctx, slog.New(slog.DiscardHandler), 0, Server{Listener: ln, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			io.WriteString(w, "hello")
 		})})
 	}()

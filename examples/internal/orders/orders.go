@@ -5,14 +5,14 @@ package orders
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"time"
 
 	"github.com/tokengate/tokengate/examples/internal/envconfig"
+	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/scopes"
 )
@@ -73,15 +73,16 @@ func Main(ctx context.Context, name string, getenv func(string) string, stderr i
 		return 2
 	}
 	defer svc.Close()
-	srv := &http.Server{Addr: cfg.Addr, Handler: Routes(svc, handler(svc.Guard)), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	log.Info("listening", "example", name, "addr", cfg.Addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s example: %v\n", name, err)
+		return 1
+	}
+	// The real address: with ADDR=127.0.0.1:0 the port is picked now.
+	log.Info("listening", "example", name, "addr", ln.Addr().String())
+	// The limits of "tokengate serve" (timeouts, header size): users copy
+	// examples, so an example must not be easier to hold open than it.
+	if err := httpserver.Serve(ctx, log, httpserver.Server{Listener: ln, Handler: Routes(svc, handler(svc.Guard))}); err != nil {
 		fmt.Fprintf(stderr, "%s example: %v\n", name, err)
 		return 1
 	}

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/tokengate/tokengate/examples/internal/envconfig"
 	"github.com/tokengate/tokengate/examples/internal/orders"
+	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/rs"
 )
@@ -206,5 +209,80 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("metadata without TOKENGATE_RESOURCE: %d, want 401 (no public route)", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a server's logger and a test may use
+// at once.
+type lockedBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The hardening review found that the example servers set only
+// ReadHeaderTimeout, so a copied example took a 1 MB header (and a body sent
+// a byte a minute). Main must serve with the limits of "tokengate serve".
+func TestExampleServerHasServeLimits(t *testing.T) {
+	as := newFakeAS(t)
+	env := map[string]string{
+		"TOKENGATE_INTROSPECTION_URL": as.URL + "/introspect",
+		"TOKENGATE_CLIENT_ID":         "api", "TOKENGATE_CLIENT_SECRET": "s3cret",
+		"TOKENGATE_AUDIENCE": "https://api.example.com",
+		"ADDR":               "127.0.0.1:0",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- orders.Main(ctx, "limits", func(k string) string { return env[k] }, &out, func(g *rs.Guard) http.Handler {
+			return nethttp.MustNew(nethttp.Config{Guard: g})(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+		})
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("exit code %d; output:\n%s", code, out.String())
+		}
+	}()
+	addr := regexp.MustCompile(`msg=listening example=limits addr=(\S+)`)
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := addr.FindStringSubmatch(out.String()); m != nil {
+			url = "http://" + m[1]
+		}
+	}
+	if url == "" {
+		t.Fatalf("no listening line:\n%s", out.String())
+	}
+	for _, tt := range []struct {
+		name   string
+		header string
+		want   int
+	}{
+		{"a valid token", "Bearer good", http.StatusOK},
+		{"a header beyond httpserver.MaxHeaderBytes", "Bearer good " + strings.Repeat("x", httpserver.MaxHeaderBytes+4096), http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		req, _ := http.NewRequest("GET", url+orders.Path, nil)
+		req.Header.Set("Authorization", tt.header)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.name, res.StatusCode, tt.want)
+		}
 	}
 }

@@ -32,7 +32,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/tokengate/tokengate/internal/loadtarget"
 	"github.com/tokengate/tokengate/provider"
@@ -166,13 +165,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.storeKind, "store", "sqlite", "`store`: sqlite or memory")
 	fs.StringVar(&cfg.dbPath, "db", "", "SQLite database `file` (default: a new file in a temporary directory, removed on exit)")
 	fs.IntVar(&cfg.history, "history", 10000, "`number` of tokens issued before serving, so that lookups do not run on an empty store")
-	infoPath := fs.String("info", "", "`file` to write the endpoints and credentials to, once listening (required)")
-	pprofAddr := fs.String("pprof", "", "loopback `address` to serve net/http/pprof on (e.g. 127.0.0.1:6060; default: none)")
-	exitAfter := fs.Duration("exit-after", 15*time.Minute, "stop by itself after this `duration` (0: never)")
+	opts := loadtarget.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *infoPath == "" || fs.NArg() > 0 || cfg.history < 0 {
+	if opts.InfoPath == "" || fs.NArg() > 0 || cfg.history < 0 {
 		fmt.Fprintln(stderr, "usage: astarget -info FILE [-store sqlite|memory] [-db PATH] [-history N] [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
 		return 2
 	}
@@ -192,20 +189,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer t.close()
-	if err := loadtarget.WriteInfo(*infoPath, t.info); err != nil {
-		fmt.Fprintln(stderr, "astarget:", err)
-		return 1
-	}
-	servers := []loadtarget.Server{t.server}
-	if *pprofAddr != "" {
-		ps, err := loadtarget.Pprof(*pprofAddr)
-		if err != nil {
-			fmt.Fprintln(stderr, "astarget:", err)
-			return 1
-		}
-		servers = append(servers, ps)
-	}
-	if err := loadtarget.Serve(ctx, *exitAfter, servers...); err != nil {
+	if err := loadtarget.Run(ctx, cfg.logger, *opts, t.info, t.server); err != nil {
 		fmt.Fprintln(stderr, "astarget:", err)
 		return 1
 	}

@@ -47,7 +47,7 @@ func TestTarget(t *testing.T) {
 				t.Fatal(err)
 			}
 			done := make(chan error, 1)
-			go func() { done <- loadtarget.Serve(ctx, 0, tg.server) }()
+			go func() { done <- loadtarget.Serve(ctx, slog.New(slog.DiscardHandler), 0, tg.server) }()
 			defer func() {
 				cancel()
 				if err := <-done; err != nil {

@@ -36,7 +36,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/tokengate/tokengate/internal/loadtarget"
 	"github.com/tokengate/tokengate/introspect"
@@ -189,13 +188,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rstarget", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback `address` of the API (port 0 picks a free port)")
-	infoPath := fs.String("info", "", "`file` to write the URLs and the token to, once listening (required)")
-	pprofAddr := fs.String("pprof", "", "loopback `address` to serve net/http/pprof on (e.g. 127.0.0.1:6060; default: none)")
-	exitAfter := fs.Duration("exit-after", 15*time.Minute, "stop by itself after this `duration` (0: never)")
+	opts := loadtarget.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *infoPath == "" || fs.NArg() > 0 {
+	if opts.InfoPath == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: rstarget -info FILE [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
 		return 2
 	}
@@ -206,20 +203,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rstarget:", err)
 		return 1
 	}
-	if err := loadtarget.WriteInfo(*infoPath, t.info); err != nil {
-		fmt.Fprintln(stderr, "rstarget:", err)
-		return 1
-	}
-	servers := t.servers
-	if *pprofAddr != "" {
-		ps, err := loadtarget.Pprof(*pprofAddr)
-		if err != nil {
-			fmt.Fprintln(stderr, "rstarget:", err)
-			return 1
-		}
-		servers = append(servers, ps)
-	}
-	if err := loadtarget.Serve(ctx, *exitAfter, servers...); err != nil {
+	if err := loadtarget.Run(ctx, logger, *opts, t.info, t.servers...); err != nil {
 		fmt.Fprintln(stderr, "rstarget:", err)
 		return 1
 	}

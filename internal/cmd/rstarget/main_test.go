@@ -36,7 +36,7 @@ func TestTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- loadtarget.Serve(ctx, 0, tg.servers...) }()
+	go func() { done <- loadtarget.Serve(ctx, slog.New(slog.DiscardHandler), 0, tg.servers...) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

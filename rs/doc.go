@@ -43,8 +43,10 @@
 // By default a token that introspection reports as sender-constrained (a
 // token_type of "DPoP", or a "cnf" member) is rejected as invalid_token:
 // accepting it as a bearer token would defeat its binding. [Config.DPoP]
-// accepts DPoP-bound tokens and [Config.MTLS] certificate-bound ones; a cnf
-// member other than jkt and x5t#S256 is always invalid_token.
+// accepts DPoP-bound tokens and [Config.MTLS] certificate-bound ones.
+// Whatever is set, a cnf member other than jkt and x5t#S256, or one of
+// those that is not a non-empty string, is invalid_token: a binding that is
+// not understood cannot be checked, so it fails closed.
 //
 // With [Config.DPoP] (a *dpop.Verifier), DPoP-bound tokens (RFC 9449) are
 // accepted as "Authorization: DPoP <token>" with exactly one DPoP proof
@@ -55,10 +57,18 @@
 // replay cache, and the jwk's RFC 7638 thumbprint against the token's
 // cnf.jkt. The proof is read before introspection and verified after the
 // token has passed the policy. The accepted key's thumbprint is
-// [Principal.DPoPThumbprint]. A DPoP-bound token sent as Bearer, a plain
-// bearer token sent with the DPoP scheme, a token_type of DPoP without
-// cnf.jkt, and (without [Config.MTLS]) certificate-bound tokens are all
-// invalid_token; see [Guard] for why. Answers then become:
+// [Principal.DPoPThumbprint]. These are invalid_token:
+//
+//   - a DPoP-bound token (cnf.jkt, whatever its token_type) sent with the
+//     Bearer scheme: RFC 9449 §7.2 forbids downgrading the binding;
+//   - a token that is not DPoP-bound sent with the DPoP scheme: the client
+//     believes in a binding the authorization server did not make, and
+//     accepting it would hide that mistake;
+//   - a token_type of DPoP without cnf.jkt: there is no key to check the
+//     proof against;
+//   - without [Config.MTLS], a certificate-bound token.
+//
+// Answers then become:
 //
 //	no token                 401  Bearer realm="api", DPoP realm="api", algs="ES256 RS256 PS256 EdDSA"
 //	bad or missing proof     401  Bearer realm="api", DPoP realm="api", error="invalid_dpop_proof", error_description="…", algs="…"
@@ -84,8 +94,11 @@
 // binding, so tls.RequireAnyClientCert is enough). Behind a proxy that
 // terminates TLS, [Config.ClientCertificate] parses the certificate the
 // proxy forwards in a header, which MUST only be trusted from that proxy.
-// A token bound to both a DPoP key and a certificate needs both the DPoP
-// proof and the certificate. [Guard.MetadataHandler] then advertises
+// A token bound to both a DPoP key and a certificate needs both: the DPoP
+// scheme, a proof by the jkt key and the certificate (without
+// [Config.DPoP] it is rejected), since either binding alone is what the
+// authorization server promised the token's holder would be asked to
+// prove. [Guard.MetadataHandler] then advertises
 // tls_client_certificate_bound_access_tokens (RFC 9728). The accepted
 // thumbprint stays in [Principal].Response.Confirmation.
 package rs

@@ -95,10 +95,10 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 		}
 	}
 	methods := []string{"header"}
-	if g.allowForm {
+	if g.cfg.AllowFormToken {
 		methods = append(methods, "body")
 	}
-	if g.allowQuery {
+	if g.cfg.AllowQueryToken {
 		methods = append(methods, "query")
 	}
 	body, err := json.Marshal(struct {
@@ -111,7 +111,7 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 		CertificateBound      bool     `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 		ResourceName          string   `json:"resource_name,omitempty"`
 		ResourceDocumentation string   `json:"resource_documentation,omitempty"`
-	}{md.Resource, slices.Clone(md.AuthorizationServers), md.JWKSURI, slices.Clone(md.ScopesSupported), methods, g.dpopAlgorithms(), g.mtls, md.ResourceName, md.ResourceDocumentation})
+	}{md.Resource, slices.Clone(md.AuthorizationServers), md.JWKSURI, slices.Clone(md.ScopesSupported), methods, g.dpopAlgorithms(), g.cfg.MTLS, md.ResourceName, md.ResourceDocumentation})
 	if err != nil {
 		return nil, fmt.Errorf("rs: encoding metadata: %w", err)
 	}
@@ -131,8 +131,22 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 // dpopAlgorithms returns the JWS algorithms accepted in DPoP proofs, or nil
 // without [Config.DPoP].
 func (g *Guard) dpopAlgorithms() []string {
-	if g.dpop == nil {
+	if g.cfg.DPoP == nil {
 		return nil
 	}
-	return slices.Clone(g.dpop.Algorithms())
+	return slices.Clone(g.cfg.DPoP.Algorithms())
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if !isQuotable(s) || strings.ContainsAny(s, " \t\"\\") {
+		return fmt.Errorf("%q contains characters that cannot appear in a challenge", s)
+	}
+	return nil
 }

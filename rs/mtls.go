@@ -46,7 +46,7 @@ func CertificateThumbprint(cert *x509.Certificate) string {
 // would grow every principal, and so every bearer request; it stays in
 // Principal.Response.Confirmation.
 func (g *Guard) checkCertificate(r *http.Request, token, x5t string) error {
-	cert, err := g.clientCert(r)
+	cert, err := g.cfg.ClientCertificate(r)
 	switch {
 	case err != nil:
 	case cert == nil:
@@ -60,6 +60,6 @@ func (g *Guard) checkCertificate(r *http.Request, token, x5t string) error {
 		}
 		err = errCertificateMismatch
 	}
-	g.log.InfoContext(r.Context(), "rs: certificate-bound token rejected", "token_sha256", tokenHash(token), "err", err)
+	g.cfg.Logger.InfoContext(r.Context(), "rs: certificate-bound token rejected", "token_sha256", tokenHash(token), "err", err)
 	return newError(ErrInvalidToken, descCertificate, err)
 }

@@ -92,7 +92,7 @@ func (g *Guard) Reject(err error) *Rejection {
 	case ErrUnavailable:
 		wait := introspect.RetryAfterHint(err)
 		if wait <= 0 {
-			wait = g.retryAfter
+			wait = g.cfg.RetryAfter
 		}
 		h := http.Header{}
 		h.Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
@@ -142,7 +142,7 @@ func orDefault(s, def string) string {
 // one; a status other than 401 carries only the challenge with the error.
 func (g *Guard) challenge(status int, code, desc, scope string, viaDPoP bool) *Rejection {
 	desc = sanitizeDescription(desc)
-	viaDPoP = viaDPoP && g.dpop != nil
+	viaDPoP = viaDPoP && g.cfg.DPoP != nil
 	var b strings.Builder
 	var sep string
 	param := func(name, value string) {
@@ -159,7 +159,7 @@ func (g *Guard) challenge(status int, code, desc, scope string, viaDPoP bool) *R
 		}
 		b.WriteString(name)
 		sep = " "
-		param("realm", g.realm) // never empty: New defaults it
+		param("realm", g.cfg.Realm) // never empty: New defaults it
 		if withError && code != "" {
 			param("error", code)
 			if desc != "" {
@@ -172,11 +172,11 @@ func (g *Guard) challenge(status int, code, desc, scope string, viaDPoP bool) *R
 		if name == "DPoP" {
 			param("algs", g.dpopAlgs)
 		}
-		if g.resourceMetadata != "" {
-			param("resource_metadata", g.resourceMetadata)
+		if g.cfg.ResourceMetadataURL != "" {
+			param("resource_metadata", g.cfg.ResourceMetadataURL)
 		}
 	}
-	both := g.dpop != nil && status == http.StatusUnauthorized
+	both := g.cfg.DPoP != nil && status == http.StatusUnauthorized
 	if !viaDPoP || both {
 		scheme("Bearer", !viaDPoP)
 	}

@@ -1,0 +1,81 @@
+package rs
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/tokengate/tokengate/dpop"
+)
+
+// authenticateDPoP is Authenticate for a token sent with the DPoP scheme
+// (RFC 9449 §7.1): the token must be DPoP-bound and the request must carry
+// a proof by the key it is bound to.
+func (g *Guard) authenticateDPoP(r *http.Request, token string) (*Principal, error) {
+	ctx := r.Context()
+	proof, err := dpop.FromHeader(r.Header)
+	if err != nil { // before introspection: no proof, no need to ask
+		return nil, g.proofError(ctx, token, err)
+	}
+	resp, err := g.introspect(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	p, cnf, err := g.verdict(ctx, token, resp)
+	if err != nil {
+		return nil, err
+	}
+	if cnf.jkt == "" {
+		return nil, newError(ErrInvalidToken, "the access token is not DPoP-bound", nil)
+	}
+	if cnf.x5t != "" { // bound to both: the certificate first, so that a proof is not spent on a request that fails anyway
+		if err := g.checkCertificate(r, token, cnf.x5t); err != nil {
+			return nil, err
+		}
+	}
+	req := dpop.ProofRequest{Method: r.Method, URL: g.cfg.RequestURL(r), AccessToken: token}
+	if err := g.cfg.DPoP.Verify(ctx, proof, req, cnf.jkt); err != nil {
+		return nil, g.proofError(ctx, token, err)
+	}
+	p.DPoPThumbprint = cnf.jkt
+	return p, nil
+}
+
+// proofError turns a package dpop error into invalid_dpop_proof, with a
+// fixed description per check, or into unavailable when the replay cache
+// is full.
+func (g *Guard) proofError(ctx context.Context, token string, err error) error {
+	if errors.Is(err, dpop.ErrReplayCacheFull) {
+		if ok, suppressed := g.unavailableLog.Allow(g.cfg.Now()); ok {
+			g.cfg.Logger.WarnContext(ctx, "rs: DPoP replay cache full: raise dpop.Config.MaxReplayEntries or shorten IATWindow",
+				"token_sha256", tokenHash(token), "suppressed_since_last", suppressed)
+		}
+		return newError(ErrUnavailable, descUnavailable, err)
+	}
+	desc := "the DPoP proof is invalid"
+	switch {
+	case errors.Is(err, dpop.ErrMissingProof):
+		desc = "exactly one DPoP proof header is required"
+	case errors.Is(err, dpop.ErrRequestMismatch):
+		desc = "the DPoP proof is for another request"
+	case errors.Is(err, dpop.ErrProofTime):
+		desc = "the DPoP proof was not issued within the accepted time window"
+	case errors.Is(err, dpop.ErrTokenHash):
+		desc = "the DPoP proof is for another access token"
+	case errors.Is(err, dpop.ErrKeyMismatch):
+		desc = "the DPoP proof is not signed by the key the access token is bound to"
+	case errors.Is(err, dpop.ErrReplay):
+		desc = "the DPoP proof was already used"
+	}
+	g.cfg.Logger.InfoContext(ctx, "rs: DPoP proof rejected", "token_sha256", tokenHash(token), "err", err)
+	return &Error{Kind: ErrInvalidDPoPProof, Description: desc, Err: err, viaDPoP: true}
+}
+
+// defaultRequestURL is [Config.RequestURL] when unset.
+func defaultRequestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}

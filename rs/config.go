@@ -73,22 +73,14 @@ type Config struct {
 	// not say how long to wait. Defaults to [DefaultRetryAfter].
 	RetryAfter time.Duration
 
-	// AllowFormToken also accepts the token as the access_token parameter of
-	// a form-encoded POST body (RFC 6750 §2.2). The body is read up to
-	// MaxFormBytes and put back for the handler.
-	AllowFormToken bool
-	// MaxFormBytes bounds the form body read for AllowFormToken. Defaults to
-	// [DefaultMaxFormBytes].
-	MaxFormBytes int64
-	// AllowQueryToken also accepts the token as the access_token URI query
-	// parameter (RFC 6750 §2.3). RFC 6750 says this SHOULD NOT be used: URLs
-	// are logged and cached. Enable it only when neither the header nor the
-	// body can carry the token.
-	AllowQueryToken bool
-	// Extractors are tried after the built-in ones (the Authorization header,
-	// then the form body and the query if allowed), for tokens carried
-	// elsewhere, such as a cookie. A request where two extractors find a
-	// token is invalid_request.
+	// Extractors are the ways, besides the Authorization header (which is
+	// always read), that a request may carry its token, tried in order:
+	// [FromForm] for the form-encoded body (RFC 6750 §2.2), [FromQuery] for
+	// the URI query (§2.3, which RFC 6750 says SHOULD NOT be used: URLs are
+	// logged and cached), or your own, such as a cookie. A request that
+	// carries a token by two ways is invalid_request. Their Methods make up
+	// the RFC 9728 bearer_methods_supported of [Guard.MetadataHandler]. The
+	// zero value reads the header alone.
 	Extractors []Extractor
 
 	// DPoP, if set, accepts DPoP-bound access tokens (RFC 9449): presented
@@ -210,12 +202,20 @@ func (c *Config) check() error {
 	if c.RetryAfter == 0 {
 		c.RetryAfter = DefaultRetryAfter
 	}
-	if c.MaxFormBytes < 0 {
-		return fmt.Errorf("rs: Config.MaxFormBytes is negative (%d)", c.MaxFormBytes)
-	}
+	seen := map[string]bool{"header": true}
 	for i, ex := range c.Extractors {
-		if ex == nil {
-			return fmt.Errorf("rs: Config.Extractors[%d] is nil", i)
+		switch {
+		case ex.err != nil:
+			return fmt.Errorf("rs: Config.Extractors[%d]: %w", i, ex.err)
+		case ex.Extract == nil:
+			return fmt.Errorf("rs: Config.Extractors[%d] has no Extract function", i)
+		case ex.Method != "" && ex.Method != "body" && ex.Method != "query":
+			return fmt.Errorf("rs: Config.Extractors[%d].Method %q is none of RFC 9728's \"body\" and \"query\" (the Authorization header is always read; leave Method empty for a way RFC 9728 does not name)", i, ex.Method)
+		case seen[ex.Method]:
+			return fmt.Errorf("rs: Config.Extractors[%d]: a second %q extractor", i, ex.Method)
+		}
+		if ex.Method != "" {
+			seen[ex.Method] = true
 		}
 	}
 	if c.Logger == nil {

@@ -14,10 +14,13 @@
 //
 // The Authorization request header (RFC 6750 §2.1) is always read: the
 // scheme "Bearer" (and "DPoP" with [Config.DPoP]) is matched
-// case-insensitively and the token must be a b64token. The form-encoded body parameter (§2.2) and the URI query
-// parameter (§2.3) are read only when enabled. A request that carries a
-// token by more than one method, or two Authorization headers, is
-// invalid_request. More places are added with [Config.Extractors].
+// case-insensitively, the token must be a b64token of at most
+// [MaxTokenLength] bytes, and a second Authorization header is
+// invalid_request. [Config.Extractors] adds the other ways: [FromForm] for
+// the form-encoded body (§2.2, read up to a bound and put back for the
+// handler), [FromQuery] for the URI query (§2.3), or your own. A request
+// that carries a token by more than one way is invalid_request. The
+// metadata's bearer_methods_supported lists exactly the ways configured.
 //
 // # Answers
 //

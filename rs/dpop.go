@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/tokengate/tokengate/dpop"
 )
@@ -78,4 +79,29 @@ func defaultRequestURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}
+
+// fromDPoPHeader is fromHeader for a guard with [Config.DPoP]: it also
+// accepts "Authorization: DPoP <token>" (RFC 9449 §7.1), whose token68
+// syntax is RFC 6750's b64token. Its errors are marked for the DPoP
+// challenge when the scheme is DPoP.
+func fromDPoPHeader(r *http.Request) (string, error) {
+	tok, viaDPoP, err := fromAuthorization(r, true)
+	if err != nil && viaDPoP {
+		if e, ok := err.(*Error); ok {
+			e.viaDPoP = true
+		}
+	}
+	return tok, err
+}
+
+// usesDPoPScheme reports whether the request's one Authorization header
+// has the DPoP scheme.
+func usesDPoPScheme(r *http.Request) bool {
+	vals := r.Header["Authorization"]
+	if len(vals) != 1 {
+		return false
+	}
+	v := strings.TrimLeft(vals[0], " \t")
+	return len(v) > 4 && strings.EqualFold(v[:4], "DPoP") && (v[4] == ' ' || v[4] == '\t')
 }

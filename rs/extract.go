@@ -2,6 +2,7 @@ package rs
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -14,36 +15,35 @@ import (
 const MaxTokenLength = 16 << 10
 
 // DefaultMaxFormBytes is how much of a form body [FromForm] reads when
-// [Config.MaxFormBytes] is zero.
+// given zero.
 const DefaultMaxFormBytes = 64 << 10
 
-// Extractor finds an access token in a request. It returns ("", nil) when
-// the request does not carry a token its way, the token when it does, and
-// an error (preferably an [*Error] of kind [ErrInvalidRequest]) when what it
-// found is malformed. Extractors must not keep the token anywhere.
-type Extractor func(r *http.Request) (string, error)
+// Extractor is one more way for a request to carry its access token, tried
+// by the guard after the Authorization header (RFC 6750 §2.1), which is
+// always read. [FromForm] and [FromQuery] are the other two ways RFC 6750
+// defines; a literal Extractor adds one of your own, such as a cookie.
+type Extractor struct {
+	// Method names this way in the RFC 9728 bearer_methods_supported
+	// metadata: "body" or "query". Empty means a way RFC 9728 has no name
+	// for, such as a cookie, which the metadata then leaves out.
+	Method string
+	// Extract returns ("", nil) when the request does not carry a token
+	// this way, the token when it does, and an error (preferably an
+	// [*Error] of kind [ErrInvalidRequest]) when what it found is
+	// malformed. It must not keep the token anywhere. Required.
+	Extract func(r *http.Request) (string, error)
 
-// FromHeader is the RFC 6750 §2.1 extractor: "Authorization: Bearer
-// <token>", with the scheme compared case-insensitively. An Authorization
-// header with another scheme counts as no token. More than one Authorization
-// header, the Bearer scheme without a token, or a token that is not an
-// RFC 6750 b64token (spaces, commas, non-ASCII, …) is invalid_request.
-func FromHeader(r *http.Request) (string, error) {
-	tok, _, err := fromAuthorization(r, false)
-	return tok, err
+	err error // a construction error, which New reports
 }
 
-// fromDPoPHeader is FromHeader for a guard with [Config.DPoP]: it also
-// accepts "Authorization: DPoP <token>" (RFC 9449 §7.1), whose token68
-// syntax is RFC 6750's b64token. Its errors are marked for the DPoP
-// challenge when the scheme is DPoP.
-func fromDPoPHeader(r *http.Request) (string, error) {
-	tok, viaDPoP, err := fromAuthorization(r, true)
-	if err != nil && viaDPoP {
-		if e, ok := err.(*Error); ok {
-			e.viaDPoP = true
-		}
-	}
+// fromHeader reads the RFC 6750 §2.1 Authorization request header:
+// "Authorization: Bearer <token>", with the scheme compared
+// case-insensitively. An Authorization header with another scheme counts
+// as no token. More than one Authorization header, the Bearer scheme
+// without a token, or a token that is not an RFC 6750 b64token (spaces,
+// commas, non-ASCII, …) is invalid_request.
+func fromHeader(r *http.Request) (string, error) {
+	tok, _, err := fromAuthorization(r, false)
 	return tok, err
 }
 
@@ -87,21 +87,14 @@ func fromAuthorization(r *http.Request, allowDPoP bool) (token string, viaDPoP b
 	return token, viaDPoP, err
 }
 
-// usesDPoPScheme reports whether the request's one Authorization header
-// has the DPoP scheme.
-func usesDPoPScheme(r *http.Request) bool {
-	vals := r.Header["Authorization"]
-	if len(vals) != 1 {
-		return false
-	}
-	v := strings.TrimLeft(vals[0], " \t")
-	return len(v) > 4 && strings.EqualFold(v[:4], "DPoP") && (v[4] == ' ' || v[4] == '\t')
+// FromQuery returns the RFC 6750 §2.3 extractor: the access_token URI
+// query parameter. RFC 6750 says this method SHOULD NOT be used, because
+// URLs end up in logs; enable it only when nothing else is possible.
+func FromQuery() Extractor {
+	return Extractor{Method: "query", Extract: fromQuery}
 }
 
-// FromQuery is the RFC 6750 §2.3 extractor: the access_token URI query
-// parameter. RFC 6750 says this method SHOULD NOT be used, because URLs end
-// up in logs; enable it only when nothing else is possible.
-func FromQuery(r *http.Request) (string, error) {
+func fromQuery(r *http.Request) (string, error) {
 	if r.URL == nil || !mayHoldToken(r.URL.RawQuery) {
 		return "", nil
 	}
@@ -115,13 +108,16 @@ func FromQuery(r *http.Request) (string, error) {
 // FromForm returns the RFC 6750 §2.2 extractor: the access_token parameter
 // of an application/x-www-form-urlencoded POST body. It reads at most
 // maxBytes of the body (a larger body is invalid_request) and puts the body
-// back, so the handler reads it unchanged. maxBytes <= 0 means
-// [DefaultMaxFormBytes].
+// back, so the handler reads it unchanged. Zero means
+// [DefaultMaxFormBytes]; a negative maxBytes makes [New] fail.
 func FromForm(maxBytes int64) Extractor {
-	if maxBytes <= 0 {
+	if maxBytes < 0 {
+		return Extractor{Method: "body", err: fmt.Errorf("FromForm: maxBytes is negative (%d)", maxBytes)}
+	}
+	if maxBytes == 0 {
 		maxBytes = DefaultMaxFormBytes
 	}
-	return func(r *http.Request) (string, error) {
+	return Extractor{Method: "body", Extract: func(r *http.Request) (string, error) {
 		if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
 			return "", nil
 		}
@@ -145,7 +141,7 @@ func FromForm(maxBytes int64) Extractor {
 			return "", newError(ErrInvalidRequest, "the form body is malformed", nil)
 		}
 		return oneParam(q)
-	}
+	}}
 }
 
 // mayHoldToken reports whether a form-encoded string may carry an
@@ -229,7 +225,7 @@ func isVisible(s string) bool {
 func (g *Guard) extract(r *http.Request) (string, error) {
 	var token string
 	for _, ex := range g.extractors {
-		t, err := ex(r)
+		t, err := ex.Extract(r)
 		if err != nil {
 			return "", asInvalidRequest(err)
 		}

@@ -13,63 +13,6 @@ import (
 	"github.com/tokengate/tokengate/scopes"
 )
 
-func TestFromHeader(t *testing.T) {
-	tests := []struct {
-		name    string
-		values  []string // Authorization header values
-		want    string
-		wantErr bool
-	}{
-		{name: "absent"},
-		{name: "bearer", values: []string{"Bearer good"}, want: "good"},
-		{name: "lower case scheme", values: []string{"bearer good"}, want: "good"},
-		{name: "upper case scheme", values: []string{"BEARER good"}, want: "good"},
-		{name: "several spaces", values: []string{"Bearer    good"}, want: "good"},
-		{name: "surrounding whitespace", values: []string{"  Bearer good \t"}, want: "good"},
-		{name: "b64token alphabet", values: []string{"Bearer aZ09-._~+/=="}, want: "aZ09-._~+/=="},
-		{name: "jwt shaped", values: []string{"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.sig"}, want: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.sig"},
-		{name: "basic is not ours", values: []string{"Basic dXNlcjpwYXNz"}},
-		{name: "DPoP scheme is not ours", values: []string{"DPoP good"}},
-		{name: "bearerx is not bearer", values: []string{"Bearerx good"}},
-		{name: "empty header", values: []string{""}},
-		{name: "bearer alone", values: []string{"Bearer"}, wantErr: true},
-		{name: "bearer and space", values: []string{"Bearer "}, wantErr: true},
-		{name: "bearer and spaces", values: []string{"Bearer    "}, wantErr: true},
-		{name: "tab separator", values: []string{"Bearer\tgood"}, wantErr: true},
-		{name: "token with space", values: []string{"Bearer good token"}, wantErr: true},
-		{name: "token with comma", values: []string{"Bearer a,Bearer b"}, wantErr: true},
-		{name: "token with quote", values: []string{`Bearer "good"`}, wantErr: true},
-		{name: "only padding", values: []string{"Bearer =="}, wantErr: true},
-		{name: "padding in the middle", values: []string{"Bearer ab=cd"}, wantErr: true},
-		{name: "invalid UTF-8", values: []string{"Bearer \xff\xfe\xfd"}, wantErr: true},
-		{name: "non-ASCII", values: []string{"Bearer tökén"}, wantErr: true},
-		{name: "NUL", values: []string{"Bearer a\x00b"}, wantErr: true},
-		{name: "two headers", values: []string{"Bearer a", "Bearer b"}, wantErr: true},
-		{name: "two headers, one not bearer", values: []string{"Basic x", "Bearer b"}, wantErr: true},
-		{name: "1 MB token", values: []string{"Bearer " + strings.Repeat("A", 1<<20)}, wantErr: true},
-		{name: "1 MB of spaces", values: []string{"Bearer " + strings.Repeat(" ", 1<<20) + "x"}, want: "x"},
-		{name: "longest token", values: []string{"Bearer " + strings.Repeat("A", rs.MaxTokenLength)}, want: strings.Repeat("A", rs.MaxTokenLength)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest("GET", "/", nil)
-			for _, v := range tt.values {
-				r.Header.Add("Authorization", v)
-			}
-			got, err := rs.FromHeader(r)
-			if tt.wantErr {
-				if !errors.Is(err, rs.ErrInvalidRequest) || got != "" {
-					t.Fatalf("FromHeader = %.20q, %v; want invalid_request", got, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("FromHeader = %.40q, %v; want %.40q", got, err, tt.want)
-			}
-		})
-	}
-}
-
 // req builds a request for the extraction table.
 type req struct {
 	method, target, contentType, body string
@@ -104,9 +47,9 @@ const formCT = "application/x-www-form-urlencoded"
 func TestExtraction(t *testing.T) {
 	tests := []struct {
 		name       string
-		form       bool
-		query      bool
-		extractors []rs.Extractor
+		form       bool           // FromForm(0) among the extractors
+		query      bool           // FromQuery() among the extractors
+		extractors []rs.Extractor // more, after those
 		req        req
 		kind       error // nil: accepted as alice
 	}{
@@ -138,32 +81,36 @@ func TestExtraction(t *testing.T) {
 		{name: "form without token, header", form: true, req: req{method: "POST", contentType: formCT, body: "item=1", authorization: []string{"Bearer good"}}},
 		{name: "form and query", form: true, query: true, req: req{method: "POST", target: "/orders?access_token=good", contentType: formCT, body: "access_token=good"}, kind: rs.ErrInvalidRequest},
 		{
-			name: "custom extractor", extractors: []rs.Extractor{cookieExtractor},
+			name: "custom extractor", extractors: []rs.Extractor{{Extract: cookieExtractor}},
 			req: req{authorization: nil}, kind: rs.ErrNoToken,
 		},
 		{
-			name: "custom extractor error", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "", errors.New("boom") }},
+			name: "custom extractor error", extractors: []rs.Extractor{{Extract: func(*http.Request) (string, error) { return "", errors.New("boom") }}},
 			req: req{authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest,
 		},
 		{
-			name: "custom extractor with a space", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "go od", nil }},
+			name: "custom extractor with a space", extractors: []rs.Extractor{{Extract: func(*http.Request) (string, error) { return "go od", nil }}},
 			req: req{}, kind: rs.ErrInvalidRequest,
 		},
 		{
-			name: "custom extractor and header", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "good", nil }},
+			name: "custom extractor and header", extractors: []rs.Extractor{{Extract: func(*http.Request) (string, error) { return "good", nil }}},
 			req: req{authorization: []string{"Bearer good"}}, kind: rs.ErrInvalidRequest,
 		},
 		{
-			name: "custom extractor alone", extractors: []rs.Extractor{func(*http.Request) (string, error) { return "good", nil }},
+			name: "custom extractor alone", extractors: []rs.Extractor{{Extract: func(*http.Request) (string, error) { return "good", nil }}},
 			req: req{},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGuard(t, func(c *rs.Config) {
-				c.AllowFormToken = tt.form
-				c.AllowQueryToken = tt.query
-				c.Extractors = tt.extractors
+				if tt.form {
+					c.Extractors = append(c.Extractors, rs.FromForm(0))
+				}
+				if tt.query {
+					c.Extractors = append(c.Extractors, rs.FromQuery())
+				}
+				c.Extractors = append(c.Extractors, tt.extractors...)
 			})
 			p, err := g.Check(tt.req.build(), scopes.Requirement{})
 			if tt.kind == nil {
@@ -188,7 +135,7 @@ func cookieExtractor(r *http.Request) (string, error) {
 }
 
 func TestFormBodyIsRestored(t *testing.T) {
-	g := newGuard(t, func(c *rs.Config) { c.AllowFormToken = true; c.MaxFormBytes = 100 })
+	g := newGuard(t, func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromForm(100)} })
 	body := "item=42&access_token=good&note=" + url.QueryEscape("a b")
 	r := req{method: "POST", contentType: formCT, body: body}.build()
 	if _, err := g.Check(r, scopes.Requirement{}); err != nil {
@@ -250,50 +197,12 @@ func TestOneMegabyteHeaderThroughServer(t *testing.T) {
 	}
 }
 
-// FuzzFromHeader checks the Authorization header parser: no panic, a token
-// only when it is a b64token behind a Bearer scheme, and every rejection an
-// invalid_request.
-func FuzzFromHeader(f *testing.F) {
-	f.Fuzz(func(t *testing.T, value string, twice bool) {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header["Authorization"] = []string{value}
-		if twice {
-			r.Header["Authorization"] = append(r.Header["Authorization"], value)
-		}
-		tok, err := rs.FromHeader(r)
-		if err != nil {
-			if !errors.Is(err, rs.ErrInvalidRequest) {
-				t.Fatalf("error %v is not invalid_request", err)
-			}
-			if tok != "" {
-				t.Fatal("token returned with an error")
-			}
-			return
-		}
-		if twice {
-			t.Fatal("two Authorization headers accepted")
-		}
-		if tok == "" {
-			return
-		}
-		if len(tok) > rs.MaxTokenLength || strings.ContainsAny(tok, " \t\r\n,\"\\") || strings.TrimRight(tok, "=") == "" {
-			t.Fatalf("accepted token %q", tok)
-		}
-		if !strings.HasSuffix(value, tok) && !strings.HasSuffix(strings.TrimRight(value, " \t"), tok) {
-			t.Fatalf("token %q is not the end of %q", tok, value)
-		}
-		if !strings.EqualFold(strings.TrimLeft(value, " \t")[:6], "bearer") {
-			t.Fatalf("token %q accepted from a non-Bearer header %q", tok, value)
-		}
-	})
-}
-
 // FuzzCheck drives the whole extraction (header, form body and query, all
 // enabled) with arbitrary input: no panic, every rejection an *rs.Error of
 // a request-level kind answered with 400 or 401, and the body always given
 // back to the handler unchanged.
 func FuzzCheck(f *testing.F) {
-	g := newGuard(f, func(c *rs.Config) { c.AllowFormToken = true; c.AllowQueryToken = true })
+	g := newGuard(f, func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromForm(0), rs.FromQuery()} })
 	f.Fuzz(func(t *testing.T, auth, query, body string) {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 		r.URL.RawQuery = query

@@ -47,18 +47,14 @@ func New(cfg Config) (*Guard, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	g := &Guard{cfg: cfg, extractors: []Extractor{FromHeader}}
+	header := Extractor{Method: "header", Extract: fromHeader}
 	if cfg.DPoP != nil {
-		g.extractors[0] = fromDPoPHeader
+		header.Extract = fromDPoPHeader
+	}
+	g := &Guard{cfg: cfg, extractors: append([]Extractor{header}, cfg.Extractors...)}
+	if cfg.DPoP != nil {
 		g.dpopAlgs = strings.Join(cfg.DPoP.Algorithms(), " ")
 	}
-	if cfg.AllowFormToken {
-		g.extractors = append(g.extractors, FromForm(cfg.MaxFormBytes))
-	}
-	if cfg.AllowQueryToken {
-		g.extractors = append(g.extractors, FromQuery)
-	}
-	g.extractors = append(g.extractors, cfg.Extractors...)
 	return g, nil
 }
 

@@ -378,8 +378,14 @@ func TestNew(t *testing.T) {
 		{"relative metadata URL", func(c *rs.Config) { c.ResourceMetadataURL = "/.well-known/x" }, "ResourceMetadataURL"},
 		{"metadata URL with quote", func(c *rs.Config) { c.ResourceMetadataURL = `https://a.example/"x` }, "ResourceMetadataURL"},
 		{"negative retry", func(c *rs.Config) { c.RetryAfter = -1 }, "RetryAfter"},
-		{"negative form bytes", func(c *rs.Config) { c.MaxFormBytes = -1 }, "MaxFormBytes"},
-		{"nil extractor", func(c *rs.Config) { c.Extractors = []rs.Extractor{nil} }, "Extractors"},
+		{"negative form bytes", func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromForm(-1)} }, "Extractors[0]: FromForm: maxBytes is negative"},
+		{"extractor without function", func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromQuery(), {Method: "body"}} }, "Extractors[1]"},
+		{"extractor for the header", func(c *rs.Config) { c.Extractors = []rs.Extractor{{Method: "header", Extract: rs.FromQuery().Extract}} }, "Extractors[0].Method"},
+		{"extractor of another method", func(c *rs.Config) { c.Extractors = []rs.Extractor{{Method: "cookie", Extract: rs.FromQuery().Extract}} }, "Extractors[0].Method"},
+		{"two query extractors", func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromQuery(), rs.FromForm(0), rs.FromQuery()} }, "Extractors[2]"},
+		{"two unnamed extractors are fine", func(c *rs.Config) {
+			c.Extractors = []rs.Extractor{{Extract: rs.FromQuery().Extract}, {Extract: rs.FromQuery().Extract}}
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -476,7 +482,7 @@ func TestLogsNeverSeeTheToken(t *testing.T) {
 }
 
 func TestMetadataHandler(t *testing.T) {
-	g := newGuard(t, func(c *rs.Config) { c.AllowQueryToken = true })
+	g := newGuard(t, func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromQuery()} })
 	h, err := g.MetadataHandler(rs.ResourceMetadata{
 		Resource:             "https://api.example.com/v1",
 		AuthorizationServers: []string{issuer},
@@ -498,15 +504,28 @@ func TestMetadataHandler(t *testing.T) {
 		t.Errorf("POST: %d", rec.Code)
 	}
 
-	plain := newGuard(t, func(c *rs.Config) { c.AllowFormToken = true })
-	h, err = plain.MetadataHandler(rs.ResourceMetadata{Resource: "http://127.0.0.1:8080"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if want := `{"resource":"http://127.0.0.1:8080","bearer_methods_supported":["header","body"]}`; rec.Body.String() != want {
-		t.Errorf("got %s, want %s", rec.Body, want)
+	// bearer_methods_supported lists what the guard really accepts, in the
+	// order it tries them, and leaves out what RFC 9728 has no name for.
+	for _, tt := range []struct {
+		name       string
+		extractors []rs.Extractor
+		want       string
+	}{
+		{"header only", nil, `["header"]`},
+		{"body", []rs.Extractor{rs.FromForm(0)}, `["header","body"]`},
+		{"query and body", []rs.Extractor{rs.FromQuery(), rs.FromForm(1 << 10)}, `["header","query","body"]`},
+		{"cookie", []rs.Extractor{{Extract: cookieExtractor}, rs.FromForm(0)}, `["header","body"]`},
+	} {
+		g := newGuard(t, func(c *rs.Config) { c.Extractors = tt.extractors })
+		h, err := g.MetadataHandler(rs.ResourceMetadata{Resource: "http://127.0.0.1:8080"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if want := `{"resource":"http://127.0.0.1:8080","bearer_methods_supported":` + tt.want + `}`; rec.Body.String() != want {
+			t.Errorf("%s: got %s, want %s", tt.name, rec.Body, want)
+		}
 	}
 
 	for _, bad := range []rs.ResourceMetadata{

@@ -17,7 +17,7 @@ const WellKnownMetadataPath = "/.well-known/oauth-protected-resource"
 
 // ResourceMetadata describes this protected resource for RFC 9728 metadata.
 // bearer_methods_supported is not set here: [Guard.MetadataHandler] derives
-// it from the guard's extraction settings.
+// it from the guard's extractors.
 type ResourceMetadata struct {
 	// Resource is the resource identifier: an https URL without fragment
 	// (http is accepted for loopback hosts, for tests). Required.
@@ -68,11 +68,11 @@ func parseResource(resource string) (*url.URL, error) {
 
 // MetadataHandler returns an http.Handler that serves md as an RFC 9728
 // protected resource metadata document (GET and HEAD only), with
-// bearer_methods_supported derived from the guard: "header" always, "body"
-// with [Config.AllowFormToken], "query" with [Config.AllowQueryToken], and
-// with [Config.DPoP] dpop_signing_alg_values_supported from the verifier,
-// and with [Config.MTLS] tls_client_certificate_bound_access_tokens true.
-// Custom extractors are not described. Mount it on the path of
+// bearer_methods_supported derived from the guard: "header" always, then
+// the Method of each of [Config.Extractors] (an extractor without one, such
+// as a cookie, is not described); with [Config.DPoP]
+// dpop_signing_alg_values_supported from the verifier; and with
+// [Config.MTLS] tls_client_certificate_bound_access_tokens true. Mount it on the path of
 // [MetadataURL](md.Resource), e.g. WellKnownMetadataPath for a resource
 // without path.
 func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
@@ -94,12 +94,11 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 			}
 		}
 	}
-	methods := []string{"header"}
-	if g.cfg.AllowFormToken {
-		methods = append(methods, "body")
-	}
-	if g.cfg.AllowQueryToken {
-		methods = append(methods, "query")
+	var methods []string
+	for _, ex := range g.extractors {
+		if ex.Method != "" && !slices.Contains(methods, ex.Method) {
+			methods = append(methods, ex.Method)
+		}
 	}
 	body, err := json.Marshal(struct {
 		Resource              string   `json:"resource"`

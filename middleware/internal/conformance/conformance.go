@@ -179,8 +179,8 @@ var (
 	readOrders = scopes.All("orders:read")
 	anyOf      = scopes.Any("orders:admin", "support")
 	anonymous  = func(c *rs.Config) { c.AllowAnonymous = true }
-	queryOK    = func(c *rs.Config) { c.AllowQueryToken = true }
-	formOK     = func(c *rs.Config) { c.AllowFormToken = true }
+	queryOK    = func(c *rs.Config) { c.Extractors = append(c.Extractors, rs.FromQuery()) }
+	formOK     = func(c *rs.Config) { c.Extractors = append(c.Extractors, rs.FromForm(0)) }
 	metadata   = func(c *rs.Config) { c.ResourceMetadataURL = rmURL }
 	dpopOn     = func(c *rs.Config) {
 		v, err := dpop.New(dpop.Config{Now: func() time.Time { return Now }})

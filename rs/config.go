@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/dpop"
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/scopes"
 )
 
@@ -67,7 +68,10 @@ type Config struct {
 	Realm string
 	// ResourceMetadataURL, if set, is sent as the RFC 9728 resource_metadata
 	// attribute of every challenge, so that clients can discover where to get
-	// a token. It must be an absolute http(s) URL; see [MetadataURL].
+	// a token. It must be an https URL (plain http only on a loopback host,
+	// for tests) without fragment: a client follows it to find its
+	// authorization server, so it must not be open to rewriting on the way.
+	// See [MetadataURL].
 	ResourceMetadataURL string
 	// RetryAfter is sent with 503 answers when the authorization server did
 	// not say how long to wait. Defaults to [DefaultRetryAfter].
@@ -192,8 +196,11 @@ func (c *Config) check() error {
 	}
 	c.Realm = cmp.Or(c.Realm, DefaultRealm)
 	if c.ResourceMetadataURL != "" {
-		if err := checkHTTPURL(c.ResourceMetadataURL); err != nil {
+		if err := oauthhttp.CheckResource(c.ResourceMetadataURL, false, ""); err != nil {
 			return fmt.Errorf("rs: Config.ResourceMetadataURL: %w", err)
+		}
+		if strings.ContainsAny(c.ResourceMetadataURL, " \t\"\\") || !isQuotable(c.ResourceMetadataURL) {
+			return fmt.Errorf("rs: Config.ResourceMetadataURL %q has characters a challenge cannot carry", c.ResourceMetadataURL)
 		}
 	}
 	if c.RetryAfter < 0 {

@@ -377,6 +377,14 @@ func TestNew(t *testing.T) {
 		{"realm with quote is fine", func(c *rs.Config) { c.Realm = `my "api"` }, ""},
 		{"relative metadata URL", func(c *rs.Config) { c.ResourceMetadataURL = "/.well-known/x" }, "ResourceMetadataURL"},
 		{"metadata URL with quote", func(c *rs.Config) { c.ResourceMetadataURL = `https://a.example/"x` }, "ResourceMetadataURL"},
+		{"metadata URL over http", func(c *rs.Config) { c.ResourceMetadataURL = "http://a.example/.well-known/oauth-protected-resource" }, "use https"},
+		{"metadata URL with fragment", func(c *rs.Config) { c.ResourceMetadataURL = "https://a.example/.well-known/oauth-protected-resource#" }, "fragment"},
+		{"metadata URL with user info", func(c *rs.Config) {
+			c.ResourceMetadataURL = "https://u:p@a.example/.well-known/oauth-protected-resource"
+		}, "credentials"},
+		{"metadata URL on loopback", func(c *rs.Config) {
+			c.ResourceMetadataURL = "http://127.0.0.1:8080/.well-known/oauth-protected-resource"
+		}, ""},
 		{"negative retry", func(c *rs.Config) { c.RetryAfter = -1 }, "RetryAfter"},
 		{"negative form bytes", func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromForm(-1)} }, "Extractors[0]: FromForm: maxBytes is negative"},
 		{"extractor without function", func(c *rs.Config) { c.Extractors = []rs.Extractor{rs.FromQuery(), {Method: "body"}} }, "Extractors[1]"},
@@ -535,6 +543,11 @@ func TestMetadataHandler(t *testing.T) {
 		{Resource: "/relative"},
 		{Resource: api, AuthorizationServers: []string{"not a url"}},
 		{Resource: api, JWKSURI: "ftp://x"},
+		{Resource: api, JWKSURI: "http://api.example.com/jwks.json"},
+		{Resource: api, AuthorizationServers: []string{"https://as.example.com?tenant=a"}},
+		{Resource: api, AuthorizationServers: []string{"http://as.example.com"}},
+		{Resource: api, ResourceDocumentation: "https://u:p@docs.example.com"},
+		{Resource: "https://u:p@api.example.com"},
 	} {
 		if _, err := g.MetadataHandler(bad); err == nil {
 			t.Errorf("MetadataHandler(%+v) accepted", bad)

@@ -17,13 +17,15 @@ const WellKnownMetadataPath = "/.well-known/oauth-protected-resource"
 
 // ResourceMetadata describes this protected resource for RFC 9728 metadata.
 // bearer_methods_supported is not set here: [Guard.MetadataHandler] derives
-// it from the guard's extractors.
+// it from the guard's extractors. Every URL in it must be https (plain
+// http only on a loopback host, for tests) and carry no user info.
 type ResourceMetadata struct {
 	// Resource is the resource identifier: an https URL without fragment
 	// (http is accepted for loopback hosts, for tests). Required.
 	Resource string
-	// AuthorizationServers lists the issuer identifiers of the authorization
-	// servers that issue tokens for this resource.
+	// AuthorizationServers lists the issuer identifiers of the
+	// authorization servers that issue tokens for this resource; like
+	// RFC 8414 issuers, they have no query and no fragment.
 	AuthorizationServers []string
 	// ScopesSupported lists the scopes this resource understands; the
 	// Scopes method of a scopes.Requirement helps collect them.
@@ -53,17 +55,10 @@ func MetadataURL(resource string) (string, error) {
 }
 
 func parseResource(resource string) (*url.URL, error) {
-	u, err := url.Parse(resource)
-	if err != nil {
+	if err := oauthhttp.CheckResource(resource, false, ""); err != nil {
 		return nil, fmt.Errorf("rs: resource identifier: %w", err)
 	}
-	if u.Host == "" || u.Fragment != "" || u.RawFragment != "" || strings.Contains(resource, "#") {
-		return nil, fmt.Errorf("rs: resource identifier %q must be an absolute URL without fragment", resource)
-	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && oauthhttp.IsLoopback(u.Hostname())) {
-		return nil, fmt.Errorf("rs: resource identifier %q must use https", resource)
-	}
-	return u, nil
+	return url.Parse(resource)
 }
 
 // MetadataHandler returns an http.Handler that serves md as an RFC 9728
@@ -83,13 +78,13 @@ func (g *Guard) MetadataHandler(md ResourceMetadata) (http.Handler, error) {
 		return nil, err
 	}
 	for _, s := range md.AuthorizationServers {
-		if err := checkHTTPURL(s); err != nil {
+		if err := oauthhttp.CheckIssuer(s, false, ""); err != nil {
 			return nil, fmt.Errorf("rs: ResourceMetadata.AuthorizationServers: %w", err)
 		}
 	}
 	for _, u := range []string{md.JWKSURI, md.ResourceDocumentation} {
 		if u != "" {
-			if err := checkHTTPURL(u); err != nil {
+			if err := oauthhttp.CheckURL(u, false, ""); err != nil {
 				return nil, fmt.Errorf("rs: ResourceMetadata: %w", err)
 			}
 		}
@@ -134,18 +129,4 @@ func (g *Guard) dpopAlgorithms() []string {
 		return nil
 	}
 	return slices.Clone(g.cfg.DPoP.Algorithms())
-}
-
-func checkHTTPURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", s)
-	}
-	if !isQuotable(s) || strings.ContainsAny(s, " \t\"\\") {
-		return fmt.Errorf("%q contains characters that cannot appear in a challenge", s)
-	}
-	return nil
 }

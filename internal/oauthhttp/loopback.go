@@ -22,7 +22,8 @@ func IsLoopback(host string) bool {
 // CheckURL accepts raw as the URL of an endpoint we send secrets to or
 // take keys from: absolute, without user info, and https, or plain http on
 // a loopback host (on any host when allowHTTP is set). The error for plain
-// http elsewhere names insecureOption, the setting that would allow it.
+// http elsewhere names insecureOption, the setting that would allow it, if
+// there is one.
 func CheckURL(raw string, allowHTTP bool, insecureOption string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -41,10 +42,38 @@ func CheckURL(raw string, allowHTTP bool, insecureOption string) error {
 		if allowHTTP || IsLoopback(u.Hostname()) {
 			return nil
 		}
+		if insecureOption == "" {
+			return fmt.Errorf("%q is plain http on a non-loopback host; use https", raw)
+		}
 		return fmt.Errorf("%q is plain http on a non-loopback host; use https (%s allows it for tests)", raw, insecureOption)
 	default:
 		return fmt.Errorf("%q: scheme must be https", raw)
 	}
+}
+
+// CheckResource accepts raw as an RFC 9728 §1.2 protected resource
+// identifier, or a URL made from one such as its metadata URL: what
+// [CheckURL] accepts, without a fragment.
+func CheckResource(raw string, allowHTTP bool, insecureOption string) error {
+	if err := CheckURL(raw, allowHTTP, insecureOption); err != nil {
+		return err
+	}
+	if strings.Contains(raw, "#") { // url.Parse drops an empty fragment: "https://a/#"
+		return fmt.Errorf("%q must not have a fragment", raw)
+	}
+	return nil
+}
+
+// CheckIssuer accepts raw as an RFC 8414 §2 issuer identifier: what
+// [CheckURL] accepts, without a query or a fragment.
+func CheckIssuer(raw string, allowHTTP bool, insecureOption string) error {
+	if err := CheckResource(raw, allowHTTP, insecureOption); err != nil {
+		return err
+	}
+	if strings.Contains(raw, "?") { // url.Parse keeps an empty query only as ForceQuery
+		return fmt.Errorf("%q must not have a query", raw)
+	}
+	return nil
 }
 
 // NoRedirects returns a copy of c (nil means a zero http.Client) that

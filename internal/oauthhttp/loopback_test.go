@@ -68,6 +68,43 @@ func TestCheckURL(t *testing.T) {
 	}
 }
 
+func TestCheckResourceAndIssuer(t *testing.T) {
+	tests := []struct {
+		name     string
+		raw      string
+		resource string // CheckResource's error, a substring; "" for success
+		issuer   string // CheckIssuer's error
+	}{
+		{"https", "https://api.example.com", "", ""},
+		{"with a path", "https://api.example.com/v1/", "", ""},
+		{"http on loopback", "http://127.0.0.1:8080/v1", "", ""},
+		{"http elsewhere", "http://api.example.com", "use https", "use https"},
+		{"query", "https://api.example.com/v1?tenant=a", "", "query"},
+		{"empty query", "https://api.example.com/v1?", "", "query"},
+		{"fragment", "https://api.example.com/v1#x", "fragment", "fragment"},
+		{"empty fragment", "https://api.example.com/v1#", "fragment", "fragment"},
+		{"relative", "/v1", "not an absolute URL", "not an absolute URL"},
+		{"user info", "https://user:pass@api.example.com", "credentials", "credentials"},
+	}
+	check := func(t *testing.T, name string, err error, want string) {
+		t.Helper()
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s = %v, want nil", name, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s = %v, want an error containing %q", name, err, want)
+		case err != nil && strings.Contains(err.Error(), "()"):
+			t.Errorf("%s = %v: names an empty option", name, err)
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, "CheckResource", CheckResource(tt.raw, false, ""), tt.resource)
+			check(t, "CheckIssuer", CheckIssuer(tt.raw, false, ""), tt.issuer)
+		})
+	}
+}
+
 func TestCheckRedirects(t *testing.T) {
 	var hops atomic.Int64
 	var srv *httptest.Server

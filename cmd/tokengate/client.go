@@ -19,37 +19,14 @@ import (
 // maxJWKSFileBytes caps a --jwks file.
 const maxJWKSFileBytes = 1 << 20
 
-const clientUsage = `Manage the clients registered in a tokengate database:
-
-	tokengate client create --db PATH --name NAME --scopes "a b" [flags]
-	tokengate client list   --db PATH [--json]
-	tokengate client delete --db PATH ID
-
-They work on the database file directly, also while "tokengate serve" runs on
-it: a new client can get tokens at once, and a deleted client's tokens stop
-being active at once.`
-
-// runClient implements "tokengate client", dispatching to its subcommands.
-func runClient(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		fs := newFlagSet(e, "client", "create | list | delete", clientUsage)
-		if len(args) == 0 {
-			return fs.usageError("want a subcommand: create, list or delete")
-		}
-		fs.printUsage(e.stdout)
-		return exitOK
+// openStore opens the SQLite store at path. sqlite's own errors do not
+// name the file ("file is not a database"), so this one does.
+func openStore(path string) (*sqlite.Store, error) {
+	st, err := sqlite.Open(sqlite.Config{Path: path})
+	if err != nil {
+		return nil, fmt.Errorf("opening the database %s (--db): %w", path, err)
 	}
-	switch args[0] {
-	case "create":
-		return runClientCreate(ctx, e, args[1:])
-	case "list":
-		return runClientList(ctx, e, args[1:])
-	case "delete":
-		return runClientDelete(ctx, e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "tokengate client: unknown subcommand %q\n\n", args[0])
-	newFlagSet(e, "client", "create | list | delete", clientUsage).printUsage(e.stderr)
-	return exitUsage
+	return st, nil
 }
 
 // openDB opens the SQLite store at path and a provider.Admin on it, for the
@@ -61,7 +38,7 @@ func openDB(path string, mustExist bool) (*provider.Admin, *sqlite.Store, error)
 			return nil, nil, fmt.Errorf("no database at %s (start \"tokengate serve --db %s\" or create a client first): %w", path, path, err)
 		}
 	}
-	st, err := sqlite.Open(sqlite.Config{Path: path})
+	st, err := openStore(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,13 +80,10 @@ func runClientCreate(ctx context.Context, e *env, args []string) int {
 	jwksFile := fs.String("jwks", "", "`file` with the client's public JWK Set, to encrypt to")
 	jwksURI := fs.String("jwks-uri", "", "`URL` of the client's public JWK Set, to encrypt to")
 	asJSON := fs.Bool("json", false, `print {"client_id": …, "client_secret": …} as JSON`)
-	pos, code, ok := fs.parse(args)
-	if !ok {
+	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
 	}
 	switch {
-	case len(pos) > 0:
-		return fs.usageError("unexpected argument %q", pos[0])
 	case strings.TrimSpace(*name) == "":
 		return fs.usageError("--name is required")
 	case *intro && *introAny:
@@ -232,12 +206,8 @@ func runClientList(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "client list", "--db PATH [--json]", "List the registered clients (never their secrets).")
 	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	pos, code, ok := fs.parse(args)
-	if !ok {
+	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.usageError("unexpected argument %q", pos[0])
 	}
 	admin, st, err := openDB(*dbPath, true)
 	if err != nil {

@@ -169,6 +169,11 @@ func TestClientListDeleteAndKeys(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tokengate.db")
 	missing := filepath.Join(dir, "missing.db")
+	// A file that is not a database: sqlite's error does not name it.
+	garbage := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("not a database\n", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	id, _ := createClient(t, db, "--name", "line\nbreak", "--scopes", "a")
 
 	tests := []struct {
@@ -177,6 +182,7 @@ func TestClientListDeleteAndKeys(t *testing.T) {
 		wantCode   int
 		wantStdout string
 		wantStderr string
+		vars       map[string]string
 	}{
 		{name: "list", args: []string{"client", "list", "--db", db}, wantCode: exitOK, wantStdout: id + "  line break  a"},
 		{name: "list of a missing database", args: []string{"client", "list", "--db", missing}, wantCode: exitFailure, wantStderr: "no database at"},
@@ -186,21 +192,24 @@ func TestClientListDeleteAndKeys(t *testing.T) {
 		{name: "delete", args: []string{"client", "delete", "--db", db, id}, wantCode: exitOK, wantStdout: "deleted " + id},
 		{name: "deleted twice", args: []string{"client", "delete", "--db", db, id}, wantCode: exitFailure, wantStderr: "no client"},
 		{name: "empty list", args: []string{"client", "list", "--db", db, "--json"}, wantCode: exitOK, wantStdout: "[]"},
-		{name: "client without subcommand", args: []string{"client"}, wantCode: exitUsage, wantStderr: "want a subcommand"},
-		{name: "client unknown subcommand", args: []string{"client", "rename"}, wantCode: exitUsage, wantStderr: `unknown subcommand "rename"`},
-		{name: "client -h", args: []string{"client", "-h"}, wantCode: exitOK, wantStdout: "tokengate client create"},
+		{name: "client without subcommand", args: []string{"client"}, wantCode: exitUsage, wantStderr: "\tcreate      register a client"},
+		{name: "client unknown subcommand", args: []string{"client", "rename"}, wantCode: exitUsage, wantStderr: `tokengate client: unknown command "rename" (see "tokengate client help")`},
+		{name: "client -h", args: []string{"client", "-h"}, wantCode: exitOK, wantStdout: "\tcreate      register a client"},
+		{name: "client help create", args: []string{"client", "help", "create"}, wantCode: exitOK, wantStdout: "Usage: tokengate client create"},
+		{name: "not a database", args: []string{"client", "list", "--db", garbage}, wantCode: exitFailure, wantStderr: "opening the database " + garbage + " (--db)"},
+		{name: "the database from the environment", args: []string{"client", "list"}, vars: map[string]string{"TOKENGATE_DB": db}, wantCode: exitOK, wantStdout: "CLIENT_ID"},
 		{name: "client create -h", args: []string{"client", "create", "-h"}, wantCode: exitOK, wantStdout: "-introspection-encrypted-response-enc"},
 		{name: "rotate one family", args: []string{"keys", "rotate", "--db", db, "--alg", "EdDSA"}, wantCode: exitOK, wantStdout: "EdDSA  retired, published until"},
 		{name: "rotate all", args: []string{"keys", "rotate", "--db", db}, wantCode: exitOK, wantStdout: "RS256  active"},
 		{name: "rotate an unknown family", args: []string{"keys", "rotate", "--db", db, "--alg", "HS256"}, wantCode: exitUsage, wantStderr: `"HS256" is not`},
 		{name: "rotate a missing database", args: []string{"keys", "rotate", "--db", missing}, wantCode: exitFailure, wantStderr: "no database at"},
-		{name: "keys without subcommand", args: []string{"keys"}, wantCode: exitUsage, wantStderr: "want a subcommand"},
-		{name: "keys unknown subcommand", args: []string{"keys", "list"}, wantCode: exitUsage, wantStderr: `unknown subcommand "list"`},
-		{name: "keys -h", args: []string{"keys", "-h"}, wantCode: exitOK, wantStdout: "tokengate keys rotate"},
+		{name: "keys without subcommand", args: []string{"keys"}, wantCode: exitUsage, wantStderr: "\trotate      replace"},
+		{name: "keys unknown subcommand", args: []string{"keys", "list"}, wantCode: exitUsage, wantStderr: `unknown command "list"`},
+		{name: "keys -h", args: []string{"keys", "-h"}, wantCode: exitOK, wantStdout: "\trotate      replace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, "", nil, tt.args...)
+			r := runCLI(t, "", tt.vars, tt.args...)
 			if r.code != tt.wantCode {
 				t.Fatalf("code %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.wantCode, r.stdout, r.stderr)
 			}

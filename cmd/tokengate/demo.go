@@ -42,12 +42,8 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	asAddr := fs.String("addr-as", defaultASAddr, "`address` of the authorization server (port 0 picks a free port)")
 	apiAddr := fs.String("addr-api", defaultAPIAddr, "`address` of the orders API (port 0 picks a free port)")
 	logLevel := fs.String("log-level", "info", "log `level` (logs go to stderr): debug, info, warn or error")
-	pos, code, ok := fs.parse(args)
-	if !ok {
+	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.usageError("unexpected argument %q", pos[0])
 	}
 	logger, err := newLogger(e.stderr, "text", *logLevel)
 	if err != nil {

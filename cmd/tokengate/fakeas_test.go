@@ -37,6 +37,10 @@ type fakeAS struct {
 	tokenError  string
 	// introspectStatus, if non-zero, makes the introspection endpoint fail.
 	introspectStatus int
+	// revokeStatus, if non-zero, makes the revocation endpoint fail with
+	// it and an RFC 6749 error named revokeError.
+	revokeStatus int
+	revokeError  string
 
 	// introspections counts calls to the introspection endpoint.
 	introspections atomic.Int32
@@ -54,10 +58,12 @@ func newFakeAS(t testing.TB, auth string) *fakeAS {
 			"issuer":                 f.srv.URL,
 			"token_endpoint":         f.srv.URL + "/token",
 			"introspection_endpoint": f.srv.URL + "/introspect",
+			"revocation_endpoint":    f.srv.URL + "/revoke",
 		})
 	})
 	mux.HandleFunc("/token", f.token)
 	mux.HandleFunc("/introspect", f.introspect)
+	mux.HandleFunc("/revoke", f.revoke)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -154,10 +160,45 @@ func (f *fakeAS) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// revoke is an RFC 7009 endpoint: 200 for any token, known or not
+// (§2.2), unless told to fail.
+func (f *fakeAS) revoke(w http.ResponseWriter, r *http.Request) {
+	form, ok := f.check(w, r)
+	if !ok {
+		return
+	}
+	if form.Get("token") == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request"})
+		return
+	}
+	if f.revokeStatus != 0 {
+		w.Header().Set("Retry-After", "7")
+		writeJSON(w, f.revokeStatus, map[string]any{"error": f.revokeError, "error_description": "as configured"})
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// run runs tokengate with {AS} in args and in the values of vars replaced
+// by the server's URL.
+func (f *fakeAS) run(t testing.TB, stdin string, vars map[string]string, args ...string) result {
+	t.Helper()
+	sub := func(s string) string { return strings.ReplaceAll(s, "{AS}", f.srv.URL) }
+	subArgs := make([]string, len(args))
+	for i, a := range args {
+		subArgs[i] = sub(a)
+	}
+	subVars := make(map[string]string, len(vars))
+	for k, v := range vars {
+		subVars[k] = sub(v)
+	}
+	return runCLI(t, stdin, subVars, subArgs...)
 }
 
 // assertNoSecrets fails if out contains a token or a credential.

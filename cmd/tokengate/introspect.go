@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 
@@ -14,21 +13,17 @@ import (
 	"github.com/tokengate/tokengate/introspect"
 )
 
-// maxStdinTokenBytes caps a token read from stdin.
-const maxStdinTokenBytes = 64 << 10
-
 const introspectUsage = `Ask an authorization server whether TOKEN is active (RFC 7662) and print its
-answer as JSON. TOKEN "-" reads the token from stdin, which keeps it out of
-the process list and the shell history.
+answer as JSON. TOKEN "-" reads the token from stdin; without TOKEN it is
+read from TOKENGATE_TOKEN. Both keep it out of the process list and the
+shell history.
 
 We authenticate to the authorization server as a resource server: with
 --client-id and --client-secret (client_secret_basic, or client_secret_post
 with --auth post), or with a bearer token carrying the introspection right.
 
 Settings not given as flags are read from the environment, as the examples
-read them: TOKENGATE_ISSUER or TOKENGATE_INTROSPECTION_URL;
-TOKENGATE_CLIENT_ID, TOKENGATE_CLIENT_SECRET and TOKENGATE_CLIENT_AUTH, or
-TOKENGATE_BEARER_TOKEN.
+read them (see "tokengate help").
 
 Exit status: 0 if the token is active; 1 if it is not (unknown, expired,
 revoked, or not meant for us); 2 on a usage error; 3 if the authorization
@@ -37,92 +32,48 @@ server is unavailable, refused our credentials or answered nonsense.`
 // runIntrospect implements "tokengate introspect".
 func runIntrospect(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "introspect",
-		"[--issuer URL | --introspection-url URL] (--client-id ID --client-secret SECRET | --bearer TOKEN) [flags] TOKEN|-",
+		"[--issuer URL | --introspection-url URL] (--client-id ID | --bearer TOKEN) [flags] [TOKEN|-]",
 		introspectUsage)
-	issuer := fs.String("issuer", "", "authorization server `URL`; the endpoint is discovered from it")
-	endpoint := fs.String("introspection-url", "", "introspection endpoint `URL` (instead of --issuer)")
-	clientID := fs.String("client-id", "", "our client `ID` at the authorization server")
-	clientSecret := fs.String("client-secret", "", "our client `SECRET`")
+	as := addASFlags(fs, "introspection-url", "introspection endpoint")
 	bearer := fs.String("bearer", "", "authenticate with this bearer `token` instead of a client secret")
-	var auth authFlag
-	fs.Var(&auth, "auth", "client authentication `basic|post`: client_secret_basic (the default) or client_secret_post")
-	hint := fs.String("token-type-hint", "", "token_type_hint to send, e.g. access_token")
-	insecure := fs.Bool("insecure-allow-http", false, "allow a plain-http endpoint on a host other than loopback (sends secrets in clear text)")
-	pos, code, ok := fs.parse(args)
+	hint := fs.String("token-type-hint", "", "`type` of the token, sent as token_type_hint: e.g. access_token")
+	pos, code, ok := as.parse(args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		return fs.usageError("want exactly one TOKEN argument (or - to read it from stdin), got %d", len(pos))
-	}
-
-	// Flags win; the environment fills a group (endpoint, credentials) only
-	// when no flag of that group was given, so the two never mix.
-	getenv := e.getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	if *issuer == "" && *endpoint == "" {
-		*issuer, *endpoint = getenv("TOKENGATE_ISSUER"), getenv("TOKENGATE_INTROSPECTION_URL")
-	}
-	if *clientID == "" && *clientSecret == "" && *bearer == "" {
-		*clientID, *clientSecret, *bearer = getenv("TOKENGATE_CLIENT_ID"), getenv("TOKENGATE_CLIENT_SECRET"), getenv("TOKENGATE_BEARER_TOKEN")
-	}
-	if v := getenv("TOKENGATE_CLIENT_AUTH"); auth == "" && v != "" && *bearer == "" {
-		if err := auth.Set(v); err != nil {
-			return fs.usageError("TOKENGATE_CLIENT_AUTH: %v", err)
-		}
+	if *bearer != "" && fs.origin("auth") != "--auth" {
+		as.auth = "" // TOKENGATE_CLIENT_AUTH, set for the other commands
 	}
 	switch {
-	case (*issuer == "") == (*endpoint == ""):
-		return fs.usageError("give exactly one of --issuer and --introspection-url")
-	case *bearer != "" && (*clientID != "" || *clientSecret != ""):
-		return fs.usageError("give either --bearer or --client-id with --client-secret, not both")
-	case *bearer != "" && auth != "":
-		return fs.usageError("--auth applies to --client-id/--client-secret, not to --bearer")
-	case *bearer == "" && (*clientID == "" || *clientSecret == ""):
-		return fs.usageError("give --client-id and --client-secret, or --bearer")
-	}
-
-	for _, u := range []struct{ flag, url string }{{"--issuer", *issuer}, {"--introspection-url", *endpoint}} {
-		if u.url == "" {
-			continue
-		}
-		if err := checkEndpoint(u.url, *insecure); err != nil {
-			return fs.usageError("%s: %v", u.flag, err)
+	case *bearer != "" && (*as.clientID != "" || *as.clientSecret != ""):
+		return fs.usageError("give either %s or --client-id with --client-secret, not both", fs.origin("bearer"))
+	case *bearer != "" && as.auth != "":
+		return fs.usageError("--auth applies to --client-id/--client-secret, not to %s", fs.origin("bearer"))
+	case *bearer == "":
+		if msg := as.checkSecret(); msg != "" {
+			return fs.usageError("%s, or --bearer", msg)
 		}
 	}
-
-	token := pos[0]
-	if token == "-" {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, maxStdinTokenBytes+1))
-		if err != nil {
-			return fs.fail(exitFailure, fmt.Errorf("reading the token from stdin: %w", err))
-		}
-		if len(b) > maxStdinTokenBytes {
-			return fs.usageError("the token on stdin is longer than %d bytes", maxStdinTokenBytes)
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	if token == "" {
-		return fs.usageError("the token is empty")
+	token, code, ok := readToken(fs, pos)
+	if !ok {
+		return code
 	}
 
 	cfg := introspect.Config{
-		IntrospectionURL:          *endpoint,
-		Issuer:                    *issuer,
-		ClientID:                  *clientID,
-		ClientSecret:              *clientSecret,
+		IntrospectionURL:          *as.endpoint,
+		Issuer:                    *as.issuer,
+		ClientID:                  *as.clientID,
+		ClientSecret:              *as.clientSecret,
 		TokenTypeHint:             *hint,
 		HTTPClient:                e.httpClient,
 		Logger:                    slog.New(slog.DiscardHandler),
-		InsecureAllowHTTPEndpoint: *insecure,
+		InsecureAllowHTTPEndpoint: *as.insecure,
 		// One question, one answer: a debugging tool reports what the
 		// authorization server said now, without retrying or remembering.
 		Cache:      introspect.CacheConfig{Disabled: true},
 		Resilience: introspect.ResilienceConfig{MaxRetries: -1, BreakerThreshold: -1},
 	}
-	if auth == "post" {
+	if as.auth == "post" {
 		cfg.AuthStyle = introspect.AuthStylePost
 	}
 	if *bearer != "" {

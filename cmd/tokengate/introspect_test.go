@@ -86,6 +86,12 @@ func TestIntrospect(t *testing.T) {
 			wantCode: exitOK, wantInStdout: []string{`"active": true`},
 		},
 		{
+			name: "bearer from the environment beside TOKENGATE_CLIENT_AUTH", auth: "bearer",
+			vars:     map[string]string{"TOKENGATE_ISSUER": "{AS}", "TOKENGATE_BEARER_TOKEN": fakeBearer, "TOKENGATE_CLIENT_AUTH": "post"},
+			args:     []string{activeToken},
+			wantCode: exitOK, wantInStdout: []string{`"active": true`},
+		},
+		{
 			name: "flags override the environment's credentials", auth: "basic",
 			vars:     map[string]string{"TOKENGATE_BEARER_TOKEN": "stale", "TOKENGATE_INTROSPECTION_URL": "http://127.0.0.1:1/x"},
 			args:     with("--issuer", "{AS}", activeToken),
@@ -112,16 +118,18 @@ func TestIntrospect(t *testing.T) {
 			args:     with("--introspection-url", "http://127.0.0.1:1/introspect", activeToken),
 			wantCode: exitAS, wantInStderr: "tokengate introspect:",
 		},
-		{name: "no token", args: with("--issuer", "{AS}"), wantCode: exitUsage, wantInStderr: "exactly one TOKEN"},
-		{name: "two tokens", args: with("--issuer", "{AS}", "a", "b"), wantCode: exitUsage, wantInStderr: "exactly one TOKEN"},
+		{name: "no token", args: with("--issuer", "{AS}"), wantCode: exitUsage, wantInStderr: "give the TOKEN: - to read it from stdin, or set TOKENGATE_TOKEN"},
+		{name: "token from the environment", auth: "basic", vars: map[string]string{"TOKENGATE_TOKEN": activeToken}, args: with("--issuer", "{AS}"), wantCode: exitOK, wantInStdout: []string{`"active": true`}, wantForm: map[string]string{"token": activeToken}},
+		{name: "two tokens", args: with("--issuer", "{AS}", "a", "b"), wantCode: exitUsage, wantInStderr: "want one TOKEN argument"},
 		{name: "empty stdin", stdin: " \n", args: with("--issuer", "{AS}", "-"), wantCode: exitUsage, wantInStderr: "token is empty"},
 		{name: "huge stdin", stdin: strings.Repeat("a", maxStdinTokenBytes+1), args: with("--issuer", "{AS}", "-"), wantCode: exitUsage, wantInStderr: "longer than"},
-		{name: "no endpoint", args: with(activeToken), wantCode: exitUsage, wantInStderr: "exactly one of --issuer and --introspection-url"},
-		{name: "two endpoints", args: with("--issuer", "{AS}", "--introspection-url", "{AS}/introspect", activeToken), wantCode: exitUsage, wantInStderr: "exactly one of"},
+		{name: "no endpoint", args: with(activeToken), wantCode: exitUsage, wantInStderr: "give --issuer URL or --introspection-url URL"},
+		{name: "two endpoints", args: with("--issuer", "{AS}", "--introspection-url", "{AS}/introspect", activeToken), wantCode: exitUsage, wantInStderr: "give only one of --issuer and --introspection-url"},
+		{name: "two endpoints from the environment", vars: map[string]string{"TOKENGATE_ISSUER": "{AS}", "TOKENGATE_INTROSPECTION_URL": "{AS}/introspect"}, args: with(activeToken), wantCode: exitUsage, wantInStderr: "give only one of TOKENGATE_ISSUER and TOKENGATE_INTROSPECTION_URL"},
 		{name: "bearer and secret", args: with("--issuer", "{AS}", "--bearer", "b", activeToken), wantCode: exitUsage, wantInStderr: "not both"},
 		{name: "bearer with auth", args: []string{"--issuer", "{AS}", "--bearer", "b", "--auth", "post", activeToken}, wantCode: exitUsage, wantInStderr: "--auth applies"},
-		{name: "no credentials", args: []string{"--issuer", "{AS}", activeToken}, wantCode: exitUsage, wantInStderr: "--client-id and --client-secret, or --bearer"},
-		{name: "id without secret", args: []string{"--issuer", "{AS}", "--client-id", "x", activeToken}, wantCode: exitUsage, wantInStderr: "--client-id and --client-secret"},
+		{name: "no credentials", args: []string{"--issuer", "{AS}", activeToken}, wantCode: exitUsage, wantInStderr: "give --client-id and --client-secret (or set TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET), or --bearer"},
+		{name: "id without secret", args: []string{"--issuer", "{AS}", "--client-id", "x", activeToken}, wantCode: exitUsage, wantInStderr: "--client-id is given but --client-secret is not"},
 		{name: "plain http off loopback", args: with("--introspection-url", "http://as.example/introspect", activeToken), wantCode: exitUsage, wantInStderr: "--insecure-allow-http"},
 		{name: "bad auth in the environment", vars: map[string]string{"TOKENGATE_CLIENT_AUTH": "jwt"}, args: []string{"--issuer", "{AS}", activeToken}, wantCode: exitUsage, wantInStderr: "TOKENGATE_CLIENT_AUTH"},
 	}
@@ -129,16 +137,7 @@ func TestIntrospect(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			as := newFakeAS(t, tt.auth)
 			as.introspectStatus = tt.introspectStatus
-			sub := func(s string) string { return strings.ReplaceAll(s, "{AS}", as.srv.URL) }
-			args := []string{"introspect"}
-			for _, a := range tt.args {
-				args = append(args, sub(a))
-			}
-			vars := map[string]string{}
-			for k, v := range tt.vars {
-				vars[k] = sub(v)
-			}
-			r := runCLI(t, tt.stdin, vars, args...)
+			r := as.run(t, tt.stdin, tt.vars, append([]string{"introspect"}, tt.args...)...)
 			if r.code != tt.wantCode {
 				t.Fatalf("exit code = %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.wantCode, r.stdout, r.stderr)
 			}

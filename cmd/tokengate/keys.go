@@ -10,41 +10,17 @@ import (
 	"github.com/tokengate/tokengate/provider"
 )
 
-const keysUsage = `Manage the provider's signing keys:
-
-	tokengate keys rotate --db PATH [--alg RS256|ES256|EdDSA]
-
-Rotation makes a new signing key; the key it replaces stops signing at once
-but stays in the JWK Set until everything it signed has expired. A server
-running on the same database picks the new key up within a minute.`
-
-// runKeys implements "tokengate keys", dispatching to its subcommands.
-func runKeys(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "keys", "rotate", keysUsage)
-	switch {
-	case len(args) == 0:
-		return fs.usageError("want a subcommand: rotate")
-	case args[0] == "rotate":
-		return runKeysRotate(ctx, e, args[1:])
-	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
-		fs.printUsage(e.stdout)
-		return exitOK
-	}
-	return fs.usageError("unknown subcommand %q", args[0])
-}
-
 // runKeysRotate implements "tokengate keys rotate".
 func runKeysRotate(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "keys rotate", "--db PATH [--alg RS256|ES256|EdDSA]",
-		"Replace the active signing key of one family (--alg), or of every family.")
+	fs := newFlagSet(e, "keys rotate", "--db PATH [--alg RS256|ES256|EdDSA]", `Replace the active signing key of one family (--alg), or of every family.
+
+The key it replaces stops signing at once but stays in the JWK Set until
+everything it signed has expired. A server running on the same database
+picks the new key up within a minute.`)
 	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
 	alg := fs.String("alg", "", "key `family` to rotate: RS256, ES256 or EdDSA (default: all)")
-	pos, code, ok := fs.parse(args)
-	if !ok {
+	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.usageError("unexpected argument %q", pos[0])
 	}
 	var algs []string
 	if *alg != "" {

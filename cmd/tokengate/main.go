@@ -4,20 +4,34 @@
 //
 //	tokengate <command> [flags] [args]
 //
-// The commands:
+// Commands:
 //
-//	demo        an authorization server and a protected orders API in one process, with curl lines to try
-//	serve       the authorization server (package provider) on a SQLite database
-//	client      create, list and delete clients in that database, also while serve runs
-//	keys        rotate the signing keys in that database
-//	token       get an access token from any authorization server (client_credentials, RFC 6749 §4.4)
-//	introspect  ask any authorization server whether a token is active (RFC 7662)
+//	demo        start an authorization server and a protected API, and print curl lines to try
+//	serve       run the authorization server on a SQLite database
+//	client      register, list and delete clients (create | list | delete)
+//	keys        manage signing keys (rotate)
+//	token       get an access token with the client_credentials grant (RFC 6749 §4.4)
+//	introspect  ask an authorization server whether a token is active (RFC 7662)
+//	revoke      revoke a token at an authorization server (RFC 7009)
 //	version     print the version
 //
-// Run "tokengate help" for the list of commands and "tokengate <command> -h"
-// for the flags of one. Exit status 2 means a usage error; "introspect"
-// exits 0 for an active token, 1 for an inactive one and 3 when the
-// authorization server is unavailable or refuses our credentials.
+// Environment (a flag given on the command line wins):
+//
+//	TOKENGATE_ISSUER             --issuer: the authorization server's issuer URL (serve: its own)
+//	TOKENGATE_TOKEN_URL          --token-url: the token endpoint, instead of discovery
+//	TOKENGATE_INTROSPECTION_URL  --introspection-url: the introspection endpoint, instead of discovery
+//	TOKENGATE_REVOCATION_URL     --revocation-url: the revocation endpoint, instead of discovery
+//	TOKENGATE_CLIENT_ID          --client-id: our client id at the authorization server
+//	TOKENGATE_CLIENT_SECRET      --client-secret: its secret (kept out of the process list)
+//	TOKENGATE_CLIENT_AUTH        --auth: basic (client_secret_basic) or post (client_secret_post)
+//	TOKENGATE_BEARER_TOKEN       --bearer: a bearer token to introspect with, instead of a secret
+//	TOKENGATE_TOKEN              the TOKEN to introspect or revoke, when none is given
+//	TOKENGATE_DB                 --db: the SQLite database of serve, client and keys
+//
+// Run "tokengate help <command>" or "tokengate <command> -h" for the flags of
+// a command. Exit status 2 means a usage error; "introspect" exits 0 for an
+// active token, 1 for an inactive one and 3 when the authorization server is
+// unavailable or refuses our credentials.
 package main
 
 import (
@@ -28,6 +42,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -55,25 +71,41 @@ type env struct {
 	httpClient *http.Client
 }
 
-// command is one subcommand: run gets the arguments after its name and
-// returns an exit code.
+// command is one entry of the command table: a command that runs, or a
+// group of subcommands ("client create").
 type command struct {
 	name    string
-	summary string
+	aliases []string // other spellings, such as --version
+	summary string   // one line for the command list
+	doc     string   // for a group: what its usage says before the list
 	run     func(ctx context.Context, e *env, args []string) int
+	sub     []command // for a group; run is nil
 }
 
-// commands lists the subcommands in the order "help" prints them.
+// commands is the command table: it drives dispatch, the command list of
+// "tokengate help" and the package documentation (a test keeps that equal).
+// Help is not a command of its own: every group answers "help", "-h" and
+// "--help" in dispatch.
 func commands() []command {
+	const clientDoc = `Manage the clients registered in a tokengate database. The commands work on
+the database file directly, also while "tokengate serve" runs on it: a new
+client can get tokens at once, and a deleted client's tokens stop being
+active at once.`
 	return []command{
-		{"demo", "start an authorization server and a protected API, and print curl lines to try", runDemo},
-		{"serve", "run the authorization server on a SQLite database", runServe},
-		{"client", "register, list and delete clients (create | list | delete)", runClient},
-		{"keys", "manage signing keys (rotate)", runKeys},
-		{"token", "get an access token with the client_credentials grant", runToken},
-		{"introspect", "ask an authorization server whether a token is active (RFC 7662)", runIntrospect},
-		{"version", "print the version", runVersion},
-		{"help", "print help about a command", nil},
+		{name: "demo", summary: "start an authorization server and a protected API, and print curl lines to try", run: runDemo},
+		{name: "serve", summary: "run the authorization server on a SQLite database", run: runServe},
+		{name: "client", summary: "register, list and delete clients (create | list | delete)", doc: clientDoc, sub: []command{
+			{name: "create", summary: "register a client and print its id and secret", run: runClientCreate},
+			{name: "list", summary: "list the registered clients", run: runClientList},
+			{name: "delete", summary: "delete clients; their tokens stop being active at once", run: runClientDelete},
+		}},
+		{name: "keys", summary: "manage signing keys (rotate)", doc: "Manage the provider's signing keys in a tokengate database.", sub: []command{
+			{name: "rotate", summary: "replace the active signing keys", run: runKeysRotate},
+		}},
+		{name: "token", summary: "get an access token with the client_credentials grant (RFC 6749 §4.4)", run: runToken},
+		{name: "introspect", summary: "ask an authorization server whether a token is active (RFC 7662)", run: runIntrospect},
+		{name: "revoke", summary: "revoke a token at an authorization server (RFC 7009)", run: runRevoke},
+		{name: "version", aliases: []string{"-v", "-version", "--version"}, summary: "print the version", run: runVersion},
 	}
 }
 
@@ -91,32 +123,89 @@ func main() {
 	os.Exit(code)
 }
 
-// run dispatches args (without the program name) to a subcommand and returns
-// the exit code.
+// run dispatches args (without the program name) through the command table
+// and returns the exit code.
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		printUsage(e.stderr)
-		return exitUsage
-	}
-	name, rest := args[0], args[1:]
-	switch name {
-	case "help", "-h", "-help", "--help":
-		return runHelp(e, rest)
-	case "-v", "-version", "--version":
-		return runVersion(ctx, e, nil)
-	}
-	for _, c := range commands() {
-		if c.name == name && c.run != nil {
-			return c.run(ctx, e, rest)
-		}
-	}
-	fmt.Fprintf(e.stderr, "tokengate: unknown command %q\n\n", name)
-	printUsage(e.stderr)
-	return exitUsage
+	return dispatch(ctx, e, "tokengate", &command{name: "tokengate", sub: commands()}, args)
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, `tokengate runs and debugs OAuth 2.0 token services.
+// isHelp reports whether arg asks a group for its usage.
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// find returns the command of table called name, or nil.
+func find(table []command, name string) *command {
+	for i, c := range table {
+		if c.name == name || slices.Contains(c.aliases, name) {
+			return &table[i]
+		}
+	}
+	return nil
+}
+
+// dispatch runs the command of group that args name; path is how the
+// group is called ("tokengate", "tokengate client").
+func dispatch(ctx context.Context, e *env, path string, group *command, args []string) int {
+	if len(args) == 0 {
+		printGroupUsage(e.stderr, path, group)
+		return exitUsage
+	}
+	if isHelp(args[0]) {
+		return help(e, path, group, args[1:])
+	}
+	table := group.sub
+	c := find(table, args[0])
+	if c == nil {
+		fmt.Fprintf(e.stderr, "%s: unknown command %q (see \"%s help\")\n", path, args[0], path)
+		return exitUsage
+	}
+	if c.sub != nil {
+		return dispatch(ctx, e, path+" "+c.name, c, args[1:])
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+// help prints to stdout the usage of the group, or of the command that
+// names walk to: "tokengate help client create".
+func help(e *env, path string, group *command, names []string) int {
+	if len(names) == 0 {
+		printGroupUsage(e.stdout, path, group)
+		return exitOK
+	}
+	c := find(group.sub, names[0])
+	if c == nil {
+		fmt.Fprintf(e.stderr, "%s help: unknown command %q (see \"%s help\")\n", path, names[0], path)
+		return exitUsage
+	}
+	if c.sub != nil {
+		return help(e, path+" "+c.name, c, names[1:])
+	}
+	if len(names) > 1 {
+		fmt.Fprintf(e.stderr, "%s help: %s has no subcommand %q\n", path, c.name, names[1])
+		return exitUsage
+	}
+	return c.run(context.Background(), e, []string{"-h"})
+}
+
+// commandList is the table as "tokengate help" and the package
+// documentation list it.
+func commandList(table []command) string {
+	var b strings.Builder
+	for _, c := range table {
+		fmt.Fprintf(&b, "\t%-11s %s\n", c.name, c.summary)
+	}
+	return b.String()
+}
+
+func printGroupUsage(w io.Writer, path string, group *command) {
+	table := group.sub
+	if path != "tokengate" {
+		fmt.Fprintf(w, "Usage: %s <command> [flags] [args]\n\n%s\n\nCommands:\n\n%s\nRun \"%s <command> -h\" for the flags of a command.\n",
+			path, group.doc, commandList(table), path)
+		return
+	}
+	fmt.Fprintf(w, `tokengate runs and debugs OAuth 2.0 token services.
 
 Usage:
 
@@ -124,49 +213,20 @@ Usage:
 
 Commands:
 
-`)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "\t%-11s %s\n", c.name, c.summary)
-	}
-	fmt.Fprint(w, `
-Run "tokengate <command> -h" for the flags of a command.
-Start with "tokengate demo".
-`)
-}
+%s
+Environment (a flag given on the command line wins):
 
-// runHelp prints the overall usage, or the usage of the named command.
-func runHelp(e *env, args []string) int {
-	if len(args) == 0 {
-		printUsage(e.stdout)
-		return exitOK
-	}
-	if len(args) > 1 {
-		fmt.Fprintln(e.stderr, "tokengate help: want at most one command name")
-		return exitUsage
-	}
-	for _, c := range commands() {
-		if c.name == args[0] && c.run != nil {
-			return c.run(context.Background(), e, []string{"-h"})
-		}
-	}
-	if args[0] == "help" {
-		printUsage(e.stdout)
-		return exitOK
-	}
-	fmt.Fprintf(e.stderr, "tokengate help: unknown command %q\n\n", args[0])
-	printUsage(e.stderr)
-	return exitUsage
+%s
+Run "tokengate help <command>" or "tokengate <command> -h" for the flags of a command.
+Start with "tokengate demo".
+`, commandList(table), environmentList())
 }
 
 // runVersion prints the version of this build.
 func runVersion(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "version", "", "Print the version of tokengate.")
-	pos, code, ok := fs.parse(args)
-	if !ok {
+	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.usageError("version takes no arguments")
 	}
 	fmt.Fprintf(e.stdout, "tokengate %s\n", buildVersion())
 	return exitOK

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,18 +42,22 @@ func TestDispatch(t *testing.T) {
 		wantStderr string // substring
 	}{
 		{name: "no args", args: nil, wantCode: exitUsage, wantStderr: "Commands:"},
-		{name: "unknown command", args: []string{"frobnicate"}, wantCode: exitUsage, wantStderr: `unknown command "frobnicate"`},
+		{name: "unknown command", args: []string{"frobnicate"}, wantCode: exitUsage, wantStderr: `tokengate: unknown command "frobnicate" (see "tokengate help")`},
 		{name: "help", args: []string{"help"}, wantCode: exitOK, wantStdout: "introspect"},
 		{name: "--help", args: []string{"--help"}, wantCode: exitOK, wantStdout: "Commands:"},
 		{name: "help of a command", args: []string{"help", "token"}, wantCode: exitOK, wantStdout: "Usage: tokengate token"},
 		{name: "help of an unknown command", args: []string{"help", "nope"}, wantCode: exitUsage, wantStderr: `unknown command "nope"`},
-		{name: "help with two names", args: []string{"help", "token", "introspect"}, wantCode: exitUsage, wantStderr: "at most one"},
+		{name: "help with two names", args: []string{"help", "token", "introspect"}, wantCode: exitUsage, wantStderr: `token has no subcommand "introspect"`},
+		{name: "help of a subcommand", args: []string{"help", "client", "create"}, wantCode: exitOK, wantStdout: "Usage: tokengate client create"},
+		{name: "help of a group", args: []string{"help", "keys"}, wantCode: exitOK, wantStdout: "Usage: tokengate keys <command>"},
+		{name: "-v", args: []string{"-v"}, wantCode: exitOK, wantStdout: "tokengate "},
+		{name: "help lists the environment", args: []string{"help"}, wantCode: exitOK, wantStdout: "TOKENGATE_CLIENT_SECRET"},
 		{name: "version", args: []string{"version"}, wantCode: exitOK, wantStdout: "tokengate "},
 		{name: "--version", args: []string{"--version"}, wantCode: exitOK, wantStdout: "tokengate "},
-		{name: "version with an argument", args: []string{"version", "x"}, wantCode: exitUsage, wantStderr: "no arguments"},
+		{name: "version with an argument", args: []string{"version", "x"}, wantCode: exitUsage, wantStderr: `unexpected argument "x"`},
 		{name: "token -h", args: []string{"token", "-h"}, wantCode: exitOK, wantStdout: "-client-secret"},
 		{name: "introspect -h", args: []string{"introspect", "-h"}, wantCode: exitOK, wantStdout: "Exit status"},
-		{name: "unknown flag", args: []string{"token", "--nope"}, wantCode: exitUsage, wantStderr: "flag provided but not defined: -nope"},
+		{name: "unknown flag", args: []string{"token", "--nope"}, wantCode: exitUsage, wantStderr: "tokengate token: unknown flag --nope (see \"tokengate token -h\")\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,16 +81,68 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
-// Every command's -h works and its usage names the command.
+// Every command's -h works, its usage names the command, and "help"
+// answers the same.
 func TestEveryCommandHasHelp(t *testing.T) {
-	for _, c := range commands() {
-		if c.run == nil {
-			continue
+	var walk func(path []string, table []command)
+	walk = func(path []string, table []command) {
+		for _, c := range table {
+			p := append(append([]string{}, path...), c.name)
+			if c.sub != nil {
+				walk(p, c.sub)
+			}
+			t.Run(strings.Join(p, " "), func(t *testing.T) {
+				r := runCLI(t, "", nil, append(p, "-h")...)
+				if r.code != exitOK || !strings.Contains(r.stdout, "Usage: tokengate "+strings.Join(p, " ")) {
+					t.Errorf("-h: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+				}
+				if h := runCLI(t, "", nil, append([]string{"help"}, p...)...); h.code != exitOK || h.stdout != r.stdout {
+					t.Errorf("help %s differs from -h:\n%s", strings.Join(p, " "), h.stdout)
+				}
+			})
 		}
-		t.Run(c.name, func(t *testing.T) {
-			r := runCLI(t, "", nil, c.name, "-h")
-			if r.code != exitOK || !strings.Contains(r.stdout, "tokengate "+c.name) {
-				t.Errorf("%s -h: code %d, stdout %q, stderr %q", c.name, r.code, r.stdout, r.stderr)
+	}
+	walk(nil, commands())
+}
+
+// The package documentation lists the commands and the environment in the
+// words of the table that drives "tokengate help": one list, not two.
+func TestPackageDocMatchesTheTable(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := f.Doc.Text()
+	for what, want := range map[string]string{"commands": commandList(commands()), "environment": environmentList()} {
+		// go/ast turns the doc's tab indentation into the text's.
+		if !strings.Contains(doc, want) {
+			t.Errorf("the package doc of main.go does not list the %s as the table does; want:\n%s\ndoc:\n%s", what, want, doc)
+		}
+	}
+}
+
+// A flag mistake is one line that names the flag and what would fix it,
+// and where to read more; the usage does not scroll it away.
+func TestFlagErrorsAreOneLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "--nope"}, `tokengate token: unknown flag --nope (see "tokengate token -h")`},
+		{[]string{"token", "--client-idd", "x"}, `tokengate token: unknown flag --client-idd; did you mean --client-id? (see "tokengate token -h")`},
+		{[]string{"token", "--scope"}, `tokengate token: --scope needs a value (see "tokengate token -h")`},
+		{[]string{"token", "--json=maybe"}, `tokengate token: --json "maybe": it is a switch: give --json alone, or --json=false (see "tokengate token -h")`},
+		{[]string{"token", "--auth", "jwt"}, `tokengate token: --auth "jwt": want basic or post, not "jwt" (see "tokengate token -h")`},
+		{[]string{"client", "create", "--name", "x", "--token-lifetime", "15"}, `tokengate client create: --token-lifetime "15": a duration needs a unit, e.g. 15m, 15s or 15h (see "tokengate client create -h")`},
+		{[]string{"client", "create", "--name", "x", "--token-lifetime", "soon"}, `tokengate client create: --token-lifetime "soon": want a duration such as 90s, 15m or 1h30m (see "tokengate client create -h")`},
+		{[]string{"client", "create", "--name", "x", "--token-lifetime", "-5m"}, `tokengate client create: --token-lifetime "-5m": a duration must not be negative (see "tokengate client create -h")`},
+		{[]string{"keys", "rotate", "--alg"}, `tokengate keys rotate: --alg needs a value (see "tokengate keys rotate -h")`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runCLI(t, "", nil, tt.args...)
+			if r.code != exitUsage || r.stdout != "" || r.stderr != tt.want+"\n" {
+				t.Errorf("code %d, stdout %q, stderr:\n%s\nwant %d and:\n%s", r.code, r.stdout, r.stderr, exitUsage, tt.want)
 			}
 		})
 	}

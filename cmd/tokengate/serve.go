@@ -15,7 +15,6 @@ import (
 	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider"
-	"github.com/tokengate/tokengate/provider/store/sqlite"
 )
 
 // Defaults of serve and demo.
@@ -42,12 +41,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	pos, code, ok := fs.parse(args)
-	if !ok {
+	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.usageError("unexpected argument %q", pos[0])
 	}
 	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -77,7 +72,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if iss == "" {
 		iss = "http://" + ln.Addr().String()
 	}
-	st, err := sqlite.Open(sqlite.Config{Path: *dbPath})
+	st, err := openStore(*dbPath)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}

@@ -176,6 +176,33 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("introspect after delete: code %d, stdout %s, want inactive", r.code, r.stdout)
 	}
 
+	// Revocation (RFC 7009) by the client that got the token, with the
+	// settings and the token in the environment: the running server
+	// answers inactive at once.
+	id2, secret2 := createClient(t, db, "--name", "short-lived app", "--scopes", "orders:read", "--resource", api)
+	vars := map[string]string{"TOKENGATE_ISSUER": issuer, "TOKENGATE_CLIENT_ID": id2, "TOKENGATE_CLIENT_SECRET": secret2}
+	r = runCLI(t, "", vars, "token")
+	if r.code != exitOK {
+		t.Fatalf("token from the environment: code %d: %s", r.code, r.stderr)
+	}
+	vars["TOKENGATE_TOKEN"] = strings.TrimSpace(r.stdout)
+	r = runCLI(t, "", map[string]string{"TOKENGATE_ISSUER": issuer, "TOKENGATE_CLIENT_ID": rsID, "TOKENGATE_CLIENT_SECRET": rsSecret, "TOKENGATE_TOKEN": vars["TOKENGATE_TOKEN"]}, "introspect")
+	if r.code != exitOK {
+		t.Fatalf("introspect before revoke: code %d: %s", r.code, r.stderr)
+	}
+	if r = runCLI(t, "", vars, "revoke"); r.code != exitOK || r.stdout != "revoked\n" {
+		t.Fatalf("revoke: code %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "", map[string]string{"TOKENGATE_ISSUER": issuer, "TOKENGATE_CLIENT_ID": rsID, "TOKENGATE_CLIENT_SECRET": rsSecret, "TOKENGATE_TOKEN": vars["TOKENGATE_TOKEN"]}, "introspect")
+	if r.code != exitFailure {
+		t.Errorf("introspect after revoke: code %d, stdout %s, want inactive", r.code, r.stdout)
+	}
+	// Another client may not revoke it (RFC 7009 §2.1).
+	vars["TOKENGATE_CLIENT_ID"], vars["TOKENGATE_CLIENT_SECRET"] = otherID, otherSecret
+	if r = runCLI(t, "", vars, "revoke"); r.code != exitFailure || !strings.Contains(r.stderr, "unauthorized_client") {
+		t.Errorf("revoke by another client: code %d, stderr %s", r.code, r.stderr)
+	}
+
 	code, logs := stop()
 	if code != exitOK {
 		t.Errorf("serve exited with %d:\n%s", code, logs)

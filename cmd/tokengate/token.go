@@ -28,12 +28,12 @@ print it. The token endpoint is --token-url, or is discovered from --issuer
 (RFC 8414, then OpenID Connect discovery).
 
 The access token alone goes to stdout, so that
-	TOKEN=$(tokengate token ...)
+	export TOKENGATE_TOKEN=$(tokengate token ...)
 works; --json prints the whole token response instead.
 
-The client credentials are read from TOKENGATE_CLIENT_ID and
-TOKENGATE_CLIENT_SECRET when neither --client-id nor --client-secret is
-given: a secret on the command line is visible in the process list.
+Settings not given as flags are read from the environment (see "tokengate
+help"); prefer TOKENGATE_CLIENT_SECRET to --client-secret, which other local
+users can read in the process list.
 
 Exit status: 0 on success; 1 if the authorization server refused the request
 (invalid_scope, unauthorized_client, ...); 2 on a usage error; 3 if the
@@ -41,70 +41,40 @@ authorization server is unavailable or rejected the client credentials.`
 
 // runToken implements "tokengate token".
 func runToken(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "token", "(--issuer URL | --token-url URL) --client-id ID --client-secret SECRET [flags]", tokenUsage)
-	issuer := fs.String("issuer", "", "authorization server `URL`; the token endpoint is discovered from it")
-	tokenURL := fs.String("token-url", "", "token endpoint `URL` (instead of --issuer)")
-	clientID := fs.String("client-id", "", "client `ID`")
-	clientSecret := fs.String("client-secret", "", "client `SECRET`")
+	fs := newFlagSet(e, "token", "(--issuer URL | --token-url URL) --client-id ID [flags]", tokenUsage)
+	as := addASFlags(fs, "token-url", "token endpoint")
 	scope := fs.String("scope", "", "space-delimited `scopes` to ask for; empty asks for the client's defaults")
 	var resources stringList
 	fs.Var(&resources, "resource", "RFC 8707 resource indicator `URI` (repeatable): the API the token is for")
-	auth := authFlag("basic")
-	fs.Var(&auth, "auth", "client authentication `basic|post`: client_secret_basic or client_secret_post")
 	asJSON := fs.Bool("json", false, "print the whole token response as JSON")
-	insecure := fs.Bool("insecure-allow-http", false, "allow a plain-http endpoint on a host other than loopback (sends the secret in clear text)")
-	pos, code, ok := fs.parse(args)
+	pos, code, ok := as.parse(args)
 	if !ok {
 		return code
 	}
-	// The credentials may come from the environment, which, unlike the
-	// command line, other local users cannot read; only when neither flag
-	// was given, so the two never mix.
-	if *clientID == "" && *clientSecret == "" && e.getenv != nil {
-		*clientID, *clientSecret = e.getenv("TOKENGATE_CLIENT_ID"), e.getenv("TOKENGATE_CLIENT_SECRET")
-	}
-	switch {
-	case len(pos) > 0:
+	if len(pos) > 0 {
 		return fs.usageError("unexpected argument %q", pos[0])
-	case (*issuer == "") == (*tokenURL == ""):
-		return fs.usageError("give exactly one of --issuer and --token-url")
-	case *clientID == "":
-		return fs.usageError("--client-id is required")
-	case *clientSecret == "":
-		return fs.usageError("--client-secret is required")
+	}
+	if msg := as.checkSecret(); msg != "" {
+		return fs.usageError("%s", msg)
 	}
 	for _, r := range resources {
 		if u, err := url.Parse(r); err != nil || !u.IsAbs() || u.Fragment != "" {
 			return fs.usageError("--resource %q is not an absolute URI without a fragment (RFC 8707 §2)", r)
 		}
 	}
-
-	endpoint := *tokenURL
-	if *issuer != "" {
-		if err := checkEndpoint(*issuer, *insecure); err != nil {
-			return fs.usageError("--issuer: %v", err)
-		}
-		md, err := discovery.Fetch(ctx, e.httpClient, *issuer, 0)
-		if err != nil {
-			return fs.fail(exitAS, err)
-		}
-		if md.TokenEndpoint == "" {
-			return fs.fail(exitAS, fmt.Errorf("the metadata at %s names no token_endpoint", md.URL))
-		}
-		endpoint = md.TokenEndpoint
-	}
-	if err := checkEndpoint(endpoint, *insecure); err != nil {
-		return fs.usageError("token endpoint: %v", err)
+	endpoint, err := as.resolve(ctx, e, "token_endpoint", func(md *discovery.Metadata) string { return md.TokenEndpoint })
+	if err != nil {
+		return fs.fail(exitAS, err)
 	}
 
 	cfg := clientcredentials.Config{
-		ClientID:     *clientID,
-		ClientSecret: *clientSecret,
+		ClientID:     *as.clientID,
+		ClientSecret: *as.clientSecret,
 		TokenURL:     endpoint,
 		Scopes:       strings.Fields(*scope),
 		AuthStyle:    oauth2.AuthStyleInHeader,
 	}
-	if auth == "post" {
+	if as.auth == "post" {
 		cfg.AuthStyle = oauth2.AuthStyleInParams
 	}
 	if len(resources) > 0 {
@@ -140,26 +110,6 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	out.WriteByte('\n')
 	e.stdout.Write(out.Bytes())
 	return exitOK
-}
-
-// checkEndpoint refuses a URL that is not https, unless it is http on a
-// loopback host or insecure is set.
-func checkEndpoint(raw string, insecure bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if insecure || oauthhttp.IsLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%s is plain http on a non-loopback host; use https (or --insecure-allow-http)", raw)
-	default:
-		return fmt.Errorf("%q is not an http(s) URL", raw)
-	}
 }
 
 // tokenErrorCode maps a token request failure onto an exit code.

@@ -81,25 +81,21 @@ func TestToken(t *testing.T) {
 			args:     with("--token-url", "http://127.0.0.1:1/token"),
 			wantCode: exitAS, wantInStderr: "token request failed",
 		},
-		{name: "both endpoints", args: with("--token-url", "{AS}/token", "--issuer", "{AS}"), wantCode: exitUsage, wantInStderr: "exactly one of --issuer and --token-url"},
-		{name: "no endpoint", args: with(), wantCode: exitUsage, wantInStderr: "exactly one of"},
-		{name: "no client id", args: []string{"--token-url", "{AS}/token", "--client-secret", "x"}, wantCode: exitUsage, wantInStderr: "--client-id is required"},
-		{name: "no secret", args: []string{"--token-url", "{AS}/token", "--client-id", "x"}, wantCode: exitUsage, wantInStderr: "--client-secret is required"},
+		{name: "both endpoints", args: with("--token-url", "{AS}/token", "--issuer", "{AS}"), wantCode: exitUsage, wantInStderr: "give only one of --issuer and --token-url"},
+		{name: "no endpoint", args: with(), wantCode: exitUsage, wantInStderr: "give --issuer URL or --token-url URL (or set TOKENGATE_ISSUER)"},
+		{name: "no client id", args: []string{"--token-url", "{AS}/token", "--client-secret", "x"}, wantCode: exitUsage, wantInStderr: "--client-secret is given but --client-id is not"},
+		{name: "no secret", args: []string{"--token-url", "{AS}/token", "--client-id", "x"}, wantCode: exitUsage, wantInStderr: "--client-id is given but --client-secret is not"},
 		{name: "stray argument", args: with("--token-url", "{AS}/token", "extra"), wantCode: exitUsage, wantInStderr: `unexpected argument "extra"`},
 		{name: "bad auth", args: with("--token-url", "{AS}/token", "--auth", "jwt"), wantCode: exitUsage, wantInStderr: "want basic or post"},
 		{name: "relative resource", args: with("--token-url", "{AS}/token", "--resource", "/api"), wantCode: exitUsage, wantInStderr: "not an absolute URI"},
 		{name: "plain http off loopback", args: with("--token-url", "http://as.example/token"), wantCode: exitUsage, wantInStderr: "plain http"},
-		{name: "not a URL", args: with("--token-url", "ftp://as.example/token"), wantCode: exitUsage, wantInStderr: "not an http(s) URL"},
+		{name: "not a URL", args: with("--token-url", "ftp://as.example/token"), wantCode: exitUsage, wantInStderr: "scheme must be https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			as := newFakeAS(t, tt.auth)
 			as.tokenStatus, as.tokenError = tt.tokenStatus, tt.tokenError
-			args := []string{"token"}
-			for _, a := range tt.args {
-				args = append(args, strings.ReplaceAll(a, "{AS}", as.srv.URL))
-			}
-			r := runCLI(t, "", nil, args...)
+			r := as.run(t, "", nil, append([]string{"token"}, tt.args...)...)
 			if r.code != tt.wantCode {
 				t.Fatalf("exit code = %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.wantCode, r.stdout, r.stderr)
 			}
@@ -162,6 +158,53 @@ func TestTokenRefusesRedirect(t *testing.T) {
 	}
 }
 
+// TestTokenReadsTheEnvironment: token ignored TOKENGATE_ISSUER while
+// introspect read it. Every command reads the same variables, and a flag of
+// a group (the endpoint, the credentials) keeps the group's variables out.
+func TestTokenReadsTheEnvironment(t *testing.T) {
+	as := newFakeAS(t, "post")
+	creds := map[string]string{"TOKENGATE_CLIENT_ID": fakeClientID, "TOKENGATE_CLIENT_SECRET": fakeSecret, "TOKENGATE_CLIENT_AUTH": "post"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range creds {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name       string
+		vars       map[string]string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{name: "TOKENGATE_ISSUER", vars: with(map[string]string{"TOKENGATE_ISSUER": as.srv.URL}), wantCode: exitOK},
+		{name: "TOKENGATE_TOKEN_URL", vars: with(map[string]string{"TOKENGATE_TOKEN_URL": as.srv.URL + "/token"}), wantCode: exitOK},
+		{name: "--token-url wins over TOKENGATE_ISSUER", vars: with(map[string]string{"TOKENGATE_ISSUER": "http://127.0.0.1:1"}),
+			args: []string{"--token-url", as.srv.URL + "/token"}, wantCode: exitOK},
+		{name: "both from the environment", vars: with(map[string]string{"TOKENGATE_ISSUER": as.srv.URL, "TOKENGATE_TOKEN_URL": as.srv.URL + "/token"}),
+			wantCode: exitUsage, wantStderr: "give only one of TOKENGATE_ISSUER and TOKENGATE_TOKEN_URL"},
+		{name: "a bad TOKENGATE_CLIENT_AUTH is named", vars: with(map[string]string{"TOKENGATE_ISSUER": as.srv.URL, "TOKENGATE_CLIENT_AUTH": "jwt"}),
+			wantCode: exitUsage, wantStderr: `TOKENGATE_CLIENT_AUTH="jwt": want basic or post`},
+		{name: "a bad issuer is named", vars: with(map[string]string{"TOKENGATE_ISSUER": "http://as.example"}),
+			wantCode: exitUsage, wantStderr: "TOKENGATE_ISSUER: \"http://as.example\" is plain http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", tt.vars, append([]string{"token"}, tt.args...)...)
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantStderr) {
+				t.Fatalf("code %d, stdout %q, stderr %q; want %d and %q", r.code, r.stdout, r.stderr, tt.wantCode, tt.wantStderr)
+			}
+			if tt.wantCode == exitOK && r.stdout != activeToken+"\n" {
+				t.Errorf("stdout %q", r.stdout)
+			}
+		})
+	}
+}
+
 // TestTokenCredentialsFromEnvironment: a secret given as --client-secret is
 // in the process list for every local user to read; like introspect, token
 // reads TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET when neither flag is
@@ -175,7 +218,7 @@ func TestTokenCredentialsFromEnvironment(t *testing.T) {
 	}
 	// A flag given wins, and the two are never mixed.
 	r = runCLI(t, "", vars, "token", "--token-url", as.srv.URL+"/token", "--client-id", fakeClientID)
-	if r.code != exitUsage || !strings.Contains(r.stderr, "--client-secret is required") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--client-id is given but --client-secret is not") {
 		t.Errorf("code %d, stderr %q; want a usage error", r.code, r.stderr)
 	}
 }

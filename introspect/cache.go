@@ -19,14 +19,15 @@ import (
 
 // Cache defaults used by [New] for zero [CacheConfig] fields.
 const (
-	defaultCacheSize   = 10_000
-	defaultMaxTTL      = 2 * time.Minute
-	defaultNegativeTTL = 5 * time.Second
+	defaultCacheSize    = 10_000
+	defaultNegativeSize = 10_000
+	defaultMaxTTL       = 2 * time.Minute
+	defaultNegativeTTL  = 5 * time.Second
 )
 
 // CacheConfig configures the verdict cache of a [Client]. The zero value
-// caches up to 10,000 verdicts in memory, active ones for at most 2 minutes
-// and inactive ones for 5 seconds.
+// caches up to 10,000 active verdicts in memory for at most 2 minutes, and
+// up to 10,000 inactive ones for 5 seconds.
 //
 // An active verdict lives min(exp − ClockSkew − now, MaxTTL); its exp and
 // nbf are checked again on every hit, so a cached verdict never outlives its
@@ -35,12 +36,17 @@ type CacheConfig struct {
 	// Disabled turns the cache off: every call asks the authorization
 	// server (concurrent calls for one token still share one request).
 	Disabled bool
-	// Size is the number of verdicts kept in memory; the least recently
-	// used is evicted first. A cache of 1,024 entries or more is split into
-	// 16 shards with their own LRU order, so the bound holds per shard and
-	// the total may fall slightly short of Size. Each verdict costs about
-	// 500 bytes (see docs/benchmarks.md). Defaults to 10,000.
+	// Size is the number of active verdicts kept in memory; the least
+	// recently used is evicted first. A cache of 1,024 entries or more is
+	// split into 16 shards with their own LRU order, so the bound holds per
+	// shard and the total may fall slightly short of Size. Each verdict
+	// costs about 500 bytes (see docs/benchmarks.md). Defaults to 10,000.
 	Size int
+	// NegativeSize is the number of inactive verdicts kept in memory, in a
+	// space of their own (sharded like Size): a flood of bogus tokens
+	// evicts older bogus tokens, never the active verdicts of real callers.
+	// Each costs about 100 bytes. Defaults to 10,000.
+	NegativeSize int
 	// MaxTTL is the longest an active verdict is reused, and therefore the
 	// longest a token revoked at the authorization server may still be
 	// accepted here. Lower it for faster revocation, raise it for fewer
@@ -99,7 +105,7 @@ func keyOf(token string) tokenKey {
 	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 }
 
-// verdict is a cached answer. resp is nil for an inactive token.
+// verdict is a cached active answer.
 type verdict struct {
 	resp *Response
 	// fresh is when the verdict stops being served (Unix nanoseconds).
@@ -108,12 +114,16 @@ type verdict struct {
 	stale int64
 }
 
-// cache is the in-memory tier, plus the shared tier if configured. The LRU
-// is split into shards, each with its own lock, so that hits on different
-// tokens from different CPUs rarely contend.
+// cache is the in-memory tier, plus the shared tier if configured. Active
+// and inactive verdicts live in separate LRUs, so that inactive ones (cheap
+// for anyone to produce) cannot evict active ones. A key is in at most one
+// of them: storing it in one removes it from the other.
 type cache struct {
-	cfg    CacheConfig
-	shards []shard
+	cfg CacheConfig
+	// active holds active verdicts, inactive the end of freshness (Unix
+	// nanoseconds) of inactive ones.
+	active   shardedLRU[verdict]
+	inactive shardedLRU[int64]
 	// gen counts invalidations; a fetch that started before one must not
 	// store its answer.
 	gen atomic.Uint64
@@ -121,11 +131,17 @@ type cache struct {
 	sharedPrefix string
 }
 
-// shard is one lock-protected part of the LRU.
-type shard struct {
+// shardedLRU is an LRU split into shards, each with its own lock, so that
+// hits on different tokens from different CPUs rarely contend.
+type shardedLRU[V any] struct {
+	shards []shard[V]
+}
+
+// shard is one lock-protected part of a shardedLRU.
+type shard[V any] struct {
 	// mu guards lru, whose Get reorders it.
 	mu  sync.Mutex
-	lru *simplelru.LRU[tokenKey, verdict]
+	lru *simplelru.LRU[tokenKey, V]
 	// pad keeps shards on separate cache lines, so that CPUs locking
 	// neighbouring shards do not contend.
 	_ [48]byte
@@ -141,34 +157,45 @@ func shardsFor(size int) int {
 }
 
 func newCache(cfg CacheConfig, scope string) (*cache, error) {
-	n := shardsFor(cfg.Size)
-	c := &cache{cfg: cfg, shards: make([]shard, n)}
-	for i := range c.shards {
-		l, err := simplelru.NewLRU[tokenKey, verdict]((cfg.Size+n-1)/n, nil)
-		if err != nil {
-			return nil, err
-		}
-		c.shards[i].lru = l
+	c := &cache{cfg: cfg}
+	if err := c.active.init(cfg.Size); err != nil {
+		return nil, err
+	}
+	if err := c.inactive.init(cfg.NegativeSize); err != nil {
+		return nil, err
 	}
 	h := sha256.Sum256([]byte(scope))
 	c.sharedPrefix = "tokengate:introspect:v1:" + hex.EncodeToString(h[:8]) + ":"
 	return c, nil
 }
 
-func (c *cache) shard(key tokenKey) *shard {
-	return &c.shards[int(key[0])%len(c.shards)]
+func (l *shardedLRU[V]) init(size int) error {
+	n := shardsFor(size)
+	l.shards = make([]shard[V], n)
+	for i := range l.shards {
+		lru, err := simplelru.NewLRU[tokenKey, V]((size+n-1)/n, nil)
+		if err != nil {
+			return err
+		}
+		l.shards[i].lru = lru
+	}
+	return nil
 }
 
-func (c *cache) get(key tokenKey) (verdict, bool) {
-	s := c.shard(key)
+func (l *shardedLRU[V]) shard(key tokenKey) *shard[V] {
+	return &l.shards[int(key[0])%len(l.shards)]
+}
+
+func (l *shardedLRU[V]) get(key tokenKey) (V, bool) {
+	s := l.shard(key)
 	s.mu.Lock()
 	v, ok := s.lru.Get(key)
 	s.mu.Unlock()
 	return v, ok
 }
 
-func (c *cache) peek(key tokenKey) (verdict, bool) {
-	s := c.shard(key)
+func (l *shardedLRU[V]) peek(key tokenKey) (V, bool) {
+	s := l.shard(key)
 	s.mu.Lock()
 	v, ok := s.lru.Peek(key)
 	s.mu.Unlock()
@@ -176,24 +203,24 @@ func (c *cache) peek(key tokenKey) (verdict, bool) {
 }
 
 // add stores v and reports whether another entry was evicted for it.
-func (c *cache) add(key tokenKey, v verdict) (evicted bool) {
-	s := c.shard(key)
+func (l *shardedLRU[V]) add(key tokenKey, v V) (evicted bool) {
+	s := l.shard(key)
 	s.mu.Lock()
 	evicted = s.lru.Add(key, v)
 	s.mu.Unlock()
 	return evicted
 }
 
-func (c *cache) remove(key tokenKey) {
-	s := c.shard(key)
+func (l *shardedLRU[V]) remove(key tokenKey) {
+	s := l.shard(key)
 	s.mu.Lock()
 	s.lru.Remove(key)
 	s.mu.Unlock()
 }
 
-func (c *cache) purge() {
-	for i := range c.shards {
-		s := &c.shards[i]
+func (l *shardedLRU[V]) purge() {
+	for i := range l.shards {
+		s := &l.shards[i]
 		s.mu.Lock()
 		s.lru.Purge()
 		s.mu.Unlock()
@@ -201,10 +228,10 @@ func (c *cache) purge() {
 }
 
 // len returns the number of entries, fresh or not.
-func (c *cache) len() int {
+func (l *shardedLRU[V]) len() int {
 	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
+	for i := range l.shards {
+		s := &l.shards[i]
 		s.mu.Lock()
 		n += s.lru.Len()
 		s.mu.Unlock()
@@ -212,34 +239,52 @@ func (c *cache) len() int {
 	return n
 }
 
+// remove forgets key in both spaces.
+func (c *cache) remove(key tokenKey) {
+	c.active.remove(key)
+	c.inactive.remove(key)
+}
+
+func (c *cache) purge() {
+	c.active.purge()
+	c.inactive.purge()
+}
+
+// len returns the number of entries in both spaces, fresh or not.
+func (c *cache) len() int { return c.active.len() + c.inactive.len() }
+
 // lookup returns a cached answer for key at now: (resp, nil, true) for an
 // active verdict still valid, (nil, err, true) for an inactive one, and
 // false on a miss. It reports hits to the Observer if observe is set.
 func (c *Client) lookup(key tokenKey, now time.Time, observe bool) (*Response, error, bool) {
-	v, ok := c.cache.get(key)
+	n := now.UnixNano()
+	if v, ok := c.cache.active.get(key); ok {
+		if n >= v.fresh {
+			if n >= v.stale {
+				c.cache.active.remove(key)
+			}
+			return nil, nil, false
+		}
+		if err := c.check(v.resp, now); err != nil {
+			return nil, err, true
+		}
+		if observe {
+			c.observe(Event{Kind: EventCacheHit})
+		}
+		return v.resp, nil, true
+	}
+	fresh, ok := c.cache.inactive.get(key)
 	if !ok {
 		return nil, nil, false
 	}
-	n := now.UnixNano()
-	if n >= v.fresh {
-		if n >= v.stale {
-			c.cache.remove(key)
-		}
+	if n >= fresh {
+		c.cache.inactive.remove(key)
 		return nil, nil, false
 	}
-	if v.resp == nil {
-		if observe {
-			c.observe(Event{Kind: EventNegativeHit})
-		}
-		return nil, errCachedInactive, true
-	}
-	if err := c.check(v.resp, now); err != nil {
-		return nil, err, true
-	}
 	if observe {
-		c.observe(Event{Kind: EventCacheHit})
+		c.observe(Event{Kind: EventNegativeHit})
 	}
-	return v.resp, nil, true
+	return nil, errCachedInactive, true
 }
 
 var errCachedInactive = fmt.Errorf("%w (cached verdict)", ErrInactive)
@@ -266,14 +311,22 @@ func (c *Client) store(key tokenKey, resp *Response, fresh time.Time, gen uint64
 	if c.cache.gen.Load() != gen {
 		return
 	}
-	if resp != nil {
+	var evicted bool
+	if resp == nil {
+		// An active verdict kept for stale-if-error must not outlive the
+		// server's word that the token is inactive.
+		c.cache.active.remove(key)
+		evicted = c.cache.inactive.add(key, fresh.UnixNano())
+	} else {
 		intern(resp)
+		v := verdict{resp: resp, fresh: fresh.UnixNano(), stale: fresh.UnixNano()}
+		if c.cache.cfg.StaleIfError > 0 {
+			v.stale += int64(c.cache.cfg.StaleIfError)
+		}
+		c.cache.inactive.remove(key)
+		evicted = c.cache.active.add(key, v)
 	}
-	v := verdict{resp: resp, fresh: fresh.UnixNano(), stale: fresh.UnixNano()}
-	if resp != nil && c.cache.cfg.StaleIfError > 0 {
-		v.stale += int64(c.cache.cfg.StaleIfError)
-	}
-	if c.cache.add(key, v) {
+	if evicted {
 		c.observe(Event{Kind: EventEviction})
 	}
 }
@@ -284,8 +337,8 @@ func (c *Client) staleFor(key tokenKey, now time.Time) *Response {
 	if c.cache == nil || c.cache.cfg.StaleIfError <= 0 {
 		return nil
 	}
-	v, ok := c.cache.peek(key)
-	if !ok || v.resp == nil || now.UnixNano() >= v.stale || c.check(v.resp, now) != nil {
+	v, ok := c.cache.active.peek(key)
+	if !ok || now.UnixNano() >= v.stale || c.check(v.resp, now) != nil {
 		return nil
 	}
 	return v.resp

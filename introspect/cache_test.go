@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +63,11 @@ func (o *countingObserver) count(k EventKind) int {
 	defer o.mu.Unlock()
 	return o.counts[k]
 }
+
+// observerFunc adapts a function to the Observer interface.
+type observerFunc func(Event)
+
+func (f observerFunc) Observe(e Event) { f(e) }
 
 // replySeq answers the n-th request (from 0) with replies[n], repeating the
 // last one.
@@ -424,6 +431,42 @@ func TestStaleIfError(t *testing.T) {
 	}
 }
 
+// TestInactiveAnswerDropsStaleVerdict: once the AS has said a token is
+// inactive, an active verdict kept for stale-if-error must never be served
+// for it again, whether or not the inactive answer is cached.
+func TestInactiveAnswerDropsStaleVerdict(t *testing.T) {
+	for _, negativeTTL := range []time.Duration{0, -1} {
+		t.Run(fmt.Sprint("NegativeTTL=", negativeTTL), func(t *testing.T) {
+			clock := newClock()
+			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replySeq(
+				replyJSON(200, activeBody(testNow.Add(time.Hour))),
+				replyJSON(200, `{"active":false}`),
+				replyJSON(503, `{}`),
+			)})
+			c, obs := cachedClient(t, as, clock, func(cfg *Config) {
+				cfg.Cache.StaleIfError = time.Hour
+				cfg.Cache.NegativeTTL = negativeTTL
+				cfg.Resilience.MaxRetries = -1
+			})
+			ctx := context.Background()
+			if _, err := c.Introspect(ctx, "tok"); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(3 * time.Minute) // past MaxTTL: the verdict is stale
+			if _, err := c.Introspect(ctx, "tok"); !errors.Is(err, ErrInactive) {
+				t.Fatalf("revoked token: %v, want ErrInactive", err)
+			}
+			clock.Advance(time.Minute) // past NegativeTTL
+			if resp, err := c.Introspect(ctx, "tok"); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("AS down after a revocation: %v, %v; want ErrUnavailable, not the stale verdict", resp, err)
+			}
+			if obs.count(EventStaleServe) != 0 || as.calls.Load() != 3 {
+				t.Errorf("stale serves %d, AS calls %d", obs.count(EventStaleServe), as.calls.Load())
+			}
+		})
+	}
+}
+
 // memShared is an in-memory SharedCache that records keys.
 type memShared struct {
 	mu   sync.Mutex // guards m
@@ -539,15 +582,17 @@ func TestObserverEvents(t *testing.T) {
 	ctx := context.Background()
 	c.Introspect(ctx, "good")
 	c.Introspect(ctx, "good")
-	c.Introspect(ctx, "bad") // evicts "good"
+	c.Introspect(ctx, "bad") // inactive verdicts have their own space
 	c.Introspect(ctx, "bad")
-	want := map[EventKind]int{EventCacheMiss: 2, EventCacheHit: 1, EventNegativeHit: 1, EventASCall: 2, EventEviction: 1}
+	c.Introspect(ctx, "good")
+	c.Introspect(ctx, "other") // evicts "good"
+	want := map[EventKind]int{EventCacheMiss: 3, EventCacheHit: 2, EventNegativeHit: 1, EventASCall: 3, EventEviction: 1}
 	for k, n := range want {
 		if got := obs.count(k); got != n {
 			t.Errorf("%v: %d events, want %d", k, got, n)
 		}
 	}
-	if fmt.Sprint(obs.calls) != "[active inactive]" {
+	if fmt.Sprint(obs.calls) != "[active inactive active]" {
 		t.Errorf("AS call outcomes = %v", obs.calls)
 	}
 }
@@ -660,7 +705,7 @@ func TestConcurrentUse(t *testing.T) {
 		}
 		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
 	}})
-	c, _ := cachedClient(t, as, clock, func(cfg *Config) { cfg.Cache.Size = 8 })
+	c, _ := cachedClient(t, as, clock, func(cfg *Config) { cfg.Cache.Size, cfg.Cache.NegativeSize = 8, 4 })
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -685,7 +730,117 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := c.cache.len(); n > 8 {
-		t.Errorf("cache holds %d entries, Size is 8", n)
+	if a, i := c.cache.active.len(), c.cache.inactive.len(); a > 8 || i > 4 {
+		t.Errorf("cache holds %d active and %d inactive entries, Size is 8 and NegativeSize 4", a, i)
+	}
+}
+
+// TestFloodOfBogusTokensDoesNotEvictGoodVerdicts is issue 9, finding 2: a
+// flood of 200,000 bogus tokens from 64 goroutines must not push out the
+// verdicts of 100 real callers, whom the cache keeps serving throughout,
+// and must reach the authorization server at most MaxInFlight at a time;
+// beyond that, unknown tokens get a quick ErrUnavailable with a retry hint.
+// The active space holds exactly the 100 good verdicts, so a single bogus
+// verdict stored beside them would evict one.
+func TestFloodOfBogusTokensDoesNotEvictGoodVerdicts(t *testing.T) {
+	const good, bogus, workers, maxInFlight = 100, 200_000, 64, 4
+	var inFlight, peak, goodCalls, bogusCalls atomic.Int64
+	// An in-memory authorization server: the flood costs no sockets.
+	as := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, err
+		}
+		answer := `{"active":false}`
+		if strings.HasPrefix(form.Get("token"), "good-") {
+			goodCalls.Add(1)
+			answer = activeBody(testNow.Add(time.Hour))
+		} else {
+			bogusCalls.Add(1)
+		}
+		time.Sleep(time.Millisecond) // a server that takes its time lets calls pile up
+		return &http.Response{
+			StatusCode: http.StatusOK,
+			Header:     http.Header{"Content-Type": {"application/json"}},
+			Body:       io.NopCloser(strings.NewReader(answer)),
+			Request:    r,
+		}, nil
+	})
+	var observedShed atomic.Int64
+	obs := observerFunc(func(e Event) {
+		if e.Kind == EventShed {
+			observedShed.Add(1)
+		}
+	})
+	c, err := New(Config{
+		IntrospectionURL: "https://as.example/introspect",
+		HTTPClient:       &http.Client{Transport: as},
+		Now:              func() time.Time { return testNow },
+		Logger:           slog.New(slog.DiscardHandler),
+		Observer:         obs,
+		Cache:            CacheConfig{Size: good},
+		Resilience:       ResilienceConfig{MaxInFlight: maxInFlight},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range good {
+		if _, err := c.Introspect(ctx, fmt.Sprint("good-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var shed, inactive atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range bogus / workers {
+				_, err := c.Introspect(ctx, fmt.Sprintf("bogus-%d-%d", w, i))
+				switch {
+				case errors.Is(err, ErrInactive):
+					inactive.Add(1)
+				case errors.Is(err, ErrUnavailable) && RetryAfterHint(err) == time.Second:
+					shed.Add(1)
+				default:
+					t.Errorf("bogus token: %v, want ErrInactive or a shed ErrUnavailable with a 1s hint", err)
+					return
+				}
+				if i%100 == 0 { // real callers keep being served during the flood
+					if _, err := c.Introspect(ctx, fmt.Sprint("good-", (w+i)%good)); err != nil {
+						t.Errorf("cached good token during the flood: %v", err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range good {
+		if _, err := c.Introspect(ctx, fmt.Sprint("good-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d bogus tokens: %d asked at the AS (%d inactive answers), %d shed; AS peak concurrency %d; good tokens re-asked %d",
+		bogus, bogusCalls.Load(), inactive.Load(), shed.Load(), peak.Load(), goodCalls.Load()-good)
+	if n := goodCalls.Load(); n != good {
+		t.Errorf("the AS was asked %d times about the good tokens, want %d: the flood evicted %d good verdicts", n, good, n-good)
+	}
+	if p := peak.Load(); p > maxInFlight {
+		t.Errorf("the AS saw %d concurrent introspections, want at most MaxInFlight = %d", p, maxInFlight)
+	}
+	if shed.Load() == 0 || observedShed.Load() != shed.Load() {
+		t.Errorf("%d calls shed, %d EventShed: the bound was never reached or not observed", shed.Load(), observedShed.Load())
+	}
+	if bogusCalls.Load() == 0 || c.cache.inactive.len() == 0 {
+		t.Errorf("no bogus token reached the AS (%d) or the negative space (%d): the test proves nothing", bogusCalls.Load(), c.cache.inactive.len())
 	}
 }

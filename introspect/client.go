@@ -150,8 +150,14 @@ type Client struct {
 	// calls coalesces concurrent introspections of one token; its keys are
 	// token hashes.
 	calls singleflight.Group
+	// inFlight counts the calls to the authorization server in progress,
+	// bounded by Resilience.MaxInFlight.
+	inFlight atomic.Int64
 	// rejectLog rate-limits the Error log of our credentials being refused.
 	rejectLog lograte.Limiter
+	// shedLog rate-limits the Warn log of calls refused by the in-flight
+	// bound.
+	shedLog lograte.Limiter
 	// sleep waits between retries; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 
@@ -235,19 +241,21 @@ func New(cfg Config) (*Client, error) {
 }
 
 func fillCache(cc *CacheConfig) error {
-	if cc.Size < 0 || cc.MaxTTL < 0 || cc.StaleIfError < 0 {
-		return errors.New("introspect: Config.Cache.Size, Config.Cache.MaxTTL and Config.Cache.StaleIfError must not be negative")
+	if cc.Size < 0 || cc.NegativeSize < 0 || cc.MaxTTL < 0 || cc.StaleIfError < 0 {
+		return errors.New("introspect: Config.Cache.Size, NegativeSize, MaxTTL and StaleIfError must not be negative")
 	}
 	cc.Size = cmp.Or(cc.Size, defaultCacheSize)
+	cc.NegativeSize = cmp.Or(cc.NegativeSize, defaultNegativeSize)
 	cc.MaxTTL = cmp.Or(cc.MaxTTL, defaultMaxTTL)
 	cc.NegativeTTL = cmp.Or(cc.NegativeTTL, defaultNegativeTTL)
 	return nil
 }
 
 func fillResilience(rc *ResilienceConfig, timeout time.Duration) error {
-	if rc.AttemptTimeout < 0 || rc.Backoff < 0 || rc.BreakerCooldown < 0 {
-		return errors.New("introspect: Config.Resilience.AttemptTimeout, Backoff and BreakerCooldown must not be negative")
+	if rc.AttemptTimeout < 0 || rc.Backoff < 0 || rc.BreakerCooldown < 0 || rc.MaxInFlight < 0 {
+		return errors.New("introspect: Config.Resilience.AttemptTimeout, Backoff, BreakerCooldown and MaxInFlight must not be negative")
 	}
+	rc.MaxInFlight = cmp.Or(rc.MaxInFlight, defaultMaxInFlight)
 	rc.AttemptTimeout = cmp.Or(rc.AttemptTimeout, min(defaultAttemptTimeout, timeout))
 	switch {
 	case rc.MaxRetries == 0:
@@ -348,11 +356,7 @@ func (c *Client) resolve(ctx context.Context, key tokenKey, token string) (*Resp
 			}
 		}
 	}
-	endpoint, err := c.introspectionURL(ctx)
-	var resp *Response
-	if err == nil {
-		resp, err = c.fetch(ctx, endpoint, token)
-	}
+	resp, err := c.call(ctx, token)
 	now := c.cfg.Now()
 	switch {
 	case err == nil, errors.Is(err, ErrInactive):
@@ -362,6 +366,10 @@ func (c *Client) resolve(ctx context.Context, key tokenKey, token string) (*Resp
 				if c.cache.cfg.Shared != nil {
 					c.sharedSet(ctx, key, resp, now, now.Add(ttl))
 				}
+			} else if resp == nil {
+				// Not cached, but a stale active verdict must not be
+				// served after this.
+				c.cache.active.remove(key)
 			}
 		}
 	case errors.Is(err, ErrUnavailable):
@@ -372,6 +380,28 @@ func (c *Client) resolve(ctx context.Context, key tokenKey, token string) (*Resp
 		}
 	}
 	return resp, err
+}
+
+// call asks the authorization server about token, discovering its endpoint
+// first if need be, unless Resilience.MaxInFlight calls are in flight
+// already: then it refuses at once with [ErrUnavailable] and a retry hint,
+// so that a flood of unknown tokens queues neither here nor at the server.
+func (c *Client) call(ctx context.Context, token string) (*Response, error) {
+	if c.inFlight.Add(1) > int64(c.cfg.Resilience.MaxInFlight) {
+		c.inFlight.Add(-1)
+		c.observe(Event{Kind: EventShed})
+		if ok, suppressed := c.shedLog.Allow(c.cfg.Now()); ok {
+			c.cfg.Logger.Warn("introspect: too many introspections in flight; refusing unknown tokens for now",
+				"max_in_flight", c.cfg.Resilience.MaxInFlight, "suppressed_since_last", suppressed)
+		}
+		return nil, errShed
+	}
+	defer c.inFlight.Add(-1)
+	endpoint, err := c.introspectionURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.fetch(ctx, endpoint, token)
 }
 
 // check reports whether an active verdict is still valid at now.

@@ -149,6 +149,8 @@ func TestNewValidation(t *testing.T) {
 		{"token source", Config{IntrospectionURL: "https://as.example/i", TokenSource: ts}, ""},
 		{"bad auth style", Config{IntrospectionURL: "https://as.example/i", AuthStyle: 7}, "Config.AuthStyle"},
 		{"negative timeout", Config{IntrospectionURL: "https://as.example/i", Timeout: -1}, "Config.Timeout"},
+		{"negative MaxInFlight", Config{IntrospectionURL: "https://as.example/i", Resilience: ResilienceConfig{MaxInFlight: -1}}, "MaxInFlight"},
+		{"negative NegativeSize", Config{IntrospectionURL: "https://as.example/i", Cache: CacheConfig{NegativeSize: -1}}, "NegativeSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

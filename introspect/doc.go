@@ -29,9 +29,11 @@
 // token, one cache per Client. An active verdict lives
 // min(exp − ClockSkew, [CacheConfig].MaxTTL): MaxTTL (2 minutes by default)
 // is therefore the bound on how late a revocation at the AS is noticed.
-// Inactive verdicts are kept for NegativeTTL (5 seconds); errors are never
-// kept. [Client.Invalidate] and [Client.Purge] forget verdicts early. A
-// shared second tier (for example Redis) plugs in through [SharedCache].
+// Inactive verdicts are kept for NegativeTTL (5 seconds) in a space of
+// their own, so that a flood of bogus tokens cannot evict the verdicts of
+// real callers; errors are never kept. [Client.Invalidate] and
+// [Client.Purge] forget verdicts early. A shared second tier (for example
+// Redis) plugs in through [SharedCache].
 //
 // Concurrent calls for one uncached token make a single request to the AS.
 // That request runs detached from the callers, bounded by Config.Timeout, so
@@ -43,7 +45,10 @@
 // Network errors, attempt timeouts and 502/503/504 answers are retried with
 // jittered exponential backoff, honouring Retry-After, within
 // Config.Timeout. After repeated failures a circuit breaker fails calls fast
-// for a cool-down, then lets one probe through. Optionally
+// for a cool-down, then lets one probe through. At most
+// [ResilienceConfig].MaxInFlight calls (64) are in flight at once: beyond
+// that, a token not in the cache is refused at once with [ErrUnavailable]
+// and a retry hint, while cached verdicts are still served. Optionally
 // ([CacheConfig].StaleIfError), an expired active verdict may be served
 // while the AS is unavailable. See [ResilienceConfig].
 //

@@ -82,15 +82,16 @@ func (e *Error) category() error {
 
 // RetryAfterHint returns how long a caller should wait before retrying, as
 // carried by err (an [*Error] with a Retry-After header, or a call refused
-// while the circuit breaker is open), or zero.
+// while the circuit breaker is open or too many calls are in flight), or
+// zero.
 func RetryAfterHint(err error) time.Duration {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.RetryAfter
 	}
-	var open *circuitOpenError
-	if errors.As(err, &open) {
-		return open.retryAfter
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		return refused.retryAfter
 	}
 	return 0
 }

@@ -23,7 +23,7 @@ func TestSleepCtx(t *testing.T) {
 
 func TestEventKindString(t *testing.T) {
 	seen := map[string]bool{}
-	for k := EventCacheHit; k <= EventCircuit; k++ {
+	for k := EventCacheHit; k <= EventShed; k++ {
 		s := k.String()
 		if s == "unknown" || seen[s] {
 			t.Errorf("EventKind(%d).String() = %q", k, s)
@@ -36,7 +36,7 @@ func TestEventKindString(t *testing.T) {
 }
 
 func TestCircuitOpenError(t *testing.T) {
-	err := error(&circuitOpenError{retryAfter: 3 * time.Second})
+	err := error(&refusedError{reason: "circuit open after repeated failures", retryAfter: 3 * time.Second})
 	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInactive) || !strings.Contains(err.Error(), "circuit open") {
 		t.Errorf("circuitOpenError = %v", err)
 	}

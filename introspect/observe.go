@@ -7,7 +7,8 @@ import (
 
 // Observer receives an [Event] for everything the client does that a
 // dashboard may count: cache hits and misses, coalesced waits, calls to the
-// authorization server, stale serves, evictions and circuit-breaker changes.
+// authorization server, stale serves, evictions, circuit-breaker changes and
+// calls shed by the in-flight bound.
 // Package introspect/prommetrics adapts it to Prometheus.
 //
 // Observe is called synchronously on the request path, including on every
@@ -48,6 +49,11 @@ const (
 	// EventCircuit is a change of the circuit breaker's state; Outcome is
 	// "closed", "open" or "half-open".
 	EventCircuit
+	// EventShed is a call refused at once, without asking the authorization
+	// server, because ResilienceConfig.MaxInFlight calls were in flight.
+	// Many of them mean a flood of unknown tokens, or a bound too low for
+	// the traffic.
+	EventShed
 )
 
 // String returns the kind's name in snake case, e.g. "cache_hit".
@@ -71,6 +77,8 @@ func (k EventKind) String() string {
 		return "eviction"
 	case EventCircuit:
 		return "circuit"
+	case EventShed:
+		return "shed"
 	}
 	return "unknown"
 }

@@ -18,11 +18,16 @@ const (
 	maxBackoff              = 2 * time.Second
 	defaultBreakerThreshold = 5
 	defaultBreakerCooldown  = 5 * time.Second
+	defaultMaxInFlight      = 64
+	// shedRetryAfter is the retry hint of a call refused by the in-flight
+	// bound: calls in flight end within Config.Timeout, most much sooner.
+	shedRetryAfter = time.Second
 )
 
 // ResilienceConfig bounds how the client behaves when the authorization
 // server is slow or failing. The zero value retries twice with backoff and
-// opens the circuit after 5 consecutive failures for 5 seconds.
+// opens the circuit after 5 consecutive failures for 5 seconds, with at most
+// 64 calls to the authorization server in flight.
 type ResilienceConfig struct {
 	// AttemptTimeout bounds one HTTP attempt; Config.Timeout bounds all
 	// attempts together. Defaults to 4s (or Config.Timeout if smaller).
@@ -49,6 +54,15 @@ type ResilienceConfig struct {
 	// probes the server: success closes the circuit, failure reopens it.
 	// Defaults to 5s.
 	BreakerCooldown time.Duration
+	// MaxInFlight bounds the calls to the authorization server in flight
+	// at once (each with its discovery and retries; concurrent calls for
+	// one token share one). A token not in the cache that arrives when the
+	// bound is reached is refused at once with [ErrUnavailable] carrying a
+	// retry hint of 1s ([RetryAfterHint]), and reported as [EventShed]:
+	// a flood of bogus tokens then costs the server at most MaxInFlight
+	// concurrent requests, while cached verdicts are still served.
+	// Defaults to 64; a negative value is an error.
+	MaxInFlight int
 }
 
 // fetch introspects token at endpoint, retrying and consulting the circuit
@@ -104,8 +118,8 @@ func retryable(err error) bool {
 		}
 		return false
 	}
-	var open *circuitOpenError
-	return errors.Is(err, ErrUnavailable) && !errors.As(err, &open)
+	var refused *refusedError
+	return errors.Is(err, ErrUnavailable) && !errors.As(err, &refused)
 }
 
 // backoff returns the wait before retry number attempt+1: base·2^attempt,
@@ -183,7 +197,7 @@ func (b *breaker) allow(now time.Time) error {
 	}
 	until := b.openUntil
 	b.mu.Unlock()
-	return &circuitOpenError{retryAfter: max(until.Sub(now), time.Second)}
+	return &refusedError{reason: "circuit open after repeated failures", retryAfter: max(until.Sub(now), time.Second)}
 }
 
 // record notes an attempt's outcome at now.
@@ -209,14 +223,20 @@ func (b *breaker) record(now time.Time, unavailable bool) {
 	b.mu.Unlock()
 }
 
-// circuitOpenError is the error of a call refused by an open circuit. It
+// refusedError is the error of a call refused without asking the
+// authorization server: by an open circuit, or by the in-flight bound. It
 // matches [ErrUnavailable] and carries a retry hint for [RetryAfterHint].
-type circuitOpenError struct {
+type refusedError struct {
+	reason     string
 	retryAfter time.Duration
 }
 
-func (e *circuitOpenError) Error() string {
-	return fmt.Sprintf("%v: circuit open after repeated failures, retry in %s", ErrUnavailable, e.retryAfter.Round(time.Second))
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("%v: %s, retry in %s", ErrUnavailable, e.reason, e.retryAfter.Round(time.Second))
 }
 
-func (e *circuitOpenError) Is(target error) bool { return target == ErrUnavailable }
+func (e *refusedError) Is(target error) bool { return target == ErrUnavailable }
+
+// errShed is the error of a call refused by Resilience.MaxInFlight; it is
+// never changed, so one value serves every refusal.
+var errShed error = &refusedError{reason: "too many introspections in flight", retryAfter: shedRetryAfter}

@@ -1,6 +1,7 @@
 // Package prommetrics exposes the events of an introspect.Client (an RFC 7662
 // token introspection client) as Prometheus metrics: counters for cache hits, misses, negative hits, shared-tier hits,
-// coalesced waits, stale serves and evictions; a counter and a latency
+// coalesced waits, stale serves, evictions and calls shed by the in-flight
+// bound; a counter and a latency
 // histogram of calls to the authorization server by outcome; and the
 // circuit breaker's state as a gauge.
 //

@@ -30,7 +30,7 @@ var defaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1
 // Observer implements introspect.Observer with Prometheus metrics. It is
 // safe for concurrent use; a cache hit costs one atomic add.
 type Observer struct {
-	hits, negativeHits, misses, sharedHits, coalesced, stale, evictions prometheus.Counter
+	hits, negativeHits, misses, sharedHits, coalesced, stale, evictions, shed prometheus.Counter
 
 	asCalls   map[string]prometheus.Counter
 	asLatency map[string]prometheus.Observer
@@ -63,6 +63,7 @@ func New(cfg Config) (*Observer, error) {
 		coalesced:    counter("coalesced_waits_total", "Introspections that waited on a request already in flight for the same token."),
 		stale:        counter("stale_serves_total", "Expired active verdicts served because the authorization server was unavailable."),
 		evictions:    counter("cache_evictions_total", "Verdicts evicted to make room in the full cache."),
+		shed:         counter("shed_total", "Introspections refused at once, without asking the authorization server, because the most allowed were in flight."),
 		circuit: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: cfg.Namespace, Subsystem: "introspect", Name: "circuit_state", ConstLabels: cfg.ConstLabels,
 			Help: "Circuit breaker state towards the authorization server: 0 closed, 1 half-open, 2 open.",
@@ -82,7 +83,7 @@ func New(cfg Config) (*Observer, error) {
 		o.asCalls[oc] = calls.WithLabelValues(oc)
 		o.asLatency[oc] = latency.WithLabelValues(oc)
 	}
-	for _, c := range []prometheus.Collector{o.hits, o.negativeHits, o.misses, o.sharedHits, o.coalesced, o.stale, o.evictions, o.circuit, calls, latency} {
+	for _, c := range []prometheus.Collector{o.hits, o.negativeHits, o.misses, o.sharedHits, o.coalesced, o.stale, o.evictions, o.shed, o.circuit, calls, latency} {
 		if err := cfg.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("prommetrics: %w", err)
 		}
@@ -107,6 +108,8 @@ func (o *Observer) Observe(e introspect.Event) {
 		o.stale.Inc()
 	case introspect.EventEviction:
 		o.evictions.Inc()
+	case introspect.EventShed:
+		o.shed.Inc()
 	case introspect.EventASCall:
 		if c, ok := o.asCalls[e.Outcome]; ok {
 			c.Inc()

@@ -87,6 +87,8 @@ func TestObserverCircuitAndCounters(t *testing.T) {
 		{Kind: introspect.EventEviction},
 		{Kind: introspect.EventCoalescedWait},
 		{Kind: introspect.EventSharedHit},
+		{Kind: introspect.EventShed},
+		{Kind: introspect.EventShed},
 		{Kind: introspect.EventASCall, Outcome: "nonsense"}, // ignored, no new series
 	}
 	for _, e := range events {
@@ -113,6 +115,7 @@ func TestObserverCircuitAndCounters(t *testing.T) {
 		"x_introspect_cache_evictions_total":   1,
 		"x_introspect_coalesced_waits_total":   1,
 		"x_introspect_shared_cache_hits_total": 1,
+		"x_introspect_shed_total":              2,
 	} {
 		if got[name] != v {
 			t.Errorf("%s = %v, want %v", name, got[name], v)

@@ -13,7 +13,49 @@ import (
 	"github.com/tokengate/tokengate/provider/providertest"
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/rs"
+	"github.com/tokengate/tokengate/scopes"
 )
+
+// A test of a protected API: a real authorization server on loopback, a
+// resource server client that may introspect, an app, and tokens minted for
+// each case (a scope it has, one it lacks, a revoked token, none).
+func ExampleServer() {
+	t := &exampleT{} // in a test, the test's *testing.T
+	defer t.cleanup()
+
+	srv := providertest.New(t)
+	rsClient := srv.RegisterClient(provider.ClientSpec{Introspection: store.IntrospectAny})
+	app := srv.RegisterClient(provider.ClientSpec{Scopes: []string{"orders:read", "orders:write"}})
+	mint := func(scope string, revoked bool) string {
+		return srv.Mint(providertest.Token{Client: app, Scopes: []string{scope}, Audience: []string{"https://api.example"}, Revoked: revoked})
+	}
+
+	// The API under test: GET /orders needs orders:read.
+	ic, _ := introspect.New(introspect.Config{Issuer: srv.Issuer, ClientID: rsClient.ID, ClientSecret: rsClient.Secret})
+	guard, _ := rs.New(rs.Config{Introspector: ic, Audiences: []string{"https://api.example"}, Logger: slog.New(slog.DiscardHandler)})
+	api := nethttp.MustNew(nethttp.Config{Guard: guard, Require: scopes.All("orders:read")})(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "your orders") }))
+
+	for _, c := range []struct{ name, token string }{
+		{"reader", mint("orders:read", false)},
+		{"writer only", mint("orders:write", false)},
+		{"revoked", mint("orders:read", true)},
+		{"no token", ""},
+	} {
+		req := httptest.NewRequest("GET", "/orders", nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		fmt.Printf("%-11s %d\n", c.name, rec.Code)
+	}
+	// Output:
+	// reader      200
+	// writer only 403
+	// revoked     401
+	// no token    401
+}
 
 // An outage test: while the authorization server is rate limited, the
 // protected API answers 503 with the server's Retry-After; once it heals,

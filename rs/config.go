@@ -77,6 +77,17 @@ type Config struct {
 	// not say how long to wait. Defaults to [DefaultRetryAfter].
 	RetryAfter time.Duration
 
+	// ErrorBody, if set, makes the body of every answer of the guard, on
+	// every route (RequireScopes included) and in every framework: give it
+	// your API's error format. It gets the answer [Guard.Reject] built,
+	// with its Status, Code, Description and Err, and returns the body and
+	// its Content-Type; a nil body sends none. The status and the other
+	// headers stay those of RFC 6750 (WWW-Authenticate, Retry-After,
+	// Cache-Control: no-store), which clients rely on. Nil means the
+	// RFC 6750 {"error":…,"error_description":…} JSON, and no body for a
+	// request without token. It must not echo Err's text to the client.
+	ErrorBody func(rj *Rejection) (contentType string, body []byte)
+
 	// Extractors are the ways, besides the Authorization header (which is
 	// always read), that a request may carry its token, tried in order:
 	// [FromForm] for the form-encoded body (RFC 6750 §2.2), [FromQuery] for

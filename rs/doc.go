@@ -1,14 +1,26 @@
-// Package rs is the core of an OAuth 2.0 resource server: it finds the
-// bearer token in a request (RFC 6750 §2), has it validated by an
-// [Introspector] such as an RFC 7662 *introspect.Client, applies a policy
-// (audience, issuer, token type, client, expiry), checks scope requirements
-// (package scopes) and turns every failure into an RFC 6750 §3 answer.
+// Package rs is the core of an OAuth 2.0 resource server: it decides
+// whether the access token of a request lets it reach a handler, and
+// answers every refusal the way RFC 6750 §3 says.
 //
-// The framework adapters in middleware/nethttp, middleware/echo and
-// middleware/gin only translate: they call [Guard.Check], store the
-// [Principal] with [ContextWithPrincipal] and write [Guard.Reject]'s
-// [Rejection], so every framework answers with the same bytes. Handlers read
-// the caller with [PrincipalFrom].
+//	client, err := introspect.New(introspect.Config{Issuer: "https://as.example.com", ClientID: id, ClientSecret: secret})
+//	guard, err := rs.New(rs.Config{Introspector: client, Audiences: []string{"https://api.example.com"}})
+//	mux.Handle("GET /orders", nethttp.RequireScopes(guard, scopes.All("orders:read"))(http.HandlerFunc(listOrders)))
+//	// in listOrders: p, _ := rs.PrincipalFrom(r.Context())
+//
+// A [Guard] finds the bearer token (RFC 6750 §2), has an [Introspector]
+// validate it (an RFC 7662 *introspect.Client, or rstest.Introspector in
+// tests), applies its policy (audience, issuer, token type, client,
+// expiry, sender constraint), checks the route's scope requirement
+// (package scopes) and turns every failure into an RFC 6750 answer.
+// [Guard.Check] is the decision, [Guard.Reject] the answer to a refusal,
+// and [PrincipalFrom] gives handlers the accepted caller.
+//
+// The adapters in middleware/nethttp, middleware/echo and middleware/gin
+// only translate: for each request they call [Guard.Check], then either
+// attach the principal with [RequestWithPrincipal] or write
+// Guard.Reject(err) with [Rejection.Write], so every framework answers with
+// the same bytes. [Config.ErrorBody] gives every answer your API's body
+// format, on every route and in every framework.
 //
 // # Token extraction
 //
@@ -34,8 +46,8 @@
 // carries fixed texts from this package, never internal error text; with
 // [Config.ResourceMetadataURL] every challenge also carries the RFC 9728
 // resource_metadata attribute, and [Guard.MetadataHandler] serves the
-// document. Errors have a JSON body {"error":…,"error_description":…} and
-// Cache-Control: no-store.
+// document. Errors have a JSON body {"error":…,"error_description":…}
+// (or the one [Config.ErrorBody] makes) and Cache-Control: no-store.
 //
 // A 503 is also the answer when the authorization server rejects our own
 // credentials or answers with garbage: that is the resource server's

@@ -88,7 +88,7 @@ func TestDPoPTokens(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.token, func(t *testing.T) {
 			g := dpopGuard(t, nil)
-			p, err := g.Authenticate(dpopRequest(tt.token, dpopKey.Proof("GET", ordersURL, tt.token, now)))
+			p, err := g.Check(dpopRequest(tt.token, dpopKey.Proof("GET", ordersURL, tt.token, now)), scopes.Requirement{})
 			if tt.kind == nil {
 				if err != nil {
 					t.Fatalf("Authenticate: %v", err)
@@ -117,7 +117,7 @@ func TestDPoPBoundTokenAsBearer(t *testing.T) {
 			r := httptest.NewRequest("GET", "/orders", nil)
 			r.Header.Set("Authorization", "Bearer "+tok)
 			r.Header.Set("DPoP", dpopKey.Proof("GET", ordersURL, tok, now))
-			_, err := g.Authenticate(r)
+			_, err := g.Check(r, scopes.Requirement{})
 			if !errors.Is(err, rs.ErrInvalidToken) {
 				t.Fatalf("Authenticate: %v, want invalid_token", err)
 			}
@@ -139,13 +139,13 @@ func TestDPoPWithoutVerifier(t *testing.T) {
 		r.Confirmation = json.RawMessage(`{"jkt":"` + dpopKey.JKT() + `"}`)
 	})
 	g := newGuard(t, func(c *rs.Config) { c.Introspector = in })
-	_, err := g.Authenticate(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now)))
+	_, err := g.Check(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now)), scopes.Requirement{})
 	if !errors.Is(err, rs.ErrNoToken) {
 		t.Fatalf("DPoP scheme: %v, want no token", err)
 	}
 	r := httptest.NewRequest("GET", "/orders", nil)
 	r.Header.Set("Authorization", "Bearer bound")
-	_, err = g.Authenticate(r)
+	_, err = g.Check(r, scopes.Requirement{})
 	var e *rs.Error
 	if !errors.As(err, &e) || e.Kind != rs.ErrInvalidToken || e.Description != "sender-constrained access tokens are not supported" {
 		t.Fatalf("Bearer: %v", err)
@@ -158,10 +158,10 @@ func TestDPoPWithoutVerifier(t *testing.T) {
 func TestDPoPReplayAcrossRequests(t *testing.T) {
 	g := dpopGuard(t, nil)
 	proof := dpopKey.Proof("GET", ordersURL, "bound", now)
-	if _, err := g.Authenticate(dpopRequest("bound", proof)); err != nil {
+	if _, err := g.Check(dpopRequest("bound", proof), scopes.Requirement{}); err != nil {
 		t.Fatalf("first: %v", err)
 	}
-	_, err := g.Authenticate(dpopRequest("bound", proof))
+	_, err := g.Check(dpopRequest("bound", proof), scopes.Requirement{})
 	if !errors.Is(err, rs.ErrInvalidDPoPProof) || !errors.Is(err, dpop.ErrReplay) {
 		t.Fatalf("replay: %v", err)
 	}
@@ -190,7 +190,7 @@ func TestDPoPMissingProofSkipsIntrospection(t *testing.T) {
 		c.Introspector = in
 	})
 	for _, proofs := range [][]string{nil, {"a", "b"}} {
-		_, err := g.Authenticate(dpopRequest("bound", proofs...))
+		_, err := g.Check(dpopRequest("bound", proofs...), scopes.Requirement{})
 		if !errors.Is(err, rs.ErrInvalidDPoPProof) || !errors.Is(err, dpop.ErrMissingProof) {
 			t.Fatalf("%d proofs: %v", len(proofs), err)
 		}
@@ -198,7 +198,7 @@ func TestDPoPMissingProofSkipsIntrospection(t *testing.T) {
 	if in.n != 0 {
 		t.Fatalf("%d introspections for requests without one proof", in.n)
 	}
-	if _, err := g.Authenticate(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now))); err != nil || in.n != 1 {
+	if _, err := g.Check(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now)), scopes.Requirement{}); err != nil || in.n != 1 {
 		t.Fatalf("with a proof: %v, %d introspections", err, in.n)
 	}
 }
@@ -230,7 +230,7 @@ func TestDPoPRequestURL(t *testing.T) {
 			if tt.tls {
 				r.TLS = &tls.ConnectionState{}
 			}
-			_, err := g.Authenticate(r)
+			_, err := g.Check(r, scopes.Requirement{})
 			if tt.valid && err != nil {
 				t.Fatalf("Authenticate: %v", err)
 			}
@@ -249,10 +249,10 @@ func TestDPoPReplayCacheFull(t *testing.T) {
 		}
 		c.DPoP = v
 	})
-	if _, err := g.Authenticate(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now))); err != nil {
+	if _, err := g.Check(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now)), scopes.Requirement{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := g.Authenticate(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now)))
+	_, err := g.Check(dpopRequest("bound", dpopKey.Proof("GET", ordersURL, "bound", now)), scopes.Requirement{})
 	if !errors.Is(err, rs.ErrUnavailable) || !errors.Is(err, dpop.ErrReplayCacheFull) {
 		t.Fatalf("full cache: %v, want unavailable", err)
 	}

@@ -58,6 +58,36 @@ func ExampleNew() {
 	// 400 Bearer realm="orders", error="invalid_request", error_description="the access token is not a b64token"
 }
 
+// Config.ErrorBody gives every answer the API's own error format, while
+// the status and the RFC 6750 headers stay what clients rely on.
+func ExampleConfig_errorBody() {
+	guard, err := rs.New(rs.Config{
+		Introspector: rstest.Introspector{
+			"tok-reader": {Response: rstest.Active("alice", "shop", "orders:read", time.Now().Add(time.Hour), "https://api.example.com")},
+		},
+		Audiences: []string{"https://api.example.com"},
+		ErrorBody: func(rj *rs.Rejection) (string, []byte) {
+			b, _ := json.Marshal(map[string]any{"status": rj.Status, "title": rj.Code, "detail": rj.Description})
+			return "application/problem+json", b
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest("POST", "/orders", nil)
+	r.Header.Set("Authorization", "Bearer tok-reader")
+	_, err = guard.Check(r, scopes.All("orders:write"))
+	rec := httptest.NewRecorder()
+	guard.Reject(err).Write(rec)
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	fmt.Println(rec.Header().Get("WWW-Authenticate"))
+	fmt.Println(rec.Body)
+	// Output:
+	// 403 application/problem+json
+	// Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"
+	// {"detail":"the access token lacks the required scope: orders:write","status":403,"title":"insufficient_scope"}
+}
+
 func ExampleGuard_MetadataHandler() {
 	guard, _ := rs.New(rs.Config{Introspector: rstest.Introspector{}, Audiences: []string{"https://api.example.com"}})
 	h, err := guard.MetadataHandler(rs.ResourceMetadata{

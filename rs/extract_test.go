@@ -178,7 +178,7 @@ func TestOneMegabyteHeaderThroughServer(t *testing.T) {
 	g := newGuard(t, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := g.Check(r, scopes.Requirement{}); err != nil {
-			g.WriteError(w, err)
+			g.Reject(err).Write(w)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

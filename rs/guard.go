@@ -58,37 +58,34 @@ func New(cfg Config) (*Guard, error) {
 	return g, nil
 }
 
-// Check is what adapters call for each request: it authenticates the
-// request (or reuses the principal this guard already put in its context,
-// so that nested middleware does not validate twice) and checks req, which
-// may be the zero Requirement. It returns the principal, or nil and no error
-// for an anonymous request let through by [Config.AllowAnonymous] on a route
-// without requirement. Every error is an [*Error].
+// Check decides whether r may reach a handler that requires req (the zero
+// Requirement asks only for a valid token): it extracts the access token,
+// validates it, applies the guard's policy and checks req. It returns the
+// principal, or nil and no error for a request without token let through
+// by [Config.AllowAnonymous] on a route without requirement. Every error is
+// an [*Error], which [Guard.Reject] turns into the answer.
+//
+// A request that already carries a principal of this guard
+// ([RequestWithPrincipal]), as behind an outer middleware, is not validated
+// again: only req is checked.
 func (g *Guard) Check(r *http.Request, req scopes.Requirement) (*Principal, error) {
 	p, ok := PrincipalFrom(r.Context())
 	if !ok || p.guard != g {
 		var err error
-		if p, err = g.Authenticate(r); err != nil {
+		if p, err = g.authenticate(r); err != nil {
 			return nil, err
 		}
 	}
-	if p == nil {
-		if req.IsZero() {
-			return nil, nil
-		}
-		return nil, newError(ErrNoToken, "", nil)
-	}
-	if err := g.Authorize(p, req); err != nil {
+	if err := g.authorize(p, req); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// Authenticate extracts the request's access token, validates it and
+// authenticate extracts the request's access token, validates it and
 // applies the guard's policy. It returns nil and no error for a request
-// without token when [Config.AllowAnonymous] is set. Every error is an
-// [*Error].
-func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
+// without token when [Config.AllowAnonymous] is set.
+func (g *Guard) authenticate(r *http.Request) (*Principal, error) {
 	token, err := g.extract(r)
 	if err != nil {
 		return nil, err
@@ -139,9 +136,9 @@ func (g *Guard) introspect(ctx context.Context, token string) (*introspect.Respo
 	return resp, nil
 }
 
-// Authorize checks that p satisfies req under the guard's strategy. A nil
+// authorize checks that p satisfies req under the guard's strategy. A nil
 // p (anonymous) fails with [ErrNoToken] unless req is the zero Requirement.
-func (g *Guard) Authorize(p *Principal, req scopes.Requirement) error {
+func (g *Guard) authorize(p *Principal, req scopes.Requirement) error {
 	if req.IsZero() {
 		return nil
 	}

@@ -108,7 +108,7 @@ type answer struct {
 
 func answerOf(g *rs.Guard, err error) answer {
 	rec := httptest.NewRecorder()
-	g.WriteError(rec, err)
+	g.Reject(err).Write(rec)
 	return answer{
 		status:     rec.Code,
 		challenge:  rec.Header().Get("WWW-Authenticate"),
@@ -224,16 +224,21 @@ func TestPrincipal(t *testing.T) {
 		p.Issuer != issuer || !p.Expiry.Equal(now.Add(time.Hour)) || len(p.Audience) != 1 || p.Audience[0] != api {
 		t.Errorf("principal = %+v", p)
 	}
-	ctx := rs.ContextWithPrincipal(context.Background(), p)
-	got, ok := rs.PrincipalFrom(ctx)
+	got, ok := rs.PrincipalFrom(rs.RequestWithPrincipal(r, p).Context())
 	if !ok || got != p {
 		t.Errorf("PrincipalFrom = %v, %v", got, ok)
 	}
 	if _, ok := rs.PrincipalFrom(context.Background()); ok {
 		t.Error("PrincipalFrom found a principal in an empty context")
 	}
-	if _, ok := rs.PrincipalFrom(rs.ContextWithPrincipal(context.Background(), nil)); ok {
+	if got := rs.RequestWithPrincipal(r, nil); got != r {
+		t.Error("RequestWithPrincipal copied the request for no principal")
+	}
+	if _, ok := rs.PrincipalFrom(rs.RequestWithPrincipal(r, nil).Context()); ok {
 		t.Error("PrincipalFrom reported a nil principal")
+	}
+	if with := rs.RequestWithPrincipal(r, p); rs.RequestWithPrincipal(with, p) != with {
+		t.Error("RequestWithPrincipal copied a request that already carries the principal")
 	}
 }
 
@@ -258,7 +263,7 @@ func TestCheckReusesPrincipalOfSameGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = r.WithContext(rs.ContextWithPrincipal(r.Context(), p))
+	r = rs.RequestWithPrincipal(r, p)
 	if _, err := g.Check(r, scopes.All("orders:read")); err != nil || ci.calls != 1 {
 		t.Fatalf("nested check: err %v, %d introspections, want 1", err, ci.calls)
 	}
@@ -266,7 +271,7 @@ func TestCheckReusesPrincipalOfSameGuard(t *testing.T) {
 		t.Fatalf("another guard must validate for itself: err %v, %d introspections", err, ci.calls)
 	}
 	// A principal forged into the context is not trusted.
-	forged := r.WithContext(rs.ContextWithPrincipal(context.Background(), &rs.Principal{Subject: "mallory"}))
+	forged := rs.RequestWithPrincipal(r, &rs.Principal{Subject: "mallory"})
 	forged.Header.Set("Authorization", "Bearer expired")
 	if _, err := g.Check(forged, scopes.Requirement{}); !errors.Is(err, rs.ErrInvalidToken) {
 		t.Fatalf("forged principal: err = %v", err)
@@ -325,13 +330,6 @@ func TestAuthorize(t *testing.T) {
 				t.Errorf("answer:\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
-	}
-	g := newGuard(t, nil)
-	if err := g.Authorize(nil, scopes.All("a")); !errors.Is(err, rs.ErrNoToken) {
-		t.Errorf("Authorize(nil) = %v", err)
-	}
-	if err := g.Authorize(nil, scopes.Requirement{}); err != nil {
-		t.Errorf("Authorize(nil, zero) = %v", err)
 	}
 }
 
@@ -445,7 +443,7 @@ func TestRejectHeaders(t *testing.T) {
 	g := newGuard(t, nil)
 	for _, err := range []error{rs.ErrNoToken, rs.ErrInvalidRequest, rs.ErrInvalidToken, rs.ErrInsufficientScope, rs.ErrUnavailable, errors.New("x")} {
 		rec := httptest.NewRecorder()
-		g.WriteError(rec, err)
+		g.Reject(err).Write(rec)
 		if rec.Header().Get("Cache-Control") != "no-store" {
 			t.Errorf("%v: Cache-Control = %q", err, rec.Header().Get("Cache-Control"))
 		}
@@ -620,11 +618,11 @@ func TestAuthenticateAllocations(t *testing.T) {
 	g := newGuard(t, nil)
 	r := httptest.NewRequest("GET", "/orders", nil)
 	r.Header.Set("Authorization", "Bearer good")
-	if _, err := g.Authenticate(r); err != nil {
+	if _, err := g.Check(r, scopes.Requirement{}); err != nil {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := g.Authenticate(r); err != nil {
+		if _, err := g.Check(r, scopes.Requirement{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -668,5 +666,55 @@ func TestOutageLogsAreRateLimited(t *testing.T) {
 	check("misconf")
 	if got := buf.String(); strings.Count(got, "suppressed_since_last=9") != 2 {
 		t.Errorf("after 10s, want one warning and one error each reporting 9 held back:\n%s", got)
+	}
+}
+
+// TestErrorBody: Config.ErrorBody replaces the body of every answer, and
+// only the body: status, challenge, Retry-After and Cache-Control stay
+// those of RFC 6750.
+func TestErrorBody(t *testing.T) {
+	g := newGuard(t, func(c *rs.Config) {
+		c.ErrorBody = func(rj *rs.Rejection) (string, []byte) {
+			if errors.Is(rj.Err, rs.ErrNoToken) {
+				return "text/plain", nil
+			}
+			return "application/problem+json", fmt.Appendf(nil, `{"status":%d,"code":%q,"detail":%q}`, rj.Status, rj.Code, rj.Description)
+		}
+	})
+	tests := []struct {
+		token                   string
+		req                     scopes.Requirement
+		status                  int
+		challenge, retry, ctype string
+		body                    string
+	}{
+		{"", scopes.Requirement{}, 401, `Bearer realm="api"`, "", "", ""},
+		{"expired", scopes.Requirement{}, 401, `Bearer realm="api", error="invalid_token", error_description="the access token has expired"`, "", "application/problem+json",
+			`{"status":401,"code":"invalid_token","detail":"the access token has expired"}`},
+		{"good", scopes.All("orders:write"), 403, `Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`, "", "application/problem+json",
+			`{"status":403,"code":"insufficient_scope","detail":"the access token lacks the required scope: orders:write"}`},
+		{"two words", scopes.Requirement{}, 400, `Bearer realm="api", error="invalid_request", error_description="the access token is not a b64token"`, "", "application/problem+json",
+			`{"status":400,"code":"invalid_request","detail":"the access token is not a b64token"}`},
+		{"down-hint", scopes.Requirement{}, 503, "", "30", "application/problem+json",
+			`{"status":503,"code":"temporarily_unavailable","detail":"the access token cannot be checked right now, retry later"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.token, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			_, err := g.Check(r, tt.req)
+			rec := httptest.NewRecorder()
+			g.Reject(err).Write(rec)
+			h := rec.Header()
+			if rec.Code != tt.status || h.Get("WWW-Authenticate") != tt.challenge || h.Get("Retry-After") != tt.retry ||
+				h.Get("Cache-Control") != "no-store" || h.Get("Content-Type") != tt.ctype || rec.Body.String() != tt.body {
+				t.Errorf("got %d %v %q", rec.Code, h, rec.Body)
+			}
+			if cl := h.Get("Content-Length"); tt.body != "" && cl != fmt.Sprint(len(tt.body)) {
+				t.Errorf("Content-Length = %q for %d bytes", cl, len(tt.body))
+			}
+		})
 	}
 }

@@ -216,7 +216,7 @@ func TestMTLSClientCertificate(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer cert-bound")
 			r.Header.Set("X-Client-Cert", tt.header)
 			r.TLS = tt.conn
-			_, err := g.Authenticate(r)
+			_, err := g.Check(r, scopes.Requirement{})
 			if tt.ok != (err == nil) {
 				t.Fatalf("Authenticate: %v, want ok=%t", err, tt.ok)
 			}
@@ -281,7 +281,7 @@ func TestMTLSAndDPoP(t *testing.T) {
 				r.Header.Set("DPoP", tt.proof)
 			}
 			r.TLS = tt.conn
-			p, err := g.Authenticate(r)
+			p, err := g.Check(r, scopes.Requirement{})
 			if tt.kind == nil {
 				if err != nil {
 					t.Fatalf("Authenticate: %v", err)
@@ -327,12 +327,12 @@ func TestMTLSOff(t *testing.T) {
 			r := httptest.NewRequest("GET", "/orders", nil)
 			r.Header.Set("Authorization", "Bearer cert-bound")
 			r.TLS = withPeer(certA)
-			_, err := g.Authenticate(r)
+			_, err := g.Check(r, scopes.Requirement{})
 			var e *rs.Error
 			if !errors.As(err, &e) || e.Kind != rs.ErrInvalidToken || e.Description != tt.desc {
 				t.Fatalf("Authenticate: %v, want %q", err, tt.desc)
 			}
-			if _, err := g.Authenticate(withAuth("Bearer good", withPeer(certA))); err != nil {
+			if _, err := g.Check(withAuth("Bearer good", withPeer(certA)), scopes.Requirement{}); err != nil {
 				t.Fatalf("bearer token: %v", err)
 			}
 		})
@@ -423,7 +423,7 @@ func BenchmarkAuthenticateMTLS(b *testing.B) {
 	r := withAuth("Bearer cert-bound", withPeer(certA))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := g.Authenticate(r); err != nil {
+		if _, err := g.Check(r, scopes.Requirement{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -436,7 +436,7 @@ func BenchmarkAuthenticateBearerMTLSOn(b *testing.B) {
 	r := withAuth("Bearer good", withPeer(certA))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := g.Authenticate(r); err != nil {
+		if _, err := g.Check(r, scopes.Requirement{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -44,16 +44,13 @@ type Principal struct {
 // the principal except through this package's functions.
 type contextKey struct{}
 
-// ContextWithPrincipal returns a copy of ctx carrying p. Adapters call it
-// after a successful [Guard.Check]; tests may call it to fake a caller.
-func ContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, contextKey{}, p)
-}
-
-// RequestWithPrincipal returns r carrying p in its context, for adapters
-// after a successful [Guard.Check]. It returns r itself when p is nil or r
-// already carries p, as behind an outer middleware of the same guard, so
-// nested middleware does not copy the request again.
+// RequestWithPrincipal returns r carrying p in its context, where
+// [PrincipalFrom] finds it: adapters call it after a successful
+// [Guard.Check], and tests may call it to fake a caller (a guard trusts
+// only principals it made itself, so a faked one is validated again). It
+// returns r itself when p is nil or r already carries p, as behind an
+// outer middleware of the same guard, so nested middleware does not copy
+// the request again.
 func RequestWithPrincipal(r *http.Request, p *Principal) *http.Request {
 	if p == nil {
 		return r
@@ -61,7 +58,7 @@ func RequestWithPrincipal(r *http.Request, p *Principal) *http.Request {
 	if cur, _ := r.Context().Value(contextKey{}).(*Principal); cur == p {
 		return r
 	}
-	return r.WithContext(ContextWithPrincipal(r.Context(), p))
+	return r.WithContext(context.WithValue(r.Context(), contextKey{}, p))
 }
 
 // PrincipalFrom returns the principal stored in ctx by an adapter, and

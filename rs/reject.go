@@ -20,11 +20,22 @@ type Rejection struct {
 	// 503), Cache-Control: no-store and, with a body, Content-Type.
 	Header http.Header
 	// Body is a small JSON object {"error":…,"error_description":…}, or
-	// empty for a request without token (RFC 6750 §3.1 gives it no error).
+	// empty for a request without token (RFC 6750 §3.1 gives it no error),
+	// unless [Config.ErrorBody] made another.
 	Body []byte
+
+	// Code is the RFC 6750 §3.1 error code: invalid_request, invalid_token,
+	// insufficient_scope, invalid_dpop_proof (RFC 9449), or
+	// temporarily_unavailable for a 503; empty for a request without token.
+	Code string
+	// Description is the error_description: a fixed text, safe to show.
+	Description string
+	// Err is the error that was rejected, for errors.Is and logs. Its text
+	// must not be sent to the client.
+	Err error
 }
 
-// Write writes the rejection to w.
+// Write writes the rejection to w: its status, its headers and its body.
 func (rj *Rejection) Write(w http.ResponseWriter) {
 	h := w.Header()
 	for k, v := range rj.Header {
@@ -37,11 +48,6 @@ func (rj *Rejection) Write(w http.ResponseWriter) {
 	if len(rj.Body) > 0 {
 		_, _ = w.Write(rj.Body)
 	}
-}
-
-// WriteError writes the RFC 6750 answer to err on w; see [Guard.Reject].
-func (g *Guard) WriteError(w http.ResponseWriter, err error) {
-	g.Reject(err).Write(w)
 }
 
 // Reject turns an error into its RFC 6750 §3 answer:
@@ -68,8 +74,26 @@ func (g *Guard) WriteError(w http.ResponseWriter, err error) {
 // The error_description comes only from an [*Error]'s Description, never
 // from error text. Any other error is answered as invalid_token, so that
 // a failure in a SuccessHandler hook fails closed; return an [*Error] to
-// choose the answer.
+// choose the answer. With [Config.ErrorBody], the body is the one it makes.
+//
+// Adapters write the result with [Rejection.Write]; an adapter that does
+// not answer through an http.ResponseWriter uses its fields.
 func (g *Guard) Reject(err error) *Rejection {
+	rj := g.reject(err)
+	rj.Err = err
+	if g.cfg.ErrorBody != nil {
+		contentType, body := g.cfg.ErrorBody(rj)
+		rj.Body = body
+		rj.Header.Del("Content-Type")
+		if len(body) > 0 {
+			rj.Header.Set("Content-Type", contentType)
+		}
+	}
+	return rj
+}
+
+// reject is Reject without the ErrorBody hook.
+func (g *Guard) reject(err error) *Rejection {
 	var e *Error
 	desc := ""
 	viaDPoP := false
@@ -98,7 +122,8 @@ func (g *Guard) Reject(err error) *Rejection {
 		h.Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Type", "application/json")
-		return &Rejection{Status: http.StatusServiceUnavailable, Header: h, Body: jsonBody("temporarily_unavailable", descUnavailable)}
+		return &Rejection{Status: http.StatusServiceUnavailable, Header: h, Body: jsonBody("temporarily_unavailable", descUnavailable),
+			Code: "temporarily_unavailable", Description: descUnavailable}
 	case ErrInvalidToken:
 		return g.challenge(http.StatusUnauthorized, "invalid_token", orDefault(desc, "the access token is not valid"), "", viaDPoP)
 	case ErrInvalidDPoPProof:
@@ -186,7 +211,7 @@ func (g *Guard) challenge(status int, code, desc, scope string, viaDPoP bool) *R
 	h := http.Header{}
 	h.Set("WWW-Authenticate", b.String())
 	h.Set("Cache-Control", "no-store")
-	rj := &Rejection{Status: status, Header: h}
+	rj := &Rejection{Status: status, Header: h, Code: code, Description: desc}
 	if code != "" {
 		h.Set("Content-Type", "application/json")
 		rj.Body = jsonBody(code, desc)

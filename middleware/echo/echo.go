@@ -19,11 +19,15 @@ type Config struct {
 	// Skipper, if set and returning true, lets the request through unchecked
 	// (echo's middleware.Skipper convention).
 	Skipper func(c echo.Context) bool
-	// ErrorHandler answers a rejected request; what it returns is returned
-	// to echo. Defaults to writing the guard's RFC 6750 answer to
-	// c.Response() and returning nil, so that echo's HTTPErrorHandler does
-	// not write its own body. A custom one may return err to hand it to the
-	// HTTPErrorHandler instead, which can use Guard.WriteError.
+	// ErrorHandler answers a request this middleware rejects; what it
+	// returns is returned to echo. Defaults to writing the guard's RFC 6750
+	// answer to c.Response() and returning nil, so that echo's
+	// HTTPErrorHandler does not write its own body. A custom one may return
+	// err to hand it to the HTTPErrorHandler instead, which can write
+	// Guard.Reject(err). It is this middleware's only: a RequireScopes of
+	// the same guard nested inside answers for itself. To give every answer
+	// of the guard your API's body format, on every route, set
+	// rs.Config.ErrorBody.
 	ErrorHandler func(c echo.Context, err error) error
 	// SuccessHandler, if set, runs after a request is accepted, with the
 	// principal stored. If it returns an error, the request is rejected
@@ -42,7 +46,7 @@ func New(cfg Config) (echo.MiddlewareFunc, error) {
 	g := cfg.Guard
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = func(c echo.Context, err error) error {
-			g.WriteError(c.Response(), err)
+			g.Reject(err).Write(c.Response())
 			return nil
 		}
 	}

@@ -18,9 +18,12 @@ type Config struct {
 	Require scopes.Requirement
 	// Skipper, if set and returning true, lets the request through unchecked.
 	Skipper func(c *gin.Context) bool
-	// ErrorHandler answers a rejected request. Defaults to writing the
-	// guard's RFC 6750 answer to c.Writer. Whatever it does, the error is
-	// first recorded with c.Error and the chain is aborted afterwards.
+	// ErrorHandler answers a request this middleware rejects. Defaults to
+	// writing the guard's RFC 6750 answer to c.Writer. Whatever it does,
+	// the error is first recorded with c.Error and the chain is aborted
+	// afterwards. It is this middleware's only: a RequireScopes of the same
+	// guard nested inside answers for itself. To give every answer of the
+	// guard your API's body format, on every route, set rs.Config.ErrorBody.
 	ErrorHandler func(c *gin.Context, err error)
 	// SuccessHandler, if set, runs after a request is accepted, with the
 	// principal stored. If it returns an error, the request is rejected
@@ -38,7 +41,7 @@ func New(cfg Config) (gin.HandlerFunc, error) {
 	}
 	g := cfg.Guard
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = func(c *gin.Context, err error) { g.WriteError(c.Writer, err) }
+		cfg.ErrorHandler = func(c *gin.Context, err error) { g.Reject(err).Write(c.Writer) }
 	}
 	reject := func(c *gin.Context, err error) {
 		_ = c.Error(err)

@@ -18,8 +18,12 @@ type Config struct {
 	// Skipper, if set and returning true, lets the request through unchecked
 	// and without principal (e.g. for a health check).
 	Skipper func(r *http.Request) bool
-	// ErrorHandler answers a rejected request. Defaults to Guard.WriteError,
-	// the RFC 6750 answer; a custom one can log and then call it.
+	// ErrorHandler answers a request this middleware rejects. Defaults to
+	// writing the guard's RFC 6750 answer, Guard.Reject(err).Write(w); a
+	// custom one can log, or redirect to a sign-in page, and then write it.
+	// It is this middleware's only: a RequireScopes of the same guard
+	// nested inside answers for itself. To give every answer of the guard
+	// your API's body format, on every route, set rs.Config.ErrorBody.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// SuccessHandler, if set, runs after a request is accepted, with the
 	// principal in r's context. If it returns an error, the request is
@@ -37,7 +41,7 @@ func New(cfg Config) (func(http.Handler) http.Handler, error) {
 	}
 	g := cfg.Guard
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) { g.WriteError(w, err) }
+		cfg.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) { g.Reject(err).Write(w) }
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

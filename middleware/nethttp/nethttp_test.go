@@ -2,7 +2,6 @@ package nethttp_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,11 @@ import (
 	"github.com/tokengate/tokengate/rs/rstest"
 	"github.com/tokengate/tokengate/scopes"
 )
+
+// The answers of the middleware, its hooks and RequireScopes are checked,
+// alike for every adapter, by middleware/internal/conformance. These
+// tests cover what is net/http's own: ServeMux patterns and chi-style
+// chains.
 
 const api = "https://api.example.com"
 
@@ -106,90 +110,6 @@ func TestServeMuxRoutes(t *testing.T) {
 	}
 }
 
-func TestHooks(t *testing.T) {
-	errBanned := errors.New("banned")
-	tests := []struct {
-		name   string
-		cfg    func(g *rs.Guard) nethttp.Config
-		token  string
-		path   string
-		status int
-		body   string
-	}{
-		{
-			name: "skipper lets a health check through",
-			cfg: func(g *rs.Guard) nethttp.Config {
-				return nethttp.Config{Guard: g, Skipper: func(r *http.Request) bool { return r.URL.Path == "/healthz" }}
-			},
-			path: "/healthz", status: 200, body: "anonymous",
-		},
-		{
-			name: "skipper does not skip other paths",
-			cfg: func(g *rs.Guard) nethttp.Config {
-				return nethttp.Config{Guard: g, Skipper: func(r *http.Request) bool { return r.URL.Path == "/healthz" }}
-			},
-			path: "/api", status: 401,
-		},
-		{
-			name: "error handler replaces the answer",
-			cfg: func(g *rs.Guard) nethttp.Config {
-				return nethttp.Config{Guard: g, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-					if errors.Is(err, rs.ErrNoToken) {
-						http.Redirect(w, r, "/login", http.StatusFound)
-						return
-					}
-					g.WriteError(w, err)
-				}}
-			},
-			path: "/api", status: 302, body: "<a href=\"/login\">Found</a>.\n\n",
-		},
-		{
-			name: "success handler sees the principal",
-			cfg: func(g *rs.Guard) nethttp.Config {
-				return nethttp.Config{Guard: g, SuccessHandler: func(w http.ResponseWriter, r *http.Request) error {
-					p, _ := rs.PrincipalFrom(r.Context())
-					w.Header().Set("X-Subject", p.Subject)
-					return nil
-				}}
-			},
-			token: "reader", path: "/api", status: 200, body: "alice",
-		},
-		{
-			name: "success handler error rejects",
-			cfg: func(g *rs.Guard) nethttp.Config {
-				return nethttp.Config{Guard: g, SuccessHandler: func(w http.ResponseWriter, r *http.Request) error {
-					return &rs.Error{Kind: rs.ErrInvalidToken, Description: "this account is suspended", Err: errBanned}
-				}}
-			},
-			token: "reader", path: "/api", status: 401,
-			body: `{"error":"invalid_token","error_description":"this account is suspended"}`,
-		},
-		{
-			name: "require in config",
-			cfg: func(g *rs.Guard) nethttp.Config {
-				return nethttp.Config{Guard: g, Require: scopes.All("orders:write")}
-			},
-			token: "reader", path: "/api", status: 403,
-			body: `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:write"}`,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			g, _ := newGuard(t, nil)
-			h := nethttp.MustNew(tt.cfg(g))(http.HandlerFunc(whoami))
-			r := httptest.NewRequest("GET", tt.path, nil)
-			if tt.token != "" {
-				r.Header.Set("Authorization", "Bearer "+tt.token)
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			if rec.Code != tt.status || rec.Body.String() != tt.body {
-				t.Errorf("got %d %q, want %d %q", rec.Code, rec.Body, tt.status, tt.body)
-			}
-		})
-	}
-}
-
 // TestChiStyleChain composes the middleware the way chi's r.Use and r.With
 // do: plain func(http.Handler) http.Handler values applied in order.
 func TestChiStyleChain(t *testing.T) {
@@ -221,16 +141,4 @@ func TestChiStyleChain(t *testing.T) {
 	if rec.Code != 200 || rec.Body.String() != "alice" || in.n.Load()-before != 1 {
 		t.Errorf("reader: %d %q after %d introspections", rec.Code, rec.Body, in.n.Load()-before)
 	}
-}
-
-func TestNew(t *testing.T) {
-	if _, err := nethttp.New(nethttp.Config{}); err == nil {
-		t.Error("New without guard succeeded")
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("MustNew without guard did not panic")
-		}
-	}()
-	nethttp.MustNew(nethttp.Config{})
 }

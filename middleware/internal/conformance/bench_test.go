@@ -48,7 +48,7 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 	for _, a := range adapters {
 		b.Run(a.Name, func(b *testing.B) {
-			h := a.Build(guard, scopes.All("orders:read"), noContent)
+			h := a.Protect(b, guard, scopes.All("orders:read"), noContent)
 			r := httptest.NewRequest("GET", "/api/orders", nil)
 			r.Header.Set("Authorization", "Bearer cached-token")
 			w := &discard{h: http.Header{}}

@@ -8,6 +8,7 @@
 package conformance
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,13 +16,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,16 +37,48 @@ import (
 	"github.com/tokengate/tokengate/scopes"
 )
 
-// Adapter builds, for one framework, a handler for every method and path
-// that is protected by guard with requirement req through the adapter's
-// public constructor, and that ends in final (the suite passes [Answer]),
-// called from a native handler of the framework.
+// Adapter is one framework adapter under test.
 type Adapter struct {
-	Name  string
-	Build func(guard *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler
+	Name string
+	// Build returns, for one framework, a router whose every method and
+	// path runs the adapter's middleware made by its New from s (New's
+	// error is returned), then, if s.Route is set, the adapter's
+	// RequireScopes(s.Guard, s.Route) nested inside (made first, so that
+	// its panic on a nil Guard is seen), then s.Final called from a native
+	// handler of the framework. The hooks of s are translated to the
+	// framework's.
+	Build func(s Setup) (http.Handler, error)
 	// Bare, if set, builds the same router as Build without the
 	// middleware: the baseline the benchmarks subtract.
 	Bare func(final http.Handler) http.Handler
+}
+
+// Setup is what one case asks an adapter to build.
+type Setup struct {
+	Guard   *rs.Guard
+	Require scopes.Requirement // the middleware's Config.Require
+	Route   scopes.Requirement // if set, RequireScopes on the route
+	Hooks
+	Final http.Handler
+}
+
+// Hooks are the adapters' Config hooks in net/http terms; Build
+// translates them, and leaves the adapter's defaults for nil ones.
+type Hooks struct {
+	Skipper        func(r *http.Request) bool
+	ErrorHandler   func(w http.ResponseWriter, r *http.Request, err error)
+	SuccessHandler func(w http.ResponseWriter, r *http.Request) error
+}
+
+// Protect builds the adapter's middleware for g with requirement req in
+// front of final, failing t if it cannot.
+func (a Adapter) Protect(t testing.TB, g *rs.Guard, req scopes.Requirement, final http.Handler) http.Handler {
+	t.Helper()
+	h, err := a.Build(Setup{Guard: g, Require: req, Final: final})
+	if err != nil {
+		t.Fatalf("%s: %v", a.Name, err)
+	}
+	return h
 }
 
 // Answer is the protected handler: it writes the principal from the request
@@ -151,10 +187,12 @@ func Introspector() rstest.Introspector {
 // Case is one request and the answer every adapter must give.
 type Case struct {
 	Name    string
-	Config  func(*rs.Config) // changes to the suite's guard configuration
-	Require scopes.Requirement
-	Method  string // default GET
-	Target  string // default /api/orders
+	Config  func(*rs.Config)      // changes to the suite's guard configuration
+	Require scopes.Requirement    // the middleware's requirement
+	Route   scopes.Requirement    // a RequireScopes on the route, inside the middleware
+	Hooks   func(*rs.Guard) Hooks // the middleware's hooks, for the case's guard
+	Method  string                // default GET
+	Target  string                // default /api/orders
 	Auth    []string
 	DPoP    []string // DPoP proof header values
 	TLS     *tls.ConnectionState
@@ -163,6 +201,8 @@ type Case struct {
 	Status     int
 	Challenge  string
 	RetryAfter string
+	Type       string // Content-Type, when not the JSON of an RFC 6750 answer
+	Hook       string // the X-Hook header a hook sets
 	Body       string
 }
 
@@ -423,12 +463,131 @@ var mtlsCases = []Case{
 	},
 }
 
-func init() { Cases = append(append(Cases, dpopCases...), mtlsCases...) }
+// nestedCases put a RequireScopes on the route inside the middleware, as
+// the README's routes do: the token is validated once, and the route's
+// requirement answers alike in every framework.
+var nestedCases = []Case{
+	{Name: "route: scope met", Route: readOrders, Auth: []string{"Bearer reader"}, Status: 200, Body: alice},
+	{
+		Name: "route: scope missing", Route: scopes.All("orders:write"), Auth: []string{"Bearer reader"}, Status: 403,
+		Challenge: realm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`,
+		Body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:write"}`,
+	},
+	{Name: "route: no token", Route: readOrders, Status: 401, Challenge: realm},
+	{
+		Name: "route: bad token", Route: readOrders, Auth: []string{"Bearer expired"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token has expired"`,
+		Body:      invTok + `the access token has expired"}`,
+	},
+	{Name: "route: both requirements met", Require: readOrders, Route: scopes.All("profile"), Auth: []string{"Bearer reader"}, Status: 200, Body: alice},
+	{
+		Name: "route: middleware requirement missing", Require: scopes.All("orders:write"), Route: readOrders, Auth: []string{"Bearer reader"}, Status: 403,
+		Challenge: realm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`,
+		Body:      `{"error":"insufficient_scope","error_description":"the access token lacks the required scope: orders:write"}`,
+	},
+	{Name: "route: anonymous allowed, token", Config: anonymous, Route: readOrders, Auth: []string{"Bearer reader"}, Status: 200, Body: alice},
+	{Name: "route: anonymous allowed, no token", Config: anonymous, Route: readOrders, Status: 401, Challenge: realm},
+	{Name: "route: DPoP-bound token with its proof", Config: dpopOn, Route: readOrders, Auth: []string{"DPoP bound"}, DPoP: []string{goodProof}, Status: 200, Body: alice},
+}
+
+// errorBody is an rs.Config.ErrorBody in the style of RFC 9457.
+func errorBody(c *rs.Config) {
+	c.ErrorBody = func(rj *rs.Rejection) (string, []byte) {
+		return "application/problem+json", fmt.Appendf(nil, `{"status":%d,"title":%q}`, rj.Status, rj.Code)
+	}
+}
+
+// hookCases check the adapters' hooks and the guard's ErrorBody, which
+// reaches the answers of nested RequireScopes too.
+var hookCases = []Case{
+	{
+		Name: "ErrorBody: the middleware's 401", Config: errorBody, Auth: []string{"Bearer expired"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token has expired"`,
+		Type:      "application/problem+json", Body: `{"status":401,"title":"invalid_token"}`,
+	},
+	{
+		Name: "ErrorBody: a route's 403", Config: errorBody, Route: scopes.All("orders:write"), Auth: []string{"Bearer reader"}, Status: 403,
+		Challenge: realm + `, error="insufficient_scope", error_description="the access token lacks the required scope: orders:write", scope="orders:write"`,
+		Type:      "application/problem+json", Body: `{"status":403,"title":"insufficient_scope"}`,
+	},
+	{
+		Name: "ErrorBody: a route's 401 behind AllowAnonymous", Config: func(c *rs.Config) { anonymous(c); errorBody(c) }, Route: readOrders, Status: 401,
+		Challenge: realm, Type: "application/problem+json", Body: `{"status":401,"title":""}`,
+	},
+	{Name: "ErrorBody: 503", Config: errorBody, Auth: []string{"Bearer down"}, Status: 503, RetryAfter: "7", Type: "application/problem+json", Body: `{"status":503,"title":"temporarily_unavailable"}`},
+	{Name: "Skipper: skipped", Hooks: hooks(Hooks{Skipper: healthz}), Target: "/healthz", Status: 200, Body: `{"anonymous":true}`},
+	{Name: "Skipper: not skipped", Hooks: hooks(Hooks{Skipper: healthz}), Status: 401, Challenge: realm},
+	{
+		Name: "ErrorHandler: redirect to sign in", Hooks: signIn, Status: 302,
+		Type: "text/html; charset=utf-8", Hook: "sign-in", Body: "<a href=\"/login\">Found</a>.\n\n",
+	},
+	{
+		Name: "ErrorHandler: other errors keep their answer", Hooks: signIn, Auth: []string{"Bearer inactive"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token is not active"`, Hook: "logged",
+		Body: invTok + `the access token is not active"}`,
+	},
+	{Name: "SuccessHandler: sees the principal", Hooks: hooks(Hooks{SuccessHandler: whoSucceeded}), Auth: []string{"Bearer reader"}, Status: 200, Hook: "alice", Body: alice},
+	{
+		Name: "SuccessHandler: its error rejects", Hooks: hooks(Hooks{SuccessHandler: suspended}), Auth: []string{"Bearer reader"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="this account is suspended"`,
+		Body:      invTok + `this account is suspended"}`,
+	},
+	{
+		Name: "SuccessHandler: a plain error fails closed", Hooks: hooks(Hooks{SuccessHandler: func(http.ResponseWriter, *http.Request) error { return errors.New("database down") }}),
+		Auth: []string{"Bearer reader"}, Status: 401,
+		Challenge: realm + `, error="invalid_token", error_description="the access token was rejected"`,
+		Body:      invTok + `the access token was rejected"}`,
+	},
+}
+
+func healthz(r *http.Request) bool { return r.URL.Path == "/healthz" }
+
+// hooks are the same hooks whatever the guard.
+func hooks(h Hooks) func(*rs.Guard) Hooks { return func(*rs.Guard) Hooks { return h } }
+
+// signIn is an ErrorHandler that sends a request without token to a
+// sign-in page and answers the rest as the guard does.
+func signIn(g *rs.Guard) Hooks {
+	return Hooks{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, rs.ErrNoToken) {
+			w.Header().Set("X-Hook", "sign-in")
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		w.Header().Set("X-Hook", "logged")
+		g.Reject(err).Write(w)
+	}}
+}
+
+func whoSucceeded(w http.ResponseWriter, r *http.Request) error {
+	p, ok := rs.PrincipalFrom(r.Context())
+	if !ok {
+		return errors.New("no principal")
+	}
+	w.Header().Set("X-Hook", p.Subject)
+	return nil
+}
+
+func suspended(http.ResponseWriter, *http.Request) error {
+	return &rs.Error{Kind: rs.ErrInvalidToken, Description: "this account is suspended"}
+}
+
+func init() {
+	Cases = slices.Concat(Cases, dpopCases, mtlsCases, nestedCases, hookCases)
+}
 
 // Guard returns the suite's guard for c.
 func (c Case) Guard(t testing.TB) *rs.Guard {
+	g, _ := c.countingGuard(t)
+	return g
+}
+
+// countingGuard returns the suite's guard for c and the number of
+// introspections it made so far.
+func (c Case) countingGuard(t testing.TB) (*rs.Guard, *atomic.Int64) {
+	calls := new(atomic.Int64)
 	cfg := rs.Config{
-		Introspector: Introspector(),
+		Introspector: counting{Introspector: Introspector(), calls: calls},
 		Audiences:    []string{audience},
 		Realm:        "orders",
 		Now:          func() time.Time { return Now },
@@ -441,7 +600,18 @@ func (c Case) Guard(t testing.TB) *rs.Guard {
 	if err != nil {
 		t.Fatalf("rs.New: %v", err)
 	}
-	return g
+	return g, calls
+}
+
+// counting counts the introspections of a guard.
+type counting struct {
+	rs.Introspector
+	calls *atomic.Int64
+}
+
+func (c counting) Introspect(ctx context.Context, token string) (*introspect.Response, error) {
+	c.calls.Add(1)
+	return c.Introspector.Introspect(ctx, token)
 }
 
 // Request returns the case's request.
@@ -478,35 +648,51 @@ type Result struct {
 	RetryAfter string
 	Cache      string
 	Type       string // Content-Type
+	Hook       string // X-Hook
 	Body       string
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%d WWW-Authenticate=%q Retry-After=%q Cache-Control=%q Content-Type=%q body=%q", r.Status, r.Challenge, r.RetryAfter, r.Cache, r.Type, r.Body)
+	return fmt.Sprintf("%d WWW-Authenticate=%q Retry-After=%q Cache-Control=%q Content-Type=%q X-Hook=%q body=%q",
+		r.Status, r.Challenge, r.RetryAfter, r.Cache, r.Type, r.Hook, r.Body)
 }
 
-// Do runs the case against an adapter.
+// Do runs the case against an adapter. Whatever the nesting, a request is
+// validated at most once.
 func (c Case) Do(t testing.TB, a Adapter) Result {
-	h := a.Build(c.Guard(t), c.Require, http.HandlerFunc(Answer))
+	t.Helper()
+	g, calls := c.countingGuard(t)
+	s := Setup{Guard: g, Require: c.Require, Route: c.Route, Final: http.HandlerFunc(Answer)}
+	if c.Hooks != nil {
+		s.Hooks = c.Hooks(g)
+	}
+	h, err := a.Build(s)
+	if err != nil {
+		t.Fatalf("%s: %v", a.Name, err)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, c.Request())
+	if n := calls.Load(); n > 1 {
+		t.Errorf("%s: %d introspections for one request, want at most 1", a.Name, n)
+	}
 	return Result{
 		Status:     rec.Code,
 		Challenge:  rec.Header().Get("WWW-Authenticate"),
 		RetryAfter: rec.Header().Get("Retry-After"),
 		Cache:      rec.Header().Get("Cache-Control"),
 		Type:       rec.Header().Get("Content-Type"),
+		Hook:       rec.Header().Get("X-Hook"),
 		Body:       rec.Body.String(),
 	}
 }
 
 // Want is the result the case expects.
 func (c Case) Want() Result {
-	w := Result{Status: c.Status, Challenge: c.Challenge, RetryAfter: c.RetryAfter, Body: c.Body}
-	if c.Status != http.StatusOK {
+	w := Result{Status: c.Status, Challenge: c.Challenge, RetryAfter: c.RetryAfter, Type: c.Type, Hook: c.Hook, Body: c.Body}
+	if c.Status >= 400 {
 		w.Cache = "no-store"
 	}
-	if c.Body != "" {
+	if c.Body != "" && c.Type == "" {
 		w.Type = "application/json"
 	}
 	return w
@@ -529,6 +715,25 @@ func Run(t *testing.T, adapters ...Adapter) {
 					t.Errorf("%s differs from %s:\n%v\n%v", a.Name, adapters[0].Name, got, *first)
 				}
 			}
+		})
+	}
+}
+
+// RunConstruction checks, for every adapter, that New without a guard is
+// an error and that RequireScopes without one panics (it is for program
+// start-up, where a panic stops a misconfigured server at once).
+func RunConstruction(t *testing.T, adapters ...Adapter) {
+	for _, a := range adapters {
+		t.Run(a.Name, func(t *testing.T) {
+			if _, err := a.Build(Setup{Final: http.HandlerFunc(Answer)}); err == nil {
+				t.Error("New without guard succeeded")
+			}
+			defer func() {
+				if recover() == nil {
+					t.Error("RequireScopes without guard did not panic")
+				}
+			}()
+			_, _ = a.Build(Setup{Route: readOrders, Final: http.HandlerFunc(Answer)})
 		})
 	}
 }

@@ -40,7 +40,7 @@ func BenchmarkDPoP(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					h = a.Build(g, scopes.All("orders:read"), noContent)
+					h = a.Protect(b, g, scopes.All("orders:read"), noContent)
 					for range batch {
 						proofs = append(proofs, conformance.ClientKey.Proof("GET", conformance.OrdersURL, "bound", conformance.Now))
 					}

@@ -503,8 +503,9 @@ func TestCallsPerEndpoint(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	t.Run("Times", func(t *testing.T) {
 		k := newKit(t)
-		ic := k.client(t, nil)
 		const n, failing = 200, 60
+		// Every caller reaches the server: no call is shed.
+		ic := k.client(t, func(c *introspect.Config) { c.Resilience.MaxInFlight = n })
 		// One token per caller: concurrent calls for one token would share
 		// one request.
 		app := k.srv.RegisterClient(provider.ClientSpec{})

@@ -10,25 +10,28 @@ import (
 )
 
 // A plan says what a JSON value is decoded into, as far as member names
-// matter: the field names of a struct, or the element type of a map, slice
-// or array. A nil *plan means names are not matched against anything (an
+// matter: the field names of a struct, or the element of a map, slice or
+// array. A nil *plan means names are not matched against anything (an
 // interface, a json.Unmarshaler, a scalar): only duplicates are refused.
+// Plans point at the plans of what they contain, so a scan does no lookup
+// below the top; a recursive type's plan points at itself.
 type plan struct {
-	// fields are the JSON names of a struct's fields, embedded structs'
-	// fields included; nil for a map, slice or array.
-	fields []field
 	// isStruct is true for a struct, whose member names are checked.
 	isStruct bool
-	// elem is the element type of a map, slice or array.
-	elem reflect.Type
+	// fields are a struct's fields by JSON name, embedded structs' fields
+	// included.
+	fields []field
+	// elem is the plan of a map's, slice's or array's elements.
+	elem *plan
 }
 
 type field struct {
 	name []byte
-	typ  reflect.Type
+	plan *plan
 }
 
-// plans caches a *plan per reflect.Type; built plans are immutable.
+// plans caches the plan of each type Unmarshal has been given; a plan is
+// immutable once stored.
 var plans sync.Map // reflect.Type → *plan (nil for opaque types)
 
 var (
@@ -37,8 +40,7 @@ var (
 )
 
 // planFor returns the plan for decoding into t, nil when names do not
-// matter. Plans refer to the types they contain, not to their plans, so a
-// recursive type needs no special care.
+// matter.
 func planFor(t reflect.Type) *plan {
 	if t == nil {
 		return nil
@@ -46,12 +48,14 @@ func planFor(t reflect.Type) *plan {
 	if p, ok := plans.Load(t); ok {
 		return p.(*plan)
 	}
-	p := buildPlan(t)
+	p := buildPlan(t, map[reflect.Type]*plan{})
 	plans.Store(t, p)
 	return p
 }
 
-func buildPlan(t reflect.Type) *plan {
+// buildPlan returns the plan of t. building holds the plans being built
+// further up, so that a type containing itself gets its own plan back.
+func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 	for t.Kind() == reflect.Pointer {
 		if t.Implements(jsonUnmarshaler) || t.Implements(textUnmarshaler) {
 			return nil
@@ -62,13 +66,20 @@ func buildPlan(t reflect.Type) *plan {
 		t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return nil
 	}
+	if p, ok := building[t]; ok {
+		return p
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		p := &plan{isStruct: true}
-		collectFields(t, &p.fields, map[reflect.Type]bool{})
+		building[t] = p
+		collectFields(t, &p.fields, building, map[reflect.Type]bool{})
 		return p
 	case reflect.Map, reflect.Slice, reflect.Array:
-		return &plan{elem: t.Elem()}
+		p := &plan{}
+		building[t] = p
+		p.elem = buildPlan(t.Elem(), building)
+		return p
 	}
 	return nil
 }
@@ -78,7 +89,7 @@ func buildPlan(t reflect.Type) *plan {
 // fields of untagged embedded structs promoted. Where encoding/json would
 // drop an ambiguous promoted name, both spellings are kept here: keeping a
 // name can only accept a member as exact that encoding/json then ignores.
-func collectFields(t reflect.Type, out *[]field, seen map[reflect.Type]bool) {
+func collectFields(t reflect.Type, out *[]field, building map[reflect.Type]*plan, seen map[reflect.Type]bool) {
 	if seen[t] {
 		return
 	}
@@ -96,7 +107,7 @@ func collectFields(t reflect.Type, out *[]field, seen map[reflect.Type]bool) {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				collectFields(ft, out, seen)
+				collectFields(ft, out, building, seen)
 				continue
 			}
 		}
@@ -106,7 +117,7 @@ func collectFields(t reflect.Type, out *[]field, seen map[reflect.Type]bool) {
 		if name == "" || !validTagName(name) {
 			name = sf.Name
 		}
-		*out = append(*out, field{name: []byte(name), typ: sf.Type})
+		*out = append(*out, field{name: []byte(name), plan: buildPlan(sf.Type, building)})
 	}
 }
 

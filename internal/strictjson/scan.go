@@ -142,7 +142,7 @@ func (s *scanner) object(p *plan) error {
 func (p *plan) member(name []byte, offset int) (*plan, error) {
 	for _, f := range p.fields {
 		if bytes.Equal(f.name, name) {
-			return planFor(f.typ), nil
+			return f.plan, nil
 		}
 	}
 	for _, f := range p.fields {
@@ -180,8 +180,8 @@ func (s *scanner) open(p *plan, closer byte) (elem *plan, empty bool, err error)
 		return nil, false, errSyntax
 	}
 	s.i++
-	if p != nil && !p.isStruct {
-		elem = planFor(p.elem)
+	if p != nil {
+		elem = p.elem
 	}
 	s.space()
 	if s.i < len(s.data) && s.data[s.i] == closer {

@@ -50,6 +50,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"issuer not a URL and nothing to discover from", jwtintrospect.Config{Issuer: "as", ClientID: testClientID}, "cannot be discovered from Config.Issuer"},
 		{"JWKS not a set", base(jwtintrospect.Config{JWKS: []byte(`[1]`)}), "Config.JWKS"},
 		{"JWKS empty", base(jwtintrospect.Config{JWKS: []byte(`{"keys":[]}`)}), "no usable key"},
+		{"JWKS with a key twice", base(jwtintrospect.Config{JWKS: []byte(`{"keys":[],"keys":` + string(set)[len(`{"keys":`):])}), "duplicate member name"},
+		{"JWKS with KEYS", base(jwtintrospect.Config{JWKS: []byte(`{"KEYS":` + string(set)[len(`{"keys":`):])}), "only when case is ignored"},
 		{"negative skew", base(jwtintrospect.Config{ClockSkew: -1}), "must not be negative"},
 		{"encryption required without keys", base(jwtintrospect.Config{RequireEncryption: true}), "Config.DecryptionKeys is empty"},
 		{"enc algs without keys", base(jwtintrospect.Config{ContentEncryption: []string{"A128GCM"}}), "Config.DecryptionKeys is empty"},

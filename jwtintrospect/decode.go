@@ -21,6 +21,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/tokengate/tokengate/internal/strictjson"
 	"github.com/tokengate/tokengate/introspect"
 )
 
@@ -88,9 +89,13 @@ func parseHeader(segment string) (*header, error) {
 	if err != nil {
 		return nil, reject(ErrFormat, "JOSE header is not base64url", nil)
 	}
+	// Exact member names, and no name twice (RFC 7515 §5.2 allows either
+	// refusing duplicates or taking the last; go-jose, which parses the
+	// header again, takes the last, so a duplicate could mean one thing
+	// here and another there).
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, reject(ErrFormat, "JOSE header is not a JSON object", nil)
+	if err := strictjson.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, reject(ErrFormat, "JOSE header is not a JSON object with distinct member names", err)
 	}
 	if _, ok := m["crit"]; ok {
 		return nil, reject(ErrFormat, `JOSE header has "crit"; no extension is supported`, nil)
@@ -285,11 +290,12 @@ type claims struct {
 }
 
 func (d *Decoder) checkClaims(payload []byte) (*introspect.Response, error) {
+	// Claim names are exact: encoding/json alone would let "AUD" or a
+	// second "TOKEN_INTROSPECTION" fill the fields, and duplicates are
+	// refused at every depth, token_introspection included (RFC 7519 §4).
 	var c claims
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	if err := dec.Decode(&c); err != nil {
-		return nil, reject(ErrClaims, "claims are not a JSON object of the expected shape", err)
+	if err := strictjson.Unmarshal(payload, &c); err != nil {
+		return nil, reject(ErrClaims, "claims are not a JSON object of the expected shape with distinct, exactly spelt names", err)
 	}
 	if c.Issuer == nil || *c.Issuer != d.cfg.Issuer {
 		return nil, reject(ErrClaims, fmt.Sprintf("iss is not %q", d.cfg.Issuer), nil)

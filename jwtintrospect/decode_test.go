@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -204,6 +205,46 @@ func TestDecodeHMAC(t *testing.T) {
 		{name: "HS256 with the AS public key DER as secret", body: hmacJWS(t, pubDER, testKID, c), want: jwtintrospect.ErrSignature},
 		{name: "HS256 with another secret", body: hmacJWS(t, []byte("0123456789abcdef0123456789abcdef-guess"), "", c), want: jwtintrospect.ErrSignature},
 		{name: "HS384 not listed", body: signJWS(t, jose.HS384, append(secret, secret...), "", "token-introspection+jwt", c, nil), want: jwtintrospect.ErrSignature},
+	}
+	for _, c := range cases {
+		c.run(t, d)
+	}
+}
+
+// TestCaseFoldedClaimNames is finding 3 of the hardening review (issue 9):
+// claim and header names are matched exactly, and a name given twice is
+// refused. encoding/json alone matched "AUD" to "aud" and let the last of
+// two case variants win, so a response with an inactive
+// token_introspection beside an active TOKEN_INTROSPECTION, for another
+// audience beside AUD naming this resource server, was taken as active.
+func TestCaseFoldedClaimNames(t *testing.T) {
+	key := newEdKey(t)
+	d := newDecoder(t, jwks(t, jose.JSONWebKey{Key: key, KeyID: "ed"}), jwtintrospect.Config{})
+	const typ = "token-introspection+jwt"
+	iat := testNow.Unix()
+	active := `{"active":true,"scope":"read write","sub":"alice"}`
+	payload := func(members string) string {
+		return fmt.Sprintf(`{"iss":%q,"iat":%d,%s}`, testIssuer, iat, members)
+	}
+	signed := func(members string) string { return signJWS(t, jose.EdDSA, key, "ed", typ, payload(members), nil) }
+	header := func(h string) string {
+		return signRawEd25519(t, key, h, payload(`"aud":"`+testClientID+`","token_introspection":`+active))
+	}
+
+	cases := []decodeCase{
+		{name: "the reproduction", body: signed(`"aud":"other-rs","AUD":"` + testClientID + `","token_introspection":{"active":false},"TOKEN_INTROSPECTION":` + active), want: jwtintrospect.ErrClaims},
+		{name: "AUD alone", body: signed(`"AUD":"` + testClientID + `","token_introspection":` + active), want: jwtintrospect.ErrClaims},
+		{name: "TOKEN_INTROSPECTION alone", body: signed(`"aud":"` + testClientID + `","TOKEN_INTROSPECTION":` + active), want: jwtintrospect.ErrClaims},
+		{name: "iss spelt with a long s", body: signed(`"iſs":"https://evil.example.com","aud":"` + testClientID + `","token_introspection":` + active), want: jwtintrospect.ErrClaims},
+		{name: "a dotless i makes another name", body: signed(`"ıss":"https://evil.example.com","aud":"` + testClientID + `","token_introspection":` + active)},
+		{name: "aud twice", body: signed(`"aud":"other-rs","aud":"` + testClientID + `","token_introspection":` + active), want: jwtintrospect.ErrClaims},
+		{name: "token_introspection twice", body: signed(`"aud":"` + testClientID + `","token_introspection":{"active":false},"token_introspection":` + active), want: jwtintrospect.ErrClaims},
+		{name: "active twice inside token_introspection", body: signed(`"aud":"` + testClientID + `","token_introspection":{"active":false,"active":true,"scope":"read write","sub":"alice"}`), want: jwtintrospect.ErrClaims},
+		{name: "duplicate spelt with an escape", body: signed(`"aud":"other-rs","\u0061ud":"` + testClientID + `","token_introspection":` + active), want: jwtintrospect.ErrClaims},
+		{name: "header kid twice", body: header(`{"alg":"EdDSA","typ":"` + typ + `","kid":"other","kid":"ed"}`), want: jwtintrospect.ErrFormat},
+		{name: "header typ twice", body: header(`{"alg":"EdDSA","typ":"JWT","typ":"` + typ + `","kid":"ed"}`), want: jwtintrospect.ErrFormat},
+		{name: "header TYP is not typ", body: header(`{"alg":"EdDSA","TYP":"` + typ + `","kid":"ed"}`), want: jwtintrospect.ErrFormat},
+		{name: "exact names accepted", body: header(`{"alg":"EdDSA","typ":"` + typ + `","kid":"ed"}`)},
 	}
 	for _, c := range cases {
 		c.run(t, d)

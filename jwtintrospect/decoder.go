@@ -19,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
+	"github.com/tokengate/tokengate/internal/strictjson"
 )
 
 // MediaType is the media type of an RFC 9701 response (RFC 9701 §4), sent as
@@ -235,7 +236,7 @@ func New(cfg Config) (*Decoder, error) {
 	}
 	if cfg.JWKS != nil {
 		var set jwkset.JWKSMarshal
-		if err := json.Unmarshal(cfg.JWKS, &set); err != nil {
+		if err := strictjson.Unmarshal(cfg.JWKS, &set); err != nil {
 			return nil, fmt.Errorf("jwtintrospect: Config.JWKS is not a JWK Set: %w", err)
 		}
 		store, err := set.ToStorage()

@@ -44,7 +44,11 @@
 //     ClockSkew, and not older than MaxAge; "exp" and "nbf", when present, are
 //     honoured too;
 //   - the "token_introspection" member is an RFC 7662 object with an
-//     "active" member; it becomes the returned [introspect.Response].
+//     "active" member; it becomes the returned [introspect.Response];
+//   - header and claim names are matched exactly, and a name given twice in
+//     the header, the claims or token_introspection is refused (RFC 7515
+//     §5.2, RFC 7519 §4): "AUD" is not "aud", and no second spelling of a
+//     claim can override the first.
 //
 // Encrypted responses (a JWE whose plaintext is the signed JWT, "cty": "JWT")
 // are decrypted with the resource server's private keys ([Config.DecryptionKeys]),

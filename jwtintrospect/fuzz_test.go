@@ -73,6 +73,10 @@ func fuzzSeeds(t testing.TB) map[string]string {
 		"unknown-kid":     signJWS(t, jose.EdDSA, signer, "other", typ, c, nil),
 		"compressed":      encryptJWE(t, signed, jose.ECDH_ES, jose.A128GCM, &dec.PublicKey, "fuzz-rs", (&jose.EncrypterOptions{Compression: jose.DEFLATE}).WithContentType("JWT")),
 		"five-empty-dots": "....",
+		// Issue 9, finding 3: case variants and duplicates of claim names.
+		"case-folded-claims": signJWS(t, jose.EdDSA, signer, "fuzz-ed", typ, fmt.Sprintf(
+			`{"iss":%q,"iat":%d,"aud":"other-rs","AUD":%q,"token_introspection":{"active":false},"TOKEN_INTROSPECTION":{"active":true,"scope":"read write","sub":"alice"}}`,
+			testIssuer, testNow.Unix(), testClientID), nil),
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/tokengate/tokengate/internal/strictjson"
 )
 
 // DefaultAlgorithms are the JWS algorithms accepted when
@@ -162,9 +164,65 @@ func FromHeader(h http.Header) (string, error) {
 // header is the part of the protected header checked before go-jose
 // parses it.
 type header struct {
-	Typ string                     `json:"typ"`
-	Alg string                     `json:"alg"`
-	JWK map[string]json.RawMessage `json:"jwk"`
+	Typ string      `json:"typ"`
+	Alg string      `json:"alg"`
+	JWK *jwkMembers `json:"jwk"`
+}
+
+// jwkMembers names every member of a JWK that go-jose reads (RFC 7517 §4,
+// RFC 7518 §6, RFC 8037 §2), with "oth" besides. go-jose decodes a JWK into a
+// struct, which would match "X" to "x" and keep the last of the two;
+// strictjson refuses such a case variant, so the key checked here is the
+// key go-jose verifies with. Only presence is recorded: go-jose reads the
+// values.
+type jwkMembers struct {
+	Kty    present `json:"kty"`
+	Use    present `json:"use"`
+	Kid    present `json:"kid"`
+	Alg    present `json:"alg"`
+	Crv    present `json:"crv"`
+	X      present `json:"x"`
+	Y      present `json:"y"`
+	N      present `json:"n"`
+	E      present `json:"e"`
+	Pub    present `json:"pub"`
+	X5C    present `json:"x5c"`
+	X5U    present `json:"x5u"`
+	X5T    present `json:"x5t"`
+	X5T256 present `json:"x5t#S256"`
+
+	// Private or symmetric key material, which a proof's key never has.
+	D    present `json:"d"`
+	P    present `json:"p"`
+	Q    present `json:"q"`
+	DP   present `json:"dp"`
+	DQ   present `json:"dq"`
+	QI   present `json:"qi"`
+	Oth  present `json:"oth"`
+	K    present `json:"k"`
+	Priv present `json:"priv"`
+}
+
+// present records that a member was there, whatever its value (null too).
+type present bool
+
+func (p *present) UnmarshalJSON([]byte) error {
+	*p = true
+	return nil
+}
+
+// private returns the name of a member carrying private or symmetric key
+// material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2), or "".
+func (k *jwkMembers) private() string {
+	for _, m := range []struct {
+		name string
+		in   present
+	}{{"d", k.D}, {"p", k.P}, {"q", k.Q}, {"dp", k.DP}, {"dq", k.DQ}, {"qi", k.QI}, {"oth", k.Oth}, {"k", k.K}, {"priv", k.Priv}} {
+		if m.in {
+			return m.name
+		}
+	}
+	return ""
 }
 
 // claims are the RFC 9449 §4.2 claims of a proof.
@@ -175,10 +233,6 @@ type claims struct {
 	IAT json.RawMessage `json:"iat"`
 	ATH *string         `json:"ath"`
 }
-
-// privateMembers are the JWK members that carry private or symmetric key
-// material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
-var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 // Verify checks proof for req, presented with an access token bound to the
 // key whose RFC 7638 SHA-256 thumbprint is jkt (the base64url cnf.jkt from
@@ -209,8 +263,11 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req ProofRequest, j
 	if err != nil {
 		return fmt.Errorf("%w: header: %w", ErrInvalidProof, err)
 	}
+	// Exact member names, and none twice (RFC 7515 §5.2): go-jose parses
+	// the header again and keeps the last of two, so a duplicate could mean
+	// one thing here and another there.
 	var h header
-	if err := json.Unmarshal(rawHeader, &h); err != nil {
+	if err := strictjson.Unmarshal(rawHeader, &h); err != nil {
 		return fmt.Errorf("%w: header: %w", ErrInvalidProof, err)
 	}
 	if !strings.EqualFold(h.Typ, "dpop+jwt") {
@@ -222,10 +279,8 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req ProofRequest, j
 	if h.JWK == nil {
 		return fmt.Errorf("%w: no jwk header", ErrInvalidProof)
 	}
-	for _, m := range privateMembers {
-		if _, ok := h.JWK[m]; ok {
-			return fmt.Errorf("%w: the jwk header carries private key material (%q)", ErrInvalidProof, m)
-		}
+	if m := h.JWK.private(); m != "" {
+		return fmt.Errorf("%w: the jwk header carries private key material (%q)", ErrInvalidProof, m)
 	}
 
 	jws, err := jose.ParseSignedCompact(proof, v.joseAlgs)
@@ -245,7 +300,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req ProofRequest, j
 	}
 
 	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := strictjson.Unmarshal(payload, &c); err != nil {
 		return fmt.Errorf("%w: claims: %w", ErrInvalidProof, err)
 	}
 	if c.JTI == nil || *c.JTI == "" || len(*c.JTI) > maxJTILength {

@@ -2,6 +2,7 @@ package dpop_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -361,4 +362,62 @@ func TestNew(t *testing.T) {
 	if got := strings.Join(v.Algorithms(), " "); got != "ES256 RS256 PS256 EdDSA" {
 		t.Errorf("default algorithms %q", got)
 	}
+}
+
+// TestVerifyExactNames is finding 3 of the hardening review (issue 9) for
+// proofs: header, jwk and claim names are matched exactly and none may be
+// given twice. go-jose reads the header and the jwk again, keeping the last
+// of two names and folding case in the jwk, so a second spelling could make
+// it verify with another key than the one checked here.
+func TestVerifyExactNames(t *testing.T) {
+	k, other := key("ES256"), dpoptest.NewKey("ES256")
+	jwk := mustJSON(t, k.PublicJWK())
+	otherX := other.PublicJWK()["x"].(string)
+	claims := mustJSON(t, k.Claims("GET", target, token, now))
+	header := func(jwk string) string { return `{"typ":"dpop+jwt","alg":"ES256","jwk":` + jwk + `}` }
+	// withMember inserts a member at the start of a JSON object.
+	withMember := func(object, member string) string { return "{" + member + "," + object[1:] }
+
+	tests := []struct {
+		name           string
+		header, claims string
+		want           error
+	}{
+		{"exact names", header(jwk), claims, nil},
+		{"typ twice", withMember(header(jwk), `"typ":"JWT"`), claims, dpop.ErrInvalidProof},
+		{"TYP beside typ", withMember(header(jwk), `"TYP":"JWT"`), claims, dpop.ErrInvalidProof},
+		{"alg twice", withMember(header(jwk), `"alg":"RS256"`), claims, dpop.ErrInvalidProof},
+		{"jwk twice", withMember(header(jwk), `"jwk":`+mustJSON(t, other.PublicJWK())), claims, dpop.ErrInvalidProof},
+		{"jwk x twice", header(withMember(jwk, `"x":"`+otherX+`"`)), claims, dpop.ErrInvalidProof},
+		{"jwk X beside x", header(withMember(jwk, `"X":"`+otherX+`"`)), claims, dpop.ErrInvalidProof},
+		{"jwk D, private in upper case", header(withMember(jwk, `"D":"AAAA"`)), claims, dpop.ErrInvalidProof},
+		{"htm twice", header(jwk), withMember(claims, `"htm":"POST"`), dpop.ErrInvalidProof},
+		{"HTM beside htm", header(jwk), withMember(claims, `"HTM":"POST"`), dpop.ErrInvalidProof},
+		{"jti twice", header(jwk), withMember(claims, `"jti":"another"`), dpop.ErrInvalidProof},
+		{"an unknown claim in upper case is no claim", header(jwk), withMember(claims, `"NONCE":"x"`), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newVerifier(t, dpop.Config{})
+			err := v.Verify(context.Background(), k.SignRaw(tt.header, tt.claims), dpop.ProofRequest{Method: "GET", URL: target, AccessToken: token}, k.JKT())
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Verify: %v, want success", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Verify: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

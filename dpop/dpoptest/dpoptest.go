@@ -102,6 +102,14 @@ func (k *Key) Sign(header, claims map[string]any) string {
 	return input + "." + base64.RawURLEncoding.EncodeToString(k.signature([]byte(input)))
 }
 
+// SignRaw returns the JWS compact serialization of header and claims given
+// as JSON texts, used as they are: they may hold what a map cannot, such as
+// a member name twice, as a hostile client would send.
+func (k *Key) SignRaw(header, claims string) string {
+	input := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
+	return input + "." + base64.RawURLEncoding.EncodeToString(k.signature([]byte(input)))
+}
+
 func (k *Key) signature(input []byte) []byte {
 	sum := sha256.Sum256(input)
 	switch key := k.priv.(type) {

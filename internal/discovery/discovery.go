@@ -2,13 +2,13 @@ package discovery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
+	"github.com/tokengate/tokengate/internal/strictjson"
 )
 
 // Metadata holds the members of an authorization server's metadata that
@@ -46,6 +46,8 @@ const DefaultMaxBytes = 1 << 20
 // at one location (an error status, a body that is not a JSON object, a
 // network error) moves on to the next; if none succeeds the error names
 // every URL tried and matches ErrNotFound when all of them answered 404.
+// A document with a member name twice, or spelt in another case than RFC
+// 8414 spells it, fails at once.
 // Reads are capped at maxBytes (DefaultMaxBytes if zero).
 func Fetch(ctx context.Context, client *http.Client, issuer string, maxBytes int64) (*Metadata, error) {
 	if maxBytes <= 0 {
@@ -58,6 +60,11 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, maxBytes int
 	all404 := true
 	for _, u := range candidateURLs(issuer) {
 		md, status, err := fetchOne(ctx, client, u, maxBytes)
+		if errors.Is(err, strictjson.ErrDuplicateName) || errors.Is(err, strictjson.ErrFoldedName) {
+			// A metadata document that says two things is not a page of
+			// some other kind to step over: trust no location of it.
+			return nil, err
+		}
 		if err == nil {
 			if md.Issuer != issuer {
 				return nil, fmt.Errorf("discovery: %s names issuer %q, want %q", u, md.Issuer, issuer)
@@ -115,8 +122,11 @@ func fetchOne(ctx context.Context, client *http.Client, u string, maxBytes int64
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: %w", u, err)
 	}
+	// Exact member names, none twice: a second "INTROSPECTION_ENDPOINT" or
+	// "jwks_uri" must not override the first (RFC 8414 §2 names are case
+	// sensitive JSON member names).
 	var md Metadata
-	if err := json.Unmarshal(body, &md); err != nil {
+	if err := strictjson.Unmarshal(body, &md); err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("discovery: %s: not a metadata document: %w", u, err)
 	}
 	return &md, resp.StatusCode, nil

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tokengate/tokengate/internal/strictjson"
 )
 
 func TestFetch(t *testing.T) {
@@ -151,5 +154,41 @@ func TestFetchBoundsTheRead(t *testing.T) {
 	srv.CloseClientConnections()
 	if n := sent.Load(); n >= 64<<20 {
 		t.Errorf("the server could send all %d bytes: the read is not bounded", n)
+	}
+}
+
+// TestFetchRefusesAmbiguousNames is finding 3 of the hardening review
+// (issue 9) for metadata: a second spelling of a member must not win, and
+// a document holding one is not stepped over for the next location.
+func TestFetchRefusesAmbiguousNames(t *testing.T) {
+	for _, tt := range []struct {
+		name, members string
+		want          error
+	}{
+		{"INTROSPECTION_ENDPOINT beside introspection_endpoint", `"introspection_endpoint":"%[1]s/i","INTROSPECTION_ENDPOINT":"https://evil.example/i"`, strictjson.ErrFoldedName},
+		{"jwks_uri twice", `"jwks_uri":"%[1]s/jwks","jwks_uri":"https://evil.example/jwks"`, strictjson.ErrDuplicateName},
+		{"issuer twice", `"issuer":"https://evil.example"`, strictjson.ErrDuplicateName},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var oidcAsked atomic.Bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				iss := "http://" + r.Host
+				w.Header().Set("Content-Type", "application/json")
+				if r.URL.Path == "/.well-known/openid-configuration" {
+					oidcAsked.Store(true)
+					fmt.Fprintf(w, `{"issuer":%q}`, iss)
+					return
+				}
+				fmt.Fprintf(w, `{"issuer":%q,`+tt.members+`}`, iss)
+			}))
+			defer srv.Close()
+			md, err := Fetch(context.Background(), srv.Client(), srv.URL, 0)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Fetch = %+v, %v; want %v", md, err, tt.want)
+			}
+			if oidcAsked.Load() {
+				t.Error("Fetch stepped over the ambiguous document to the OpenID location")
+			}
+		})
 	}
 }

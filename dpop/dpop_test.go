@@ -378,37 +378,26 @@ func TestVerifyExactNames(t *testing.T) {
 	// withMember inserts a member at the start of a JSON object.
 	withMember := func(object, member string) string { return "{" + member + "," + object[1:] }
 
-	tests := []struct {
-		name           string
-		header, claims string
-		want           error
-	}{
-		{"exact names", header(jwk), claims, nil},
-		{"typ twice", withMember(header(jwk), `"typ":"JWT"`), claims, dpop.ErrInvalidProof},
-		{"TYP beside typ", withMember(header(jwk), `"TYP":"JWT"`), claims, dpop.ErrInvalidProof},
-		{"alg twice", withMember(header(jwk), `"alg":"RS256"`), claims, dpop.ErrInvalidProof},
-		{"jwk twice", withMember(header(jwk), `"jwk":`+mustJSON(t, other.PublicJWK())), claims, dpop.ErrInvalidProof},
-		{"jwk x twice", header(withMember(jwk, `"x":"`+otherX+`"`)), claims, dpop.ErrInvalidProof},
-		{"jwk X beside x", header(withMember(jwk, `"X":"`+otherX+`"`)), claims, dpop.ErrInvalidProof},
-		{"jwk D, private in upper case", header(withMember(jwk, `"D":"AAAA"`)), claims, dpop.ErrInvalidProof},
-		{"htm twice", header(jwk), withMember(claims, `"htm":"POST"`), dpop.ErrInvalidProof},
-		{"HTM beside htm", header(jwk), withMember(claims, `"HTM":"POST"`), dpop.ErrInvalidProof},
-		{"jti twice", header(jwk), withMember(claims, `"jti":"another"`), dpop.ErrInvalidProof},
-		{"an unknown claim in upper case is no claim", header(jwk), withMember(claims, `"NONCE":"x"`), nil},
+	raw := func(header, claims string) func(*dpoptest.Key, map[string]any, map[string]any) string {
+		return func(k *dpoptest.Key, _, _ map[string]any) string { return k.SignRaw(header, claims) }
+	}
+	tests := []verifyTest{
+		{name: "exact names", proof: raw(header(jwk), claims)},
+		{name: "typ twice", proof: raw(withMember(header(jwk), `"typ":"JWT"`), claims), want: dpop.ErrInvalidProof},
+		{name: "TYP beside typ", proof: raw(withMember(header(jwk), `"TYP":"JWT"`), claims), want: dpop.ErrInvalidProof},
+		{name: "alg twice", proof: raw(withMember(header(jwk), `"alg":"RS256"`), claims), want: dpop.ErrInvalidProof},
+		{name: "jwk twice", proof: raw(withMember(header(jwk), `"jwk":`+mustJSON(t, other.PublicJWK())), claims), want: dpop.ErrInvalidProof},
+		{name: "jwk x twice", proof: raw(header(withMember(jwk, `"x":"`+otherX+`"`)), claims), want: dpop.ErrInvalidProof},
+		{name: "jwk X beside x", proof: raw(header(withMember(jwk, `"X":"`+otherX+`"`)), claims), want: dpop.ErrInvalidProof},
+		{name: "jwk D, private in upper case", proof: raw(header(withMember(jwk, `"D":"AAAA"`)), claims), want: dpop.ErrInvalidProof},
+		{name: "htm twice", proof: raw(header(jwk), withMember(claims, `"htm":"POST"`)), want: dpop.ErrInvalidProof},
+		{name: "HTM beside htm", proof: raw(header(jwk), withMember(claims, `"HTM":"POST"`)), want: dpop.ErrInvalidProof},
+		{name: "jti twice", proof: raw(header(jwk), withMember(claims, `"jti":"another"`)), want: dpop.ErrInvalidProof},
+		{name: "an unknown claim in upper case is no claim", proof: raw(header(jwk), withMember(claims, `"NONCE":"x"`))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newVerifier(t, dpop.Config{})
-			err := v.Verify(context.Background(), k.SignRaw(tt.header, tt.claims), dpop.ProofRequest{Method: "GET", URL: target, AccessToken: token}, k.JKT())
-			if tt.want == nil {
-				if err != nil {
-					t.Fatalf("Verify: %v, want success", err)
-				}
-				return
-			}
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("Verify: %v, want %v", err, tt.want)
-			}
+			tt.run(t, newVerifier(t, dpop.Config{}), k)
 		})
 	}
 }

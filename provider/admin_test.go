@@ -95,7 +95,7 @@ func TestAdminRotateKeys(t *testing.T) {
 // same store sees.
 func TestAdminClients(t *testing.T) {
 	st := sqliteStore(t)
-	e := newEnv(t, st, func(c *provider.Config) { c.ClientCacheTTL = -1 })
+	e := newEnv(t, st)
 	a, err := provider.NewAdmin(provider.Config{Store: st, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
 	if err != nil {
 		t.Fatal(err)

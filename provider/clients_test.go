@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,6 +163,7 @@ func TestClientCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer other.Close()
 	app := e.register(provider.ClientSpec{})
 	rs1 := e.register(provider.ClientSpec{Introspection: store.IntrospectAny})
 	rs2 := e.register(provider.ClientSpec{Introspection: store.IntrospectAny})
@@ -184,5 +186,30 @@ func TestClientCache(t *testing.T) {
 	e.clock.Add(provider.DefaultClientCacheTTL)
 	if a := e.introspect(rs2, tok); a.status != 401 {
 		t.Errorf("deleted elsewhere, after the TTL: %d, want 401", a.status)
+	}
+}
+
+// TestDeletedClientTokenRequest (finding 7 of the review): a client deleted
+// by another process may still authenticate from the cache for up to
+// ClientCacheTTL; a token request in that window got 500 server_error (the
+// token's foreign key failed). It is 401 invalid_client, and nothing is
+// stored.
+func TestDeletedClientTokenRequest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	e := newEnv(t, sqliteStoreAt(t, path))
+	// Another process: its own handle on the same file.
+	other, err := provider.New(provider.Config{Issuer: e.issuer, Store: sqliteStoreAt(t, path), KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	app := e.register(provider.ClientSpec{})
+	e.token(app) // cached now
+	if err := other.DeleteClient(context.Background(), app.id); err != nil {
+		t.Fatal(err)
+	}
+	a := e.do(req{path: "/token", basic: basic(app.id, app.secret), form: form("grant_type", "client_credentials")})
+	if a.status != http.StatusUnauthorized || a.json(t)["error"] != "invalid_client" || a.header.Get("WWW-Authenticate") == "" {
+		t.Errorf("token request of a client deleted elsewhere: %d %s, want 401 invalid_client with a challenge", a.status, a.body)
 	}
 }

@@ -23,6 +23,7 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
+	defer p.Close() // stops its sweeper of expired tokens
 	mux.Handle("/", p)
 
 	ctx := context.Background()

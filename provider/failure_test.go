@@ -63,22 +63,23 @@ func (f *flakyStore) Keys(ctx context.Context) ([]*store.Key, error) {
 	return f.Store.Keys(ctx)
 }
 
-func (f *flakyStore) DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error) {
+func (f *flakyStore) DeleteExpiredTokens(ctx context.Context, t time.Time, limit int) (int64, error) {
 	if err := f.fail(); err != nil {
 		return 0, err
 	}
-	return f.Store.DeleteExpiredTokens(ctx, t)
+	return f.Store.DeleteExpiredTokens(ctx, t, limit)
 }
 
 // TestStoreFailure: when the store fails, every endpoint fails closed with
 // server_error, and nothing about the failure leaks into the answer.
 func TestStoreFailure(t *testing.T) {
 	fs := &flakyStore{Store: store.NewMemory()}
-	e := newEnv(t, fs, func(c *provider.Config) { c.ClientCacheTTL = -1 })
+	e := newEnv(t, fs)
 	app := e.register(provider.ClientSpec{})
 	rs := e.register(provider.ClientSpec{Introspection: store.IntrospectAny, IntrospectionSignedResponseAlg: "ES256"})
 	tok := e.token(app)
 	fs.broken.Store(true)
+	e.clock.Add(provider.DefaultClientCacheTTL) // the clients must be read again
 	for name, r := range map[string]req{
 		"token":      {path: "/token", basic: basic(app.id, app.secret), form: "grant_type=client_credentials"},
 		"introspect": {path: "/introspect", basic: basic(rs.id, rs.secret), form: form("token", tok)},

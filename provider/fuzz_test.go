@@ -21,6 +21,7 @@ func FuzzEndpoints(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(func() { p.Close() })
 	app, secret, err := p.RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"}, Resources: []string{"https://api.example/"}, Introspection: store.IntrospectAny})
 	if err != nil {
 		f.Fatal(err)

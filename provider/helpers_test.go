@@ -55,7 +55,13 @@ type envOption func(*provider.Config)
 func memoryStore(testing.TB) store.Store { return store.NewMemory() }
 
 func sqliteStore(t testing.TB) store.Store {
-	s, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "tokengate.db")})
+	return sqliteStoreAt(t, filepath.Join(t.TempDir(), "tokengate.db"))
+}
+
+// sqliteStoreAt opens the database at path; two calls with one path act as
+// two processes sharing the file.
+func sqliteStoreAt(t testing.TB, path string) store.Store {
+	s, err := sqlite.Open(sqlite.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +86,7 @@ func newEnv(t testing.TB, st store.Store, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { p.Close() })
 	h.Store(p)
 	return &env{t: t, p: p, srv: srv, clock: clk, issuer: srv.URL}
 }

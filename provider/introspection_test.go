@@ -276,18 +276,6 @@ func TestDeletedClientTokensInactive(t *testing.T) {
 	}
 }
 
-func TestSweep(t *testing.T) {
-	st := store.NewMemory()
-	e := newEnv(t, st, func(c *provider.Config) { c.SweepInterval = time.Hour })
-	app := e.register(provider.ClientSpec{TokenLifetime: time.Minute})
-	old := e.token(app)
-	e.clock.Add(2 * time.Hour)
-	e.token(app) // triggers the sweep
-	if _, err := st.Token(context.Background(), store.Hash(old)); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("expired token not swept: %v", err)
-	}
-}
-
 // TestIntrospectionScopeNotByDefault: a client allowed both API scopes and
 // "introspection" sends its tokens to APIs; if a request without scope got
 // "introspection" too, every API that received such a token could replay it

@@ -233,6 +233,7 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer p2.Close()
 	keys, _ := st.Keys(context.Background())
 	if len(keys) != 2 {
 		t.Fatalf("restart generated new keys: %d in store", len(keys))
@@ -318,6 +319,7 @@ func TestIssuerWithPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer p.Close()
 	mux.Handle("/", p)
 	for _, path := range []string{"/.well-known/oauth-authorization-server/tenant-a", "/tenant-a/.well-known/openid-configuration", "/tenant-a/jwks.json"} {
 		res, err := srv.Client().Get(srv.URL + path)
@@ -337,29 +339,47 @@ func TestIssuerWithPath(t *testing.T) {
 }
 
 func TestNewValidation(t *testing.T) {
+	iss := "https://as.example"
 	tests := []struct {
-		name string
-		cfg  provider.Config
+		name    string
+		cfg     provider.Config
+		mention string // in the error
 	}{
-		{"no issuer", provider.Config{}},
-		{"relative issuer", provider.Config{Issuer: "/x"}},
-		{"issuer with query", provider.Config{Issuer: "https://as.example/?a=b"}},
-		{"issuer with fragment", provider.Config{Issuer: "https://as.example/#f"}},
-		{"http non-loopback", provider.Config{Issuer: "http://as.example"}},
-		{"bad key algorithm", provider.Config{Issuer: "https://as.example", KeyAlgorithms: []string{"HS256"}}},
-		{"PS256 as family", provider.Config{Issuer: "https://as.example", KeyAlgorithms: []string{"PS256"}}},
-		{"default above max", provider.Config{Issuer: "https://as.example", DefaultTokenLifetime: 2 * time.Hour, MaxTokenLifetime: time.Hour}},
+		{"no issuer", provider.Config{}, ""},
+		{"relative issuer", provider.Config{Issuer: "/x"}, ""},
+		{"issuer with query", provider.Config{Issuer: "https://as.example/?a=b"}, ""},
+		{"issuer with fragment", provider.Config{Issuer: "https://as.example/#f"}, ""},
+		{"http non-loopback", provider.Config{Issuer: "http://as.example"}, ""},
+		{"bad key algorithm", provider.Config{Issuer: "https://as.example", KeyAlgorithms: []string{"HS256"}}, ""},
+		{"PS256 as family", provider.Config{Issuer: "https://as.example", KeyAlgorithms: []string{"PS256"}}, ""},
+		{"default above max", provider.Config{Issuer: "https://as.example", DefaultTokenLifetime: 2 * time.Hour, MaxTokenLifetime: time.Hour}, ""},
+		// One rule in every Config of the module: a negative duration or
+		// size is an error naming the field, never silently the default.
+		{"negative DefaultTokenLifetime", provider.Config{Issuer: iss, DefaultTokenLifetime: -1}, "DefaultTokenLifetime"},
+		{"negative MaxTokenLifetime", provider.Config{Issuer: iss, MaxTokenLifetime: -time.Hour}, "MaxTokenLifetime"},
+		{"negative KeyRefreshInterval", provider.Config{Issuer: iss, KeyRefreshInterval: -1}, "KeyRefreshInterval"},
+		{"negative SweepInterval", provider.Config{Issuer: iss, SweepInterval: -1}, "SweepInterval"},
+		{"negative SweepBatchSize", provider.Config{Issuer: iss, SweepBatchSize: -1}, "SweepBatchSize"},
+		{"negative MaxBodyBytes", provider.Config{Issuer: iss, MaxBodyBytes: -1}, "MaxBodyBytes"},
+		{"negative ClientCacheTTL", provider.Config{Issuer: iss, ClientCacheTTL: -1}, "ClientCacheTTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := provider.New(tt.cfg); err == nil {
-				t.Error("New succeeded")
+			p, err := provider.New(tt.cfg)
+			if err == nil {
+				p.Close()
+				t.Fatal("New succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.mention) {
+				t.Errorf("error %q does not name %s", err, tt.mention)
 			}
 		})
 	}
-	if _, err := provider.New(provider.Config{Issuer: "http://as.example", InsecureAllowHTTPIssuer: true, KeyAlgorithms: []string{provider.AlgEdDSA}}); err != nil {
-		t.Errorf("InsecureAllowHTTPIssuer: %v", err)
+	p, err := provider.New(provider.Config{Issuer: "http://as.example", InsecureAllowHTTPIssuer: true, KeyAlgorithms: []string{provider.AlgEdDSA}})
+	if err != nil {
+		t.Fatalf("InsecureAllowHTTPIssuer: %v", err)
 	}
+	p.Close()
 }
 
 // TestJWTResponseKeyFailure: when the client's jwks_uri cannot be read, the

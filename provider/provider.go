@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
@@ -29,6 +28,7 @@ const (
 	DefaultMaxTokenLifetime   = 24 * time.Hour
 	DefaultKeyRefreshInterval = time.Minute
 	DefaultSweepInterval      = time.Hour
+	DefaultSweepBatchSize     = 250
 	DefaultMaxBodyBytes       = 64 << 10
 	DefaultClientCacheTTL     = time.Second
 )
@@ -69,17 +69,29 @@ type Config struct {
 	// KeyRefreshInterval is how often keys are re-read from the store, so
 	// that a rotation by another process is seen. Defaults to 1 minute.
 	KeyRefreshInterval time.Duration
-	// SweepInterval is how often expired tokens are deleted from the store
-	// (checked when tokens are issued). Defaults to 1h; negative disables.
+	// SweepInterval is how often the provider's sweeper deletes expired
+	// tokens from the store (see [Provider.Sweep]); the first sweep starts
+	// a minute after New, or SweepInterval if shorter. Defaults to
+	// DefaultSweepInterval (1h).
 	SweepInterval time.Duration
+	// SweepBatchSize is how many expired tokens the sweeper deletes per
+	// transaction; writes (a revocation, an issued token, another
+	// process) wait for at most one batch. Defaults to
+	// DefaultSweepBatchSize (250: a few milliseconds on SQLite).
+	SweepBatchSize int
+	// ManualSweep, if set, starts no sweeper: expired tokens stay in the
+	// store until something calls [Provider.Sweep] (a cron job, or one
+	// process among several sharing a store).
+	ManualSweep bool
 	// MaxBodyBytes caps a request body. Defaults to 64 KiB.
 	MaxBodyBytes int64
-	// ClientCacheTTL is how long a client's registration, read from the
-	// store to authenticate it, is reused; this spares a database read on
-	// every introspection. A client deleted by another process may still
-	// authenticate for this long (its tokens are inactive at once all the
-	// same: they are deleted with it). Defaults to
-	// DefaultClientCacheTTL (1s); negative disables the cache.
+	// ClientCacheTTL is how long a client's registration, or the absence
+	// of a client with a given id, read from the store to authenticate a
+	// request, is reused; this spares a database read on every
+	// introspection, and makes an unknown id cost what a known one does.
+	// A client deleted by another process may still authenticate for this
+	// long (its tokens are inactive at once all the same: they are
+	// deleted with it). Defaults to DefaultClientCacheTTL (1s).
 	ClientCacheTTL time.Duration
 
 	// TokenClaims, if set, returns extra claims for a token about to be
@@ -116,7 +128,10 @@ type Config struct {
 
 // Provider is an OAuth 2.0 authorization server. It is an [http.Handler]
 // serving the endpoints under the issuer's path, and is safe for
-// concurrent use. It starts no goroutines.
+// concurrent use.
+//
+// It owns one goroutine, the sweeper, which New starts (unless
+// Config.ManualSweep) and [Provider.Close] stops.
 type Provider struct {
 	cfg      Config
 	issuer   string // without trailing slash
@@ -129,9 +144,14 @@ type Provider struct {
 	keys      keyring
 	jwksCache jwksCache
 	// jwksHTTP is cfg.HTTPClient refusing redirects.
-	jwksHTTP  *http.Client
-	clients   clientCache
-	lastSweep atomic.Int64 // unix nanoseconds of the last sweep
+	jwksHTTP *http.Client
+	clients  clientCache
+
+	// stopSweeper cancels the sweeper's context; sweeperDone is closed
+	// when it has returned (at once with ManualSweep).
+	stopSweeper context.CancelFunc
+	sweeperDone chan struct{}
+	closeOnce   sync.Once
 }
 
 // Endpoint paths, relative to the issuer.
@@ -143,7 +163,8 @@ const (
 )
 
 // New returns a Provider for cfg. On first start with an empty store it
-// generates the signing keys and saves them.
+// generates the signing keys and saves them. Unless cfg.ManualSweep is set,
+// it starts the sweeper of expired tokens: call [Provider.Close] to stop it.
 func New(cfg Config) (*Provider, error) {
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || cfg.Issuer == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
@@ -173,7 +194,6 @@ func New(cfg Config) (*Provider, error) {
 	p.jwksCache.entries = make(map[string]*jwksEntry)
 	p.jwksHTTP = oauthhttp.NoRedirects(cfg.HTTPClient)
 	p.clients.entries = make(map[string]clientEntry)
-	p.lastSweep.Store(p.now().UnixNano())
 	if err := p.admin.ensureKeys(context.Background()); err != nil {
 		return nil, err
 	}
@@ -183,16 +203,52 @@ func New(cfg Config) (*Provider, error) {
 	if p.metadata, err = json.Marshal(p.Metadata()); err != nil {
 		return nil, fmt.Errorf("provider: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopSweeper, p.sweeperDone = cancel, make(chan struct{})
+	if cfg.ManualSweep {
+		close(p.sweeperDone)
+	} else {
+		go p.sweeper(ctx)
+	}
 	return p, nil
 }
 
+// Close stops the sweeper, waiting for the batch it may be deleting; the
+// provider still serves requests afterwards, and the store stays open
+// (closing it is up to whoever opened it). Close is safe to call more than
+// once and always returns nil.
+func (p *Provider) Close() error {
+	p.closeOnce.Do(func() {
+		p.stopSweeper()
+		<-p.sweeperDone
+	})
+	return nil
+}
+
 // setDefaults fills in the zero fields of cfg that New and NewAdmin share,
-// and checks them.
+// and checks them: like every Config in this module, a negative duration or
+// size is an error naming the field.
 func (cfg *Config) setDefaults() error {
-	if cfg.DefaultTokenLifetime <= 0 {
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{
+		{"DefaultTokenLifetime", int64(cfg.DefaultTokenLifetime)},
+		{"MaxTokenLifetime", int64(cfg.MaxTokenLifetime)},
+		{"KeyRefreshInterval", int64(cfg.KeyRefreshInterval)},
+		{"SweepInterval", int64(cfg.SweepInterval)},
+		{"SweepBatchSize", int64(cfg.SweepBatchSize)},
+		{"MaxBodyBytes", cfg.MaxBodyBytes},
+		{"ClientCacheTTL", int64(cfg.ClientCacheTTL)},
+	} {
+		if f.value < 0 {
+			return fmt.Errorf("provider: Config.%s is negative", f.name)
+		}
+	}
+	if cfg.DefaultTokenLifetime == 0 {
 		cfg.DefaultTokenLifetime = DefaultTokenLifetime
 	}
-	if cfg.MaxTokenLifetime <= 0 {
+	if cfg.MaxTokenLifetime == 0 {
 		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
 	}
 	if cfg.DefaultTokenLifetime > cfg.MaxTokenLifetime {
@@ -206,16 +262,19 @@ func (cfg *Config) setDefaults() error {
 			return fmt.Errorf("provider: Config.KeyAlgorithms: %q is not one of RS256, ES256, EdDSA, or is repeated", a)
 		}
 	}
-	if cfg.KeyRefreshInterval <= 0 {
+	if cfg.KeyRefreshInterval == 0 {
 		cfg.KeyRefreshInterval = DefaultKeyRefreshInterval
 	}
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
+	if cfg.SweepBatchSize == 0 {
+		cfg.SweepBatchSize = DefaultSweepBatchSize
+	}
 	if cfg.ClientCacheTTL == 0 {
 		cfg.ClientCacheTTL = DefaultClientCacheTTL
 	}
-	if cfg.MaxBodyBytes <= 0 {
+	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.HTTPClient == nil {
@@ -320,31 +379,73 @@ func (p *Provider) serverError(w http.ResponseWriter, what string, err error) {
 	writeError(w, &oauthError{status: http.StatusInternalServerError, code: "server_error"})
 }
 
-// Sweep deletes tokens that have expired from the store and reports how
-// many. The token endpoint calls it every SweepInterval; a command may call
-// it too.
+// Sweep deletes the tokens that have expired from the store and reports how
+// many, in batches of Config.SweepBatchSize tokens, each its own
+// transaction. After each batch it rests for as long as the batch took (at
+// least sweepMinPause), so that other writers — this process's revocations
+// and issued tokens, and other processes sharing the store — wait for one
+// batch at most and have at least half of the time. It stops early, with
+// ctx's error, when ctx is done. The sweeper calls it every SweepInterval; a
+// command may call it too.
 func (p *Provider) Sweep(ctx context.Context) (int64, error) {
-	n, err := p.cfg.Store.DeleteExpiredTokens(ctx, p.now())
-	if err != nil {
-		return 0, fmt.Errorf("provider: sweeping tokens: %w", err)
+	before := p.now()
+	var total int64
+	for {
+		start := time.Now()
+		n, err := p.cfg.Store.DeleteExpiredTokens(ctx, before, p.cfg.SweepBatchSize)
+		took := time.Since(start)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("provider: sweeping tokens: %w", err)
+		}
+		if n < int64(p.cfg.SweepBatchSize) {
+			return total, nil
+		}
+		if err := sleep(ctx, max(took, sweepMinPause)); err != nil {
+			return total, fmt.Errorf("provider: sweeping tokens: %w", err)
+		}
 	}
-	return n, nil
 }
 
-// maybeSweep runs Sweep when SweepInterval has passed; only one caller wins.
-func (p *Provider) maybeSweep(ctx context.Context) {
-	if p.cfg.SweepInterval < 0 {
-		return
+// sweepMinPause is the least rest between two batches of a sweep: longer
+// than the first sleeps of SQLite's busy handler (1 to 25 ms), so that a
+// writer of another process waiting for the lock retries within it.
+const sweepMinPause = 30 * time.Millisecond
+
+// firstSweepDelay is the longest wait for the first sweep after New: a
+// server restarted more often than SweepInterval sweeps all the same.
+const firstSweepDelay = time.Minute
+
+// sweeper runs Sweep every SweepInterval until ctx is cancelled (by Close).
+func (p *Provider) sweeper(ctx context.Context) {
+	defer close(p.sweeperDone)
+	wait := min(firstSweepDelay, p.cfg.SweepInterval)
+	for {
+		if sleep(ctx, wait) != nil {
+			return
+		}
+		wait = p.cfg.SweepInterval
+		n, err := p.Sweep(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			p.cfg.Logger.Warn("provider: sweep failed", "err", err, "deleted", n)
+		case n > 0:
+			p.cfg.Logger.Info("provider: swept expired tokens", "count", n)
+		}
 	}
-	last := p.lastSweep.Load()
-	now := p.now().UnixNano()
-	if now-last < int64(p.cfg.SweepInterval) || !p.lastSweep.CompareAndSwap(last, now) {
-		return
-	}
-	if n, err := p.Sweep(ctx); err != nil {
-		p.cfg.Logger.Warn("provider: sweep failed", "err", err)
-	} else if n > 0 {
-		p.cfg.Logger.Info("provider: swept expired tokens", "count", n)
+}
+
+// sleep waits for d or until ctx is done, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -385,9 +486,6 @@ const maxCachedClients = 10000
 // client returns the registration of id, from the cache when fresh.
 func (p *Provider) client(ctx context.Context, id string) (*Client, error) {
 	ttl := p.cfg.ClientCacheTTL
-	if ttl < 0 {
-		return p.cfg.Store.Client(ctx, id)
-	}
 	now := p.now()
 	p.clients.mu.RLock()
 	e, ok := p.clients.entries[id]

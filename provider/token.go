@@ -63,10 +63,17 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, oerr)
 		return
 	}
-	p.maybeSweep(r.Context())
 	now := p.now()
 	lifetime := p.tokenLifetime(client)
 	value, err := p.issue(r.Context(), client, scopes, audience, now, now.Add(lifetime), false)
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted by another process after this one cached it: it is no
+		// client any more.
+		p.forgetClient(client.ID)
+		writeError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
+			description: "client authentication failed", challenge: basicRealm})
+		return
+	}
 	if err != nil {
 		p.serverError(w, "issuing token", err)
 		return

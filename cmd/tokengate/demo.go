@@ -129,6 +129,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 	if err != nil {
 		return nil, err
 	}
+	d.closers = append(d.closers, func() { p.Close() })
 	d.tokenURL, d.introspectionURL = p.TokenURL(), p.IntrospectionURL()
 
 	app, appSecret, err := p.RegisterClient(ctx, provider.ClientSpec{

@@ -81,6 +81,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
+	defer p.Close() // stops the sweeper of expired tokens before the store closes
 	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", p.Issuer(), "db", *dbPath, "version", buildVersion())
 	if err := httpserver.Serve(ctx, logger, httpserver.Server{Listener: ln, Handler: logRequests(logger, "as", p)}); err != nil {
 		return fs.fail(exitFailure, err)

@@ -80,6 +80,7 @@ func New(t TB, opts ...Option) *Server {
 		t.Fatalf("providertest: %v", err)
 		return nil
 	}
+	t.Cleanup(func() { p.Close() })
 	s := &Server{
 		Provider:         p,
 		HTTP:             ts,

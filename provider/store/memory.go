@@ -118,11 +118,17 @@ func (m *Memory) RevokeGrant(_ context.Context, grantID string) (int64, error) {
 }
 
 // DeleteExpiredTokens implements [Store].
-func (m *Memory) DeleteExpiredTokens(_ context.Context, before time.Time) (int64, error) {
+func (m *Memory) DeleteExpiredTokens(_ context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("store: DeleteExpiredTokens: limit %d is not positive", limit)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var n int64
 	for h, t := range m.tokens {
+		if n == int64(limit) {
+			break
+		}
 		if t.ExpiresAt.Before(before) {
 			delete(m.tokens, h)
 			n++

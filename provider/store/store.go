@@ -148,21 +148,26 @@ type Store interface {
 	// Clients returns every client, ordered by id.
 	Clients(ctx context.Context) ([]*Client, error)
 	// DeleteClient removes a client and every token issued to it, or fails
-	// with [ErrNotFound].
+	// with [ErrNotFound]. A persistent store commits it durably.
 	DeleteClient(ctx context.Context, id string) error
 
-	// SaveToken records an issued token. It fails if the token's client
-	// does not exist, so that a token issued while its client is being
-	// deleted does not outlive it.
+	// SaveToken records an issued token. It fails with an error matching
+	// [ErrNotFound] if the token's client does not exist, so that a token
+	// issued while its client is being deleted (by this process or
+	// another) does not outlive it.
 	SaveToken(ctx context.Context, t *Token) error
 	// Token returns the token whose hash is hash, or [ErrNotFound].
 	Token(ctx context.Context, hash []byte) (*Token, error)
 	// RevokeGrant marks every token of the grant revoked and reports how
-	// many there were.
+	// many there were. A persistent store commits it durably: once it
+	// returns, not even a crash of the machine may make the tokens live
+	// again.
 	RevokeGrant(ctx context.Context, grantID string) (int64, error)
-	// DeleteExpiredTokens removes tokens that expired before the given
-	// time and reports how many.
-	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+	// DeleteExpiredTokens removes at most limit tokens that expired before
+	// the given time, in one transaction, and reports how many; a caller
+	// deleting them all calls it again while it returns limit. Writes by
+	// others wait for at most one such batch.
+	DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// Keys returns every signing key, newest first.
 	Keys(ctx context.Context) ([]*Key, error)
@@ -171,7 +176,7 @@ type Store interface {
 	// if onlyIfMissing is true and an active key of that Alg exists, it
 	// skips that key instead (two processes starting at once). It then
 	// deletes retired keys whose NotAfter is before now. It reports how many
-	// keys it inserted.
+	// keys it inserted. A persistent store commits it durably.
 	RotateKeys(ctx context.Context, add []*Key, now, retain time.Time, onlyIfMissing bool) (int, error)
 
 	// Close releases the store's resources.

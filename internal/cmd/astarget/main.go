@@ -116,6 +116,7 @@ func newTarget(ctx context.Context, cfg config) (_ *target, err error) {
 	if err != nil {
 		return nil, err
 	}
+	onClose(func() { p.Close() })
 	app, appSecret, err := p.RegisterClient(ctx, provider.ClientSpec{
 		Name: "load app", Scopes: []string{"orders:read"}, Resources: []string{resource},
 	})

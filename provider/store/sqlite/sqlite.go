@@ -5,7 +5,24 @@
 // "tokengate serve" and "tokengate client create", say — can use one file at
 // once: readers never block, and a writer waits for another instead of
 // failing. Schema migrations are versioned (PRAGMA user_version) and run when
-// the store is opened.
+// the store is opened; opening a database that is up to date only reads, so
+// it never waits for another process's writes.
+//
+// # Durability
+//
+// Most writes commit with synchronous=NORMAL: in WAL mode the commit is
+// atomic and survives a crash of the process, but a power loss or a crash of
+// the machine may undo the last commits before the next checkpoint. That is
+// safe for a write whose loss only takes access away again — an issued token
+// (it reads as unknown, so inactive), a registered client (its secret stops
+// working), a sweep of expired tokens (they are still expired).
+//
+// The writes whose loss would give access back commit with
+// synchronous=FULL, on a connection of their own, so they reach the disk
+// before the call returns and before the provider answers: revoking a grant
+// (RFC 7009: a 200 answer means the token is dead), deleting a client
+// (with its tokens), and rotating keys (retiring a key that may be
+// compromised). Each costs an fsync of the write-ahead log.
 package sqlite
 
 import (
@@ -17,12 +34,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Config configures [Open].
@@ -43,8 +62,11 @@ type Config struct {
 // also by several processes on the same file.
 type Store struct {
 	// db is the pool of read/write connections (writes take the lock at
-	// BEGIN, see the _txlock DSN parameter).
+	// BEGIN, see the _txlock DSN parameter), with synchronous=NORMAL.
 	db *sql.DB
+	// durable is one connection with synchronous=FULL, for the writes
+	// whose loss would give access back (see the package documentation).
+	durable *sql.DB
 	// writeMu serialises this process's writes: SQLite admits one writer
 	// at a time, and a writer that finds the lock taken sleeps in the busy
 	// handler (milliseconds), so queueing here is much faster under load.
@@ -52,6 +74,10 @@ type Store struct {
 	writeMu sync.Mutex
 
 	getClient, getToken *sql.Stmt
+
+	// onDurable, if set (by tests), is called inside each durable
+	// transaction before its statements run.
+	onDurable func(*sql.Tx)
 }
 
 // migrations are applied in order; the database's user_version is the number
@@ -108,10 +134,13 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Path == "" || cfg.Path == ":memory:" || strings.HasPrefix(cfg.Path, "file:") {
 		return nil, fmt.Errorf("sqlite: Config.Path must be a file path, not %q", cfg.Path)
 	}
-	if cfg.BusyTimeout <= 0 {
+	if cfg.BusyTimeout < 0 || cfg.MaxOpenConns < 0 {
+		return nil, fmt.Errorf("sqlite: Config.BusyTimeout %v or MaxOpenConns %d is negative", cfg.BusyTimeout, cfg.MaxOpenConns)
+	}
+	if cfg.BusyTimeout == 0 {
 		cfg.BusyTimeout = 5 * time.Second
 	}
-	if cfg.MaxOpenConns <= 0 {
+	if cfg.MaxOpenConns == 0 {
 		cfg.MaxOpenConns = 8
 	}
 	// Create the file with owner-only permissions before SQLite does.
@@ -125,34 +154,52 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 
-	q := url.Values{}
-	q.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_foreign_keys", "1")
-	q.Set("_txlock", "immediate")
-	dsn := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	dsn := func(synchronous string) string {
+		q := url.Values{}
+		q.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", synchronous)
+		q.Set("_foreign_keys", "1")
+		q.Set("_txlock", "immediate")
+		return "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() + "?" + q.Encode()
+	}
+	db, err := sql.Open("sqlite", dsn("NORMAL"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxOpenConns)
 	db.SetConnMaxLifetime(0)
-	s := &Store{db: db}
-	if err := s.migrate(context.Background()); err != nil {
+	durable, err := sql.Open("sqlite", dsn("FULL"))
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// Durable writes are rare and serialised by writeMu: one connection.
+	durable.SetMaxOpenConns(1)
+	durable.SetMaxIdleConns(1)
+	durable.SetConnMaxLifetime(0)
+	s := &Store{db: db, durable: durable}
+	if err := s.open(); err != nil {
+		s.Close()
 		return nil, err
 	}
-	if s.getClient, err = db.Prepare(`SELECT ` + clientCols + ` FROM clients WHERE id = ?`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	if s.getToken, err = db.Prepare(`SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
 	return s, nil
+}
+
+// open migrates the database and prepares the statements of the hot path.
+func (s *Store) open() error {
+	if err := s.migrate(context.Background()); err != nil {
+		return err
+	}
+	var err error
+	if s.getClient, err = s.db.Prepare(`SELECT ` + clientCols + ` FROM clients WHERE id = ?`); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if s.getToken, err = s.db.Prepare(`SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
 }
 
 // ownerOnly narrows the mode of an existing database file (made by touch,
@@ -180,8 +227,20 @@ func ownerOnly(f *os.File) error {
 
 // migrate applies the migrations the database lacks, each in its own
 // immediate transaction, so two processes opening a new file at once do not
-// both apply one.
+// both apply one. It reads the schema version first: a database that is up
+// to date is opened without taking the write lock, so opening it never
+// waits for (nor fails behind) another process that is writing.
 func (s *Store) migrate(ctx context.Context) error {
+	version, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("sqlite: database schema version %d is newer than this program's %d", version, len(migrations))
+	}
+	if version == len(migrations) {
+		return nil
+	}
 	for {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -264,7 +323,7 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 		c.TokenLifetime.Milliseconds(), int(c.Introspection), c.AccessTokenFormat,
 		c.IntrospectionSignedResponseAlg, c.IntrospectionEncryptedResponseAlg, c.IntrospectionEncryptedResponseEnc,
 		c.JWKS, c.JWKSURI, toMillis(c.CreatedAt))
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint") {
+	if hasCode(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		return store.ErrExists
 	}
 	if err != nil {
@@ -307,18 +366,50 @@ func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
 }
 
 // DeleteClient implements [store.Store]; the client's tokens go with it
-// (ON DELETE CASCADE).
+// (ON DELETE CASCADE). It commits durably (see the package documentation).
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
+	var n int64
+	err := s.durableTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// durableTx runs fn in an immediate transaction on the synchronous=FULL
+// connection: the commit is on disk when it returns.
+func (s *Store) durableTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.durable.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if s.onDurable != nil {
+		s.onDurable(tx)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// hasCode reports whether err is a SQLite error with one of the (extended)
+// result codes.
+func hasCode(err error, codes ...int) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && slices.Contains(codes, e.Code())
 }
 
 // tokenCols are the columns of a token but its hash, which Token is given.
@@ -331,6 +422,10 @@ func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, `+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.Hash, t.ClientID, t.Subject, t.Scope, marshalList(t.Audience), t.JWTID, t.GrantID, t.Format,
 		t.Claims, toMillis(t.IssuedAt), toMillis(t.ExpiresAt), t.Revoked)
+	if hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+		// Deleted, maybe by another process, after it authenticated.
+		return fmt.Errorf("sqlite: token of client %q: %w", t.ClientID, store.ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -357,23 +452,35 @@ func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 	return &t, nil
 }
 
-// RevokeGrant implements [store.Store]. The update commits before it
-// returns, so every read that starts afterwards sees the token revoked.
+// RevokeGrant implements [store.Store]. The update commits durably (see the
+// package documentation) before it returns, so every read that starts
+// afterwards sees the token revoked, even after a crash of the machine.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int64, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked = 1 WHERE grant_id = ?`, grantID)
+	var n int64
+	err := s.durableTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked = 1 WHERE grant_id = ?`, grantID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }
 
-// DeleteExpiredTokens implements [store.Store].
-func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+// DeleteExpiredTokens implements [store.Store]: one statement, so one
+// transaction, over at most limit rows found through the expires_at index.
+func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("sqlite: DeleteExpiredTokens: limit %d is not positive", limit)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, toMillis(before))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE hash IN
+		(SELECT hash FROM tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`, toMillis(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)
 	}
@@ -403,40 +510,35 @@ func (s *Store) Keys(ctx context.Context) ([]*store.Key, error) {
 	return out, nil
 }
 
-// RotateKeys implements [store.Store] in one immediate transaction.
+// RotateKeys implements [store.Store] in one transaction that commits
+// durably (see the package documentation): a retired key stays retired.
 func (s *Store) RotateKeys(ctx context.Context, add []*store.Key, now, retain time.Time, onlyIfMissing bool) (int, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: %w", err)
-	}
-	defer tx.Rollback()
 	n := 0
-	for _, k := range add {
-		if onlyIfMissing {
-			var active int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM keys WHERE alg = ? AND retired_at = 0`, k.Alg).Scan(&active); err != nil {
-				return 0, fmt.Errorf("sqlite: %w", err)
+	err := s.durableTx(ctx, func(tx *sql.Tx) error {
+		for _, k := range add {
+			if onlyIfMissing {
+				var active int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM keys WHERE alg = ? AND retired_at = 0`, k.Alg).Scan(&active); err != nil {
+					return err
+				}
+				if active > 0 {
+					continue
+				}
 			}
-			if active > 0 {
-				continue
+			if _, err := tx.ExecContext(ctx, `UPDATE keys SET retired_at = ?, not_after = ? WHERE alg = ? AND retired_at = 0`,
+				toMillis(now), toMillis(retain), k.Alg); err != nil {
+				return err
 			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO keys (id, alg, private, created_at, retired_at, not_after) VALUES (?,?,?,?,?,?)`,
+				k.ID, k.Alg, k.Private, toMillis(k.CreatedAt), toMillis(k.RetiredAt), toMillis(k.NotAfter)); err != nil {
+				return err
+			}
+			n++
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE keys SET retired_at = ?, not_after = ? WHERE alg = ? AND retired_at = 0`,
-			toMillis(now), toMillis(retain), k.Alg); err != nil {
-			return 0, fmt.Errorf("sqlite: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO keys (id, alg, private, created_at, retired_at, not_after) VALUES (?,?,?,?,?,?)`,
-			k.ID, k.Alg, k.Private, toMillis(k.CreatedAt), toMillis(k.RetiredAt), toMillis(k.NotAfter)); err != nil {
-			return 0, fmt.Errorf("sqlite: %w", err)
-		}
-		n++
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM keys WHERE retired_at != 0 AND not_after < ?`, toMillis(now)); err != nil {
-		return 0, fmt.Errorf("sqlite: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
+		_, err := tx.ExecContext(ctx, `DELETE FROM keys WHERE retired_at != 0 AND not_after < ?`, toMillis(now))
+		return err
+	})
+	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)
 	}
 	return n, nil
@@ -450,7 +552,14 @@ func (s *Store) Close() error {
 	if s.getToken != nil {
 		s.getToken.Close()
 	}
-	return s.db.Close()
+	errDurable := s.durable.Close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if errDurable != nil {
+		return fmt.Errorf("sqlite: %w", errDurable)
+	}
+	return nil
 }
 
 func marshalList(l []string) string {

@@ -55,6 +55,18 @@ func TestOpenRejectsMemory(t *testing.T) {
 	}
 }
 
+// TestOpenRejectsNegative: as in every Config of the module, a negative
+// duration or size is an error, not the default.
+func TestOpenRejectsNegative(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	for _, cfg := range []sqlite.Config{{Path: path, BusyTimeout: -time.Second}, {Path: path, MaxOpenConns: -1}} {
+		if s, err := sqlite.Open(cfg); err == nil {
+			s.Close()
+			t.Errorf("Open(%+v) succeeded", cfg)
+		}
+	}
+}
+
 // TestConcurrentWriters writes through two handles on one file at once, as
 // "tokengate client create" and "tokengate serve" do: the busy timeout makes
 // one wait for the other instead of failing with SQLITE_BUSY.
@@ -178,4 +190,39 @@ func BenchmarkToken(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestOpenTakesNoWriteLock (finding 1 of the review): Open used to begin an
+// immediate transaction to read the schema version, so opening a database
+// ("tokengate client create" beside "tokengate serve") failed with
+// SQLITE_BUSY while another process held the write lock. An up-to-date
+// database is now opened with reads only.
+func TestOpenTakesNoWriteLock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	s := open(t, path)
+	if err := s.CreateClient(ctx, &store.Client{ID: "c", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	tx, err := writer.BeginTx(ctx, nil) // holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens`); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sqlite.Open(sqlite.Config{Path: path, BusyTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open while another connection writes: %v", err)
+	}
+	defer other.Close()
+	if _, err := other.Client(ctx, "c"); err != nil {
+		t.Errorf("reading while another connection writes: %v", err)
+	}
 }

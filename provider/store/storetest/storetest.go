@@ -111,7 +111,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err := s.SaveToken(ctx, old); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := s.DeleteExpiredTokens(ctx, now); err != nil || n != 1 {
+		if n, err := s.DeleteExpiredTokens(ctx, now, 100); err != nil || n != 1 {
 			t.Errorf("DeleteExpiredTokens = %d, %v; want 1", n, err)
 		}
 		if _, err := s.Token(ctx, store.Hash("old")); !errors.Is(err, store.ErrNotFound) {
@@ -126,11 +126,51 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		// A token endpoint that authenticated the client just before it
 		// was deleted must not leave an orphan token that stays active.
 		late := &store.Token{Hash: store.Hash("late"), ClientID: "c", GrantID: "g3", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := s.SaveToken(ctx, late); err == nil {
-			t.Error("SaveToken for a deleted client succeeded")
+		if err := s.SaveToken(ctx, late); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SaveToken for a deleted client = %v, want ErrNotFound", err)
 		}
 		if _, err := s.Token(ctx, store.Hash("late")); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("token of a deleted client: Token = %v, want ErrNotFound", err)
+		}
+	})
+
+	// SweepInBatches: DeleteExpiredTokens deletes at most limit tokens per
+	// call, expired ones only, so that a sweep of many can leave room to
+	// other writers between batches.
+	t.Run("SweepInBatches", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateClient(ctx, &store.Client{ID: "c", CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 25 {
+			exp := now.Add(-time.Duration(i+1) * time.Minute)
+			if i >= 20 {
+				exp = now.Add(time.Hour) // 5 live tokens
+			}
+			tok := &store.Token{Hash: store.Hash(fmt.Sprint("t", i)), ClientID: "c", GrantID: fmt.Sprint("g", i),
+				IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: exp}
+			if err := s.SaveToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []int64
+		for range 5 {
+			n, err := s.DeleteExpiredTokens(ctx, now, 8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, n)
+		}
+		if !slices.Equal(got, []int64{8, 8, 4, 0, 0}) {
+			t.Errorf("batches of 8 deleted %v, want [8 8 4 0 0]", got)
+		}
+		for i := 20; i < 25; i++ {
+			if _, err := s.Token(ctx, store.Hash(fmt.Sprint("t", i))); err != nil {
+				t.Errorf("live token %d: %v", i, err)
+			}
+		}
+		if _, err := s.DeleteExpiredTokens(ctx, now, 0); err == nil {
+			t.Error("DeleteExpiredTokens with limit 0 succeeded")
 		}
 	})
 

@@ -147,6 +147,10 @@ type Config struct {
 	// [PrincipalFrom] themselves before serving anything private.
 	AllowAnonymous bool
 
+	// Observer, if set, is told every decision of the guard, with its
+	// status and a fixed reason, for metrics; see [Decision].
+	Observer Observer
+
 	// Logger receives structured logs; it never sees a token, only the first
 	// 16 hex digits of its SHA-256. Failures that repeat on every request
 	// (the authorization server unavailable, or its answers unusable) are

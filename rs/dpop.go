@@ -27,7 +27,7 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string) (*Principal, err
 		return nil, err
 	}
 	if cnf.jkt == "" {
-		return nil, newError(ErrInvalidToken, "the access token is not DPoP-bound", nil)
+		return nil, newError(ErrInvalidToken, "the access token is not DPoP-bound", nil).because(reasonSenderConstrained)
 	}
 	if cnf.x5t != "" { // bound to both: the certificate first, so that a proof is not spent on a request that fails anyway
 		if err := g.checkCertificate(r, token, cnf.x5t); err != nil {

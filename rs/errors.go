@@ -57,6 +57,9 @@ type Error struct {
 	// viaDPoP records that the request used the DPoP authentication
 	// scheme, so that the error goes into the DPoP challenge.
 	viaDPoP bool
+	// reason is the Decision.Reason of the refusal; empty means the one
+	// of its Kind.
+	reason string
 }
 
 // Error returns the category, the description and the cause.
@@ -82,4 +85,10 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func newError(kind error, desc string, cause error) *Error {
 	return &Error{Kind: kind, Description: desc, Err: cause}
+}
+
+// because sets the reason the guard's [Observer] is told.
+func (e *Error) because(reason string) *Error {
+	e.reason = reason
+	return e
 }

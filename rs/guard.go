@@ -70,14 +70,20 @@ func New(cfg Config) (*Guard, error) {
 // again: only req is checked.
 func (g *Guard) Check(r *http.Request, req scopes.Requirement) (*Principal, error) {
 	p, ok := PrincipalFrom(r.Context())
-	if !ok || p.guard != g {
+	reused := ok && p.guard == g
+	if !reused {
 		var err error
 		if p, err = g.authenticate(r); err != nil {
+			g.observeRefused(err)
 			return nil, err
 		}
 	}
 	if err := g.authorize(p, req); err != nil {
+		g.observeRefused(err)
 		return nil, err
+	}
+	if !reused {
+		g.observeAccepted(p)
 	}
 	return p, nil
 }
@@ -113,7 +119,7 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, error) {
 		return nil, err
 	}
 	if cnf.jkt != "" {
-		return nil, newError(ErrInvalidToken, "the DPoP-bound access token must be sent with the DPoP scheme", nil)
+		return nil, newError(ErrInvalidToken, "the DPoP-bound access token must be sent with the DPoP scheme", nil).because(reasonSenderConstrained)
 	}
 	if cnf.x5t != "" {
 		if err := g.checkCertificate(r, token, cnf.x5t); err != nil {
@@ -159,7 +165,7 @@ func (g *Guard) authorize(p *Principal, req scopes.Requirement) error {
 func (g *Guard) introspectionError(ctx context.Context, token string, err error) error {
 	switch {
 	case errors.Is(err, introspect.ErrInactive):
-		return newError(ErrInvalidToken, "the access token is not active", err)
+		return newError(ErrInvalidToken, "the access token is not active", err).because(reasonInactive)
 	case errors.Is(err, introspect.ErrUnavailable):
 		if ok, suppressed := g.unavailableLog.Allow(g.cfg.Now()); ok {
 			g.cfg.Logger.WarnContext(ctx, "rs: authorization server unavailable", "token_sha256", tokenHash(token), "err", err,
@@ -171,12 +177,12 @@ func (g *Guard) introspectionError(ctx context.Context, token string, err error)
 			g.cfg.Logger.ErrorContext(ctx, "rs: cannot validate tokens: check the introspection configuration", "token_sha256", tokenHash(token), "err", err,
 				"suppressed_since_last", suppressed)
 		}
-		return newError(ErrUnavailable, descUnavailable, err)
+		return newError(ErrUnavailable, descUnavailable, err).because("misconfigured")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newError(ErrUnavailable, descUnavailable, err)
 	default:
 		g.cfg.Logger.InfoContext(ctx, "rs: token rejected by the introspector", "token_sha256", tokenHash(token), "err", err)
-		return newError(ErrInvalidToken, "the access token was rejected", err)
+		return newError(ErrInvalidToken, "the access token was rejected", err).because("rejected")
 	}
 }
 

@@ -61,5 +61,5 @@ func (g *Guard) checkCertificate(r *http.Request, token, x5t string) error {
 		err = errCertificateMismatch
 	}
 	g.cfg.Logger.InfoContext(r.Context(), "rs: certificate-bound token rejected", "token_sha256", tokenHash(token), "err", err)
-	return newError(ErrInvalidToken, descCertificate, err)
+	return newError(ErrInvalidToken, descCertificate, err).because("certificate")
 }

@@ -17,41 +17,41 @@ import (
 // certificate-bound and the guard accepts mTLS (the caller must then check
 // the client certificate).
 func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Response) (p *Principal, cnf confirmation, err error) {
-	invalid := func(desc string) (*Principal, confirmation, error) {
-		return nil, confirmation{}, newError(ErrInvalidToken, desc, nil)
+	invalid := func(reason, desc string) (*Principal, confirmation, error) {
+		return nil, confirmation{}, newError(ErrInvalidToken, desc, nil).because(reason)
 	}
 	if !resp.Active {
-		return invalid("the access token is not active")
+		return invalid(reasonInactive, "the access token is not active")
 	}
 	now := g.cfg.Now()
 	if !resp.Expiry.IsZero() && !now.Before(resp.Expiry.Add(g.cfg.ClockSkew)) {
-		return invalid("the access token has expired")
+		return invalid("expired", "the access token has expired")
 	}
 	if !resp.NotBefore.IsZero() && now.Add(g.cfg.ClockSkew).Before(resp.NotBefore) {
-		return invalid("the access token is not valid yet")
+		return invalid("not_yet_valid", "the access token is not valid yet")
 	}
 	typeDPoP := strings.EqualFold(resp.TokenType, "DPoP")
 	if g.cfg.DPoP == nil && !g.cfg.MTLS {
 		if typeDPoP || hasConfirmation(resp.Confirmation) {
-			return invalid("sender-constrained access tokens are not supported")
+			return invalid(reasonSenderConstrained, "sender-constrained access tokens are not supported")
 		}
 	} else if typeDPoP || len(resp.Confirmation) > 0 { // parsed once: absent, null and {} bind nothing
 		var desc string
 		if cnf, desc = g.parseConfirmation(resp.Confirmation, typeDPoP); desc != "" {
-			return invalid(desc)
+			return invalid(reasonSenderConstrained, desc)
 		}
 	}
 	if resp.TokenType != "" && !(typeDPoP && cnf.jkt != "") && !slices.ContainsFunc(g.cfg.TokenTypes, func(t string) bool { return strings.EqualFold(t, resp.TokenType) }) {
-		return invalid("the access token type is not accepted")
+		return invalid("token_type", "the access token type is not accepted")
 	}
 	if !g.cfg.SkipAudienceCheck && !slices.ContainsFunc(resp.Audience, func(a string) bool { return slices.Contains(g.cfg.Audiences, a) }) {
-		return invalid("the access token is not meant for this resource")
+		return invalid("audience", "the access token is not meant for this resource")
 	}
 	if len(g.cfg.Issuers) > 0 && !slices.Contains(g.cfg.Issuers, resp.Issuer) {
-		return invalid("the access token comes from an issuer that is not trusted")
+		return invalid("issuer", "the access token comes from an issuer that is not trusted")
 	}
 	if len(g.cfg.ClientIDs) > 0 && !slices.Contains(g.cfg.ClientIDs, resp.ClientID) {
-		return invalid("the access token was issued to a client that is not allowed")
+		return invalid("client", "the access token was issued to a client that is not allowed")
 	}
 	granted, err := g.scopeSets.parse(resp.Scope)
 	if err != nil {

@@ -9,7 +9,7 @@
 // a chi router (r.Use(mw), r.With(nethttp.RequireScopes(g, req))).
 //
 //	protect := nethttp.MustNew(nethttp.Config{Guard: guard})
-//	mux.Handle("GET /api/orders", nethttp.RequireScopes(guard, scopes.All("orders:read"))(list))
+//	mux.Handle("GET /api/orders", nethttp.RequireScopes(guard, scopes.All("orders:read"))(http.HandlerFunc(listOrders)))
 //	http.ListenAndServe(addr, protect(mux))
 //
 // With rs.Config.AllowAnonymous a request without token passes with no

@@ -77,7 +77,9 @@ func MustNew(cfg Config) func(http.Handler) http.Handler {
 
 // RequireScopes returns middleware for one route: the request must carry a
 // token accepted by g that satisfies req. Behind a [New] middleware of the
-// same guard it only checks req. It panics if g is nil.
+// same guard it only checks req. A plain function is wrapped as usual in
+// net/http: RequireScopes(g, req)(http.HandlerFunc(listOrders)). It panics
+// if g is nil.
 func RequireScopes(g *rs.Guard, req scopes.Requirement) func(http.Handler) http.Handler {
 	return MustNew(Config{Guard: g, Require: req})
 }

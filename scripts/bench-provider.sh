@@ -50,13 +50,8 @@ PROG=bench-provider
 
 while getopts d:t:c:r:w:nh opt; do
 	case $opt in
-	d) DURATION=$OPTARG ;;
-	t) THREADS=$OPTARG ;;
-	c) CONNECTIONS=$OPTARG ;;
-	r) ROUNDS=$OPTARG ;;
-	w) WARMUP=$OPTARG ;;
 	n) PEER= ;;
-	*) usage ;;
+	*) load_flag "$opt" "${OPTARG-}" || usage ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -80,16 +75,6 @@ basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
 post() {
 	curl -s -f --max-time 10 -H "Authorization: $2" -H 'Content-Type: application/x-www-form-urlencoded' --data-raw "$3" "$1"
 }
-# wait_for FILE PID NAME: wait (up to 60 s) until FILE is not empty.
-wait_for() {
-	for _ in $(seq 600); do
-		[ -s "$1" ] && return 0
-		kill -0 "$2" 2>/dev/null || { cat "$tmp/$3.log" >&2; die "$3 exited"; }
-		sleep 0.1
-	done
-	die "$3 did not start within 60 s"
-}
-
 # What the load needs from each server, by name.
 names=()
 declare -A introspect_url introspect_auth introspect_body token_url token_auth token_body pid_of

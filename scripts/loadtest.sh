@@ -40,14 +40,7 @@ PROG=loadtest
 . "$root/scripts/lib/wrk.sh"
 
 while getopts d:t:c:r:w:h opt; do
-	case $opt in
-	d) DURATION=$OPTARG ;;
-	t) THREADS=$OPTARG ;;
-	c) CONNECTIONS=$OPTARG ;;
-	r) ROUNDS=$OPTARG ;;
-	w) WARMUP=$OPTARG ;;
-	*) usage ;;
-	esac
+	load_flag "$opt" "${OPTARG-}" || usage
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
@@ -65,15 +58,10 @@ echo "loadtest: building internal/cmd/rstarget"
 
 # The target's own deadline: every wrk run plus generous slack.
 exit_after=$((2 * ROUNDS * ($(seconds "$DURATION") + 10) + 2 * $(seconds "$WARMUP") + 120))s
-"$tmp/rstarget" -info "$tmp/info.json" -exit-after "$exit_after" >"$tmp/target.log" 2>&1 &
+"$tmp/rstarget" -info "$tmp/info.json" -exit-after "$exit_after" >"$tmp/rstarget.log" 2>&1 &
 pids+=($!)
 target_pid=$!
-for _ in $(seq 300); do # up to 30 s
-	[ -s "$tmp/info.json" ] && break
-	kill -0 "$target_pid" 2>/dev/null || { cat "$tmp/target.log" >&2; die "rstarget exited"; }
-	sleep 0.1
-done
-[ -s "$tmp/info.json" ] || die "rstarget did not start within 30 s"
+wait_for "$tmp/info.json" "$target_pid" rstarget
 protected=$(json_get protected "$tmp/info.json")
 unprotected=$(json_get unprotected "$tmp/info.json")
 stats=$(json_get stats "$tmp/info.json")

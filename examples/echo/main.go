@@ -6,11 +6,7 @@
 package main
 
 import (
-	"context"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,9 +16,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(orders.Main(ctx, "echo", os.Getenv, os.Stderr, newHandler))
+	orders.Run("echo", newHandler)
 }
 
 func newHandler(guard *rs.Guard) http.Handler {

@@ -6,11 +6,7 @@
 package main
 
 import (
-	"context"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,10 +16,8 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	gin.SetMode(gin.ReleaseMode)
-	os.Exit(orders.Main(ctx, "gin", os.Getenv, os.Stderr, newHandler))
+	orders.Run("gin", newHandler)
 }
 
 func newHandler(guard *rs.Guard) http.Handler {

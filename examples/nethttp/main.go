@@ -14,12 +14,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tokengate/tokengate/examples/internal/orders"
 	"github.com/tokengate/tokengate/middleware/nethttp"
@@ -27,9 +23,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(orders.Main(ctx, "nethttp", os.Getenv, os.Stderr, newHandler))
+	orders.Run("nethttp", newHandler)
 }
 
 // newHandler is the protected API: every route needs a valid token, and

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,9 +29,10 @@ func TestNewSetsEveryLimit(t *testing.T) {
 	}
 }
 
-// serve runs Serve on a loopback listener until the test ends and returns
-// the server's base URL.
-func serve(t *testing.T, h http.Handler) string {
+// serve runs Serve on a loopback listener and returns the server's base
+// URL and a function that stops it and returns Serve's result; the test's
+// end stops it too.
+func serve(t *testing.T, h http.Handler) (url string, stop func() error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,17 +43,22 @@ func serve(t *testing.T, h http.Handler) string {
 	go func() {
 		done <- httpserver.Serve(ctx, slog.New(slog.DiscardHandler), httpserver.Server{Listener: ln, Handler: h})
 	}()
+	var once sync.Once
+	var served error
+	stop = func() error {
+		once.Do(func() { cancel(); served = <-done })
+		return served
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("Serve after cancel: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), stop
 }
 
 func TestServeRefusesOversizedHeaders(t *testing.T) {
-	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	url, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
 	for _, tt := range []struct {
 		name string
 		size int
@@ -77,22 +84,14 @@ func TestServeRefusesOversizedHeaders(t *testing.T) {
 
 func TestServeLetsRequestsInFlightFinish(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- httpserver.Serve(ctx, slog.New(slog.DiscardHandler), httpserver.Server{Listener: ln, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			close(started)
-			<-release
-			io.WriteString(w, "finished")
-		})})
-	}()
+	url, stop := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(started)
+		<-release
+		io.WriteString(w, "finished")
+	}))
 	got := make(chan string, 1)
 	go func() {
-		res, err := http.Get("http://" + ln.Addr().String())
+		res, err := http.Get(url)
 		if err != nil {
 			got <- err.Error()
 			return
@@ -102,9 +101,10 @@ func TestServeLetsRequestsInFlightFinish(t *testing.T) {
 		got <- string(b)
 	}()
 	<-started
-	cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
 	select {
-	case err := <-done:
+	case err := <-stopped:
 		t.Fatalf("Serve returned %v with a request in flight", err)
 	case <-time.After(50 * time.Millisecond):
 	}
@@ -112,7 +112,7 @@ func TestServeLetsRequestsInFlightFinish(t *testing.T) {
 	if body := <-got; body != "finished" {
 		t.Errorf("the request in flight got %q", body)
 	}
-	if err := <-done; err != nil {
+	if err := <-stopped; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
 }

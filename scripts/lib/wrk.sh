@@ -13,6 +13,19 @@ usage() {
 	exit 2
 }
 
+# load_flag OPT ARG: set the flag both scripts take (-d -t -c -r -w) from
+# a getopts letter; false for any other letter.
+load_flag() {
+	case $1 in
+	d) DURATION=$2 ;;
+	t) THREADS=$2 ;;
+	c) CONNECTIONS=$2 ;;
+	r) ROUNDS=$2 ;;
+	w) WARMUP=$2 ;;
+	*) return 1 ;;
+	esac
+}
+
 # check_load_flags: validate DURATION, WARMUP, THREADS, CONNECTIONS, ROUNDS.
 check_load_flags() {
 	[[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "duration $DURATION: want e.g. 10s, 1m"
@@ -78,6 +91,17 @@ cleanup() {
 		wait "$pid" 2>/dev/null || true
 	done
 	rm -rf "$tmp"
+}
+
+# wait_for FILE PID NAME: wait (up to 60 s) until FILE is not empty; if the
+# process PID exits first, print $tmp/NAME.log and die.
+wait_for() {
+	for _ in $(seq 600); do
+		[ -s "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || { cat "$tmp/$3.log" >&2; die "$3 exited"; }
+		sleep 0.1
+	done
+	die "$3 did not start within 60 s"
 }
 
 # json_get KEY FILE: a string member of a JSON document (no escapes in the

@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/tokengate/tokengate/examples/internal/envconfig"
 	"github.com/tokengate/tokengate/internal/httpserver"
@@ -54,6 +57,16 @@ func Routes(svc *envconfig.Service, api http.Handler) http.Handler {
 	}
 	mux.Handle("/", api)
 	return mux
+}
+
+// Run is what an example's main calls: [Main] with the process's
+// environment and stderr, stopped by SIGINT or SIGTERM; it exits with
+// Main's status.
+func Run(name string, handler func(*rs.Guard) http.Handler) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, name, os.Getenv, os.Stderr, handler)
+	stop()
+	os.Exit(code)
 }
 
 // Main reads the environment (see package envconfig), builds the guard,

@@ -1,6 +1,7 @@
 package orders_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -12,7 +13,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -212,25 +212,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that a server's logger and a test may use
-// at once.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The hardening review found that the example servers set only
 // ReadHeaderTimeout, so a copied example took a 1 MB header (and a body sent
 // a byte a minute). Main must serve with the limits of "tokengate serve".
@@ -243,29 +224,41 @@ func TestExampleServerHasServeLimits(t *testing.T) {
 		"ADDR":               "127.0.0.1:0",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	// Main's log goes through a pipe: the first line naming the address
+	// tells where it listens; the rest is kept for a failure message.
+	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- orders.Main(ctx, "limits", func(k string) string { return env[k] }, &out, func(g *rs.Guard) http.Handler {
+		done <- orders.Main(ctx, "limits", func(k string) string { return env[k] }, pw, func(g *rs.Guard) http.Handler {
 			return nethttp.MustNew(nethttp.Config{Guard: g})(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
 		})
+		pw.Close()
+	}()
+	addrc, logs := make(chan string, 1), make(chan string, 1)
+	go func() {
+		var all strings.Builder
+		listening := regexp.MustCompile(`msg=listening example=limits addr=(\S+)`)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addrc <- m[1]
+			}
+		}
+		close(addrc)
+		logs <- all.String()
 	}()
 	defer func() {
 		cancel()
 		if code := <-done; code != 0 {
-			t.Errorf("exit code %d; output:\n%s", code, out.String())
+			t.Errorf("exit code %d; output:\n%s", code, <-logs)
 		}
 	}()
-	addr := regexp.MustCompile(`msg=listening example=limits addr=(\S+)`)
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := addr.FindStringSubmatch(out.String()); m != nil {
-			url = "http://" + m[1]
-		}
+	addr, ok := <-addrc
+	if !ok {
+		t.Fatal("Main stopped before it listened")
 	}
-	if url == "" {
-		t.Fatalf("no listening line:\n%s", out.String())
-	}
+	url := "http://" + addr
 	for _, tt := range []struct {
 		name   string
 		header string

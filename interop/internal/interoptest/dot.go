@@ -22,14 +22,12 @@ const (
 // discovery document: use IntrospectionURL directly.
 type DOT struct {
 	// BaseURL is http://127.0.0.1:PORT.
-	BaseURL          string
-	TokenURL         string
-	IntrospectionURL string
-	RevocationURL    string
-
-	// API gets tokens with client_credentials (any of the scopes
-	// orders:read, orders:write; orders:read when none is asked for).
-	API Client
+	BaseURL string
+	// The endpoints (TokenURL, IntrospectionURL, RevocationURL) and API,
+	// which gets tokens with client_credentials (any of the scopes
+	// orders:read, orders:write; orders:read when none is asked for) and
+	// may revoke them (DOT deletes a revoked token).
+	authServer
 	// RS is a confidential client that may introspect with its credentials
 	// (HTTP Basic or in the form body). Its secret contains characters that
 	// must be form-urlencoded in Basic credentials (RFC 6749 §2.3.1). It may
@@ -43,8 +41,7 @@ type DOT struct {
 	// introspection answer carries a username.
 	UserToken string
 
-	proc    *process
-	dataDir string
+	peer
 }
 
 // StartDOT launches Django OAuth Toolkit as an authorization server for the
@@ -52,16 +49,7 @@ type DOT struct {
 func StartDOT(t testing.TB) *DOT {
 	t.Helper()
 	d, err := LaunchDOT()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Django OAuth Toolkit output:\n%s", d.Logs())
-		}
-		d.Close()
-	})
-	return d
+	return startPeer(t, "Django OAuth Toolkit", d, err)
 }
 
 // LaunchDOT starts Django OAuth Toolkit (interop/testdata/dot, with the
@@ -70,7 +58,7 @@ func StartDOT(t testing.TB) *DOT {
 // must Close it.
 func LaunchDOT() (*DOT, error) {
 	d := &DOT{
-		API:                Client{ID: "api-client", Secret: randomSecret("")},
+		authServer:         authServer{API: Client{ID: "api-client", Secret: randomSecret("")}},
 		RS:                 Client{ID: "rs-client", Secret: randomSecret(specialUnicode)},
 		IntrospectionToken: "introspect-" + randomHex(),
 		UserToken:          "user-" + randomHex(),
@@ -86,44 +74,15 @@ func LaunchDOT() (*DOT, error) {
 			{"token": d.UserToken, "client_id": d.API.ID, "scope": "orders:read", "expires_in": 3600, "username": "alice"},
 		},
 	}
-	proc, dataDir, base, err := launchDjango("Django OAuth Toolkit", setup, nil)
+	proc, base, err := launchDjango("Django OAuth Toolkit", setup, nil)
 	if err != nil {
 		return nil, err
 	}
-	d.proc, d.dataDir, d.BaseURL = proc, dataDir, base
+	d.proc, d.BaseURL = proc, base
 	d.TokenURL = base + "/o/token/"
 	d.IntrospectionURL = base + "/o/introspect/"
 	d.RevocationURL = base + "/o/revoke_token/"
 	return d, nil
-}
-
-// Token gets a token for scope from the API client by client_credentials.
-// It fails t if the AS refuses.
-func (d *DOT) Token(t testing.TB, scope string) string {
-	t.Helper()
-	tok, err := clientCredentials(d.TokenURL, d.API, scope)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// Revoke revokes token (RFC 7009) as the API client; DOT deletes it. It
-// fails t if the AS refuses.
-func (d *DOT) Revoke(t testing.TB, token string) {
-	t.Helper()
-	if err := revoke(d.RevocationURL, d.API, token); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Logs returns the end of the peer's output.
-func (d *DOT) Logs() string { return d.proc.out.String() }
-
-// Close stops the peer and removes its database. It is safe to call more than once.
-func (d *DOT) Close() {
-	d.proc.stop()
-	_ = os.RemoveAll(d.dataDir)
 }
 
 // DOTResourceServerOptions configures [LaunchDOTResourceServer]: which AS
@@ -158,8 +117,7 @@ type DOTResourceServer struct {
 	BaseURL  string
 	HelloURL string
 
-	proc    *process
-	dataDir string
+	peer
 }
 
 // StartDOTResourceServer launches Django OAuth Toolkit as a resource server
@@ -167,16 +125,7 @@ type DOTResourceServer struct {
 func StartDOTResourceServer(t testing.TB, opts DOTResourceServerOptions) *DOTResourceServer {
 	t.Helper()
 	r, err := LaunchDOTResourceServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Django OAuth Toolkit (resource server) output:\n%s", r.Logs())
-		}
-		r.Close()
-	})
-	return r
+	return startPeer(t, "Django OAuth Toolkit (resource server)", r, err)
 }
 
 // LaunchDOTResourceServer starts Django OAuth Toolkit as a resource server
@@ -208,49 +157,36 @@ func LaunchDOTResourceServer(opts DOTResourceServerOptions) (*DOTResourceServer,
 		env["DOT_RS_CLIENT_ID"] = opts.ClientID
 		env["DOT_RS_CLIENT_SECRET"] = opts.ClientSecret
 	}
-	proc, dataDir, base, err := launchDjango("Django OAuth Toolkit (resource server)", nil, env)
+	proc, base, err := launchDjango("Django OAuth Toolkit (resource server)", nil, env)
 	if err != nil {
 		return nil, err
 	}
-	return &DOTResourceServer{BaseURL: base, HelloURL: base + "/api/hello", proc: proc, dataDir: dataDir}, nil
-}
-
-// Logs returns the end of the peer's output.
-func (r *DOTResourceServer) Logs() string { return r.proc.out.String() }
-
-// Close stops the peer and removes its database. It is safe to call more than once.
-func (r *DOTResourceServer) Close() {
-	r.proc.stop()
-	_ = os.RemoveAll(r.dataDir)
+	return &DOTResourceServer{BaseURL: base, HelloURL: base + "/api/hello", peer: peer{proc}}, nil
 }
 
 // launchDjango runs interop/testdata/dot's tokengate_serve command (migrate,
-// load setup, runserver) on a free port and waits until it answers.
-func launchDjango(name string, setup any, env map[string]string) (proc *process, dataDir, base string, err error) {
+// load setup, runserver) on a free port with a new data directory, removed
+// when the process stops, and waits until it answers.
+func launchDjango(name string, setup any, env map[string]string) (proc *process, base string, err error) {
 	root, err := repoRoot()
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", err
 	}
 	if _, err := os.Stat(debianPython); err != nil {
-		return nil, "", "", fmt.Errorf("%w: %s is missing", ErrNotInstalled, debianPython)
+		return nil, "", fmt.Errorf("%w: %s is missing", ErrNotInstalled, debianPython)
 	}
 	if _, err := os.Stat(dotPackage); err != nil {
-		return nil, "", "", fmt.Errorf("%w: python3-django-oauth-toolkit (%s) is missing", ErrNotInstalled, dotPackage)
+		return nil, "", fmt.Errorf("%w: python3-django-oauth-toolkit (%s) is missing", ErrNotInstalled, dotPackage)
 	}
 	dir := filepath.Join(root, "interop", "testdata", "dot")
 	setupJSON, err := json.Marshal(setup)
 	if err != nil {
-		return nil, "", "", fmt.Errorf("interoptest: %w", err)
+		return nil, "", fmt.Errorf("interoptest: %w", err)
 	}
-	for attempt := 0; ; attempt++ {
-		dataDir, err = os.MkdirTemp("", "tokengate-dot-")
+	proc, port, err := launch(func(port string) (*process, error) {
+		dataDir, err := os.MkdirTemp("", "tokengate-dot-")
 		if err != nil {
-			return nil, "", "", fmt.Errorf("interoptest: %w", err)
-		}
-		port, err := freePort()
-		if err != nil {
-			os.RemoveAll(dataDir)
-			return nil, "", "", err
+			return nil, fmt.Errorf("interoptest: %w", err)
 		}
 		all := map[string]string{
 			"DOT_DATA_DIR":            dataDir,
@@ -265,24 +201,21 @@ func launchDjango(name string, setup any, env map[string]string) (proc *process,
 			all[k] = v
 		}
 		drop := []string{"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"}
-		proc, err = startProcess(name, dir, all, drop, debianPython, "manage.py", "tokengate_serve", "127.0.0.1:"+port)
+		proc, err := startProcess(name, dir, all, drop, debianPython, "manage.py", "tokengate_serve", "127.0.0.1:"+port)
 		if err != nil {
 			os.RemoveAll(dataDir)
-			return nil, "", "", err
+			return nil, err
 		}
-		base = "http://127.0.0.1:" + port
+		proc.afterStop = append(proc.afterStop, func() { os.RemoveAll(dataDir) })
+		return proc, nil
+	}, func(port string) string {
 		// Any answer means runserver is up; migrations and setup ran before it.
-		err = proc.waitReady(base+"/o/introspect/", 403)
-		if err == nil {
-			return proc, dataDir, base, nil
-		}
-		proc.stop()
-		os.RemoveAll(dataDir)
-		if attempt < 2 && addrInUse(proc.out.String()) {
-			continue
-		}
-		return nil, "", "", err
+		return "http://127.0.0.1:" + port + "/o/introspect/"
+	}, 403)
+	if err != nil {
+		return nil, "", err
 	}
+	return proc, "http://127.0.0.1:" + port, nil
 }
 
 func randomHex() string {

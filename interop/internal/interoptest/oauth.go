@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -17,6 +18,36 @@ import (
 type Client struct {
 	ID     string
 	Secret string
+}
+
+// authServer is what the peers that play an authorization server share:
+// their endpoints, and the client that gets and revokes tokens.
+type authServer struct {
+	TokenURL         string
+	IntrospectionURL string
+	RevocationURL    string
+	// API gets tokens with client_credentials and may revoke them.
+	API Client
+}
+
+// Token gets a token for scope from the API client by client_credentials.
+// It fails t if the AS refuses.
+func (a *authServer) Token(t testing.TB, scope string) string {
+	t.Helper()
+	tok, err := clientCredentials(a.TokenURL, a.API, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Revoke revokes token (RFC 7009) as the API client. It fails t if the AS
+// refuses.
+func (a *authServer) Revoke(t testing.TB, token string) {
+	t.Helper()
+	if err := revoke(a.RevocationURL, a.API, token); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // httpClient talks to the peers; they all live on loopback.

@@ -48,19 +48,17 @@ type OIDCProviderOptions struct {
 // signed-then-encrypted, RFC 9701) and revocation.
 type OIDCProvider struct {
 	// Issuer is http://127.0.0.1:PORT; discovery is under it.
-	Issuer           string
-	TokenURL         string
-	IntrospectionURL string
-	RevocationURL    string
-	JWKSURL          string
+	Issuer string
+	// The endpoints (TokenURL, IntrospectionURL, RevocationURL) and API,
+	// which gets tokens with client_credentials and may revoke them.
+	authServer
+	JWKSURL string
 	// Resource is the resource indicator (RFC 8707) every client_credentials
 	// token is issued for: the "aud" of its introspection answer.
 	Resource string
 	// Scopes are the scopes the resource accepts: "orders:read orders:write".
 	Scopes string
 
-	// API gets tokens with client_credentials and may revoke them.
-	API Client
 	// RSBasic introspects with client_secret_basic. Its secret contains
 	// characters that must be form-urlencoded (RFC 6749 §2.3.1).
 	RSBasic Client
@@ -76,7 +74,7 @@ type OIDCProvider struct {
 	// private key when it was generated, else the public key from the options.
 	EncryptionKey jose.JSONWebKey
 
-	proc *process
+	peer
 }
 
 // StartOIDCProvider launches oidc-provider for the duration of t. It fails t
@@ -84,16 +82,7 @@ type OIDCProvider struct {
 func StartOIDCProvider(t testing.TB, opts OIDCProviderOptions) *OIDCProvider {
 	t.Helper()
 	p, err := LaunchOIDCProvider(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("oidc-provider output:\n%s", p.Logs())
-		}
-		p.Close()
-	})
-	return p
+	return startPeer(t, "oidc-provider", p, err)
 }
 
 // LaunchOIDCProvider starts oidc-provider (interop/testdata/oidc-provider,
@@ -125,12 +114,12 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 	p := &OIDCProvider{
 		Resource:    "urn:tokengate:orders",
 		Scopes:      "orders:read orders:write",
-		API:         Client{ID: "api-client", Secret: randomSecret("")},
 		RSBasic:     Client{ID: "rs-basic", Secret: randomSecret(specialASCII)},
 		RSPost:      Client{ID: "rs-post", Secret: randomSecret("")},
 		RSSigned:    Client{ID: "rs-signed", Secret: randomSecret("")},
 		RSEncrypted: Client{ID: "rs-encrypted", Secret: randomSecret("")},
 	}
+	p.API = Client{ID: "api-client", Secret: randomSecret("")}
 	if opts.EncryptionKey != nil {
 		p.EncryptionKey = *opts.EncryptionKey
 	} else {
@@ -178,11 +167,7 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 		return nil, fmt.Errorf("interoptest: %w", err)
 	}
 
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
+	proc, port, err := launch(func(port string) (*process, error) {
 		env := map[string]string{
 			"OP_PORT":     port,
 			"OP_CLIENTS":  string(clientsJSON),
@@ -192,22 +177,12 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 		if len(opts.FetchAllow) > 0 {
 			env["OP_FETCH_ALLOW"] = strings.Join(opts.FetchAllow, " ")
 		}
-		proc, err := startProcess("oidc-provider", dir, env, []string{"NODE_OPTIONS", "OP_FETCH_ALLOW"}, node, "server.js")
-		if err != nil {
-			return nil, err
-		}
-		p.Issuer = "http://127.0.0.1:" + port
-		err = proc.waitReady(p.Issuer+"/.well-known/openid-configuration", 200)
-		if err == nil {
-			p.proc = proc
-			break
-		}
-		proc.stop()
-		if attempt < 2 && addrInUse(proc.out.String()) {
-			continue
-		}
+		return startProcess("oidc-provider", dir, env, []string{"NODE_OPTIONS", "OP_FETCH_ALLOW"}, node, "server.js")
+	}, func(port string) string { return "http://127.0.0.1:" + port + "/.well-known/openid-configuration" }, 200)
+	if err != nil {
 		return nil, err
 	}
+	p.proc, p.Issuer = proc, "http://127.0.0.1:"+port
 	// The endpoints oidc-provider 9 mounts by default (routes.*), which its
 	// discovery document also advertises.
 	p.TokenURL = p.Issuer + "/token"
@@ -230,28 +205,3 @@ func checkOIDCProviderInstalled(dir string) error {
 	}
 	return nil
 }
-
-// Token gets a token for scope from the API client by client_credentials.
-// It fails t if the AS refuses.
-func (p *OIDCProvider) Token(t testing.TB, scope string) string {
-	t.Helper()
-	tok, err := clientCredentials(p.TokenURL, p.API, scope)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// Revoke revokes token (RFC 7009) as the API client. It fails t if the AS refuses.
-func (p *OIDCProvider) Revoke(t testing.TB, token string) {
-	t.Helper()
-	if err := revoke(p.RevocationURL, p.API, token); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Logs returns the end of the peer's output.
-func (p *OIDCProvider) Logs() string { return p.proc.out.String() }
-
-// Close stops the peer. It is safe to call more than once.
-func (p *OIDCProvider) Close() { p.proc.stop() }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -58,6 +59,8 @@ type process struct {
 	err  error         // Wait's result, readable after done is closed
 
 	stopOnce sync.Once
+	// afterStop runs once the process has stopped: removing its data.
+	afterStop []func()
 }
 
 // startProcess starts argv in dir with the parent's environment (minus the
@@ -143,7 +146,7 @@ func (p *process) waitReady(url string, accept ...int) error {
 	}
 }
 
-// stop kills the peer's process group and waits for it.
+// stop kills the peer's process group, waits for it and runs afterStop.
 func (p *process) stop() {
 	p.stopOnce.Do(func() {
 		killGroup(p.cmd.Process.Pid)
@@ -151,7 +154,68 @@ func (p *process) stop() {
 		case <-p.done:
 		case <-time.After(10 * time.Second):
 		}
+		for _, f := range p.afterStop {
+			f()
+		}
 	})
+}
+
+// launch starts a program on a free loopback port and waits until
+// readyURL(port) answers with one of the accepted statuses (any, if none).
+// start launches the program on port. When another process took the port
+// between freePort and the program's own bind, it tries again, three times
+// in all.
+func launch(start func(port string) (*process, error), readyURL func(port string) string, accept ...int) (*process, string, error) {
+	for attempt := 0; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, "", err
+		}
+		proc, err := start(port)
+		if err != nil {
+			return nil, "", err
+		}
+		err = proc.waitReady(readyURL(port), accept...)
+		if err == nil {
+			return proc, port, nil
+		}
+		proc.stop()
+		if attempt < 2 && addrInUse(proc.out.String()) {
+			continue
+		}
+		return nil, "", err
+	}
+}
+
+// peer is what every running program of this package has: its process.
+type peer struct {
+	proc *process
+}
+
+// Logs returns the end of the program's output.
+func (p *peer) Logs() string { return p.proc.out.String() }
+
+// Close stops the program and removes its data. It is safe to call more
+// than once.
+func (p *peer) Close() { p.proc.stop() }
+
+// startPeer is the Start* form of a Launch* function: it fails t on err,
+// and when t ends it stops p, logging its output first if t failed.
+func startPeer[P interface {
+	Logs() string
+	Close()
+}](t testing.TB, name string, p P, err error) P {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.Logs())
+		}
+		p.Close()
+	})
+	return p
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.

@@ -9,8 +9,8 @@ import (
 // loopback port that was given to it as ADDR.
 type Server struct {
 	// URL is http://ADDR.
-	URL  string
-	proc *process
+	URL string
+	peer
 }
 
 // StartServer runs argv with env plus ADDR=127.0.0.1:PORT (and no TOKENGATE_*
@@ -20,16 +20,7 @@ type Server struct {
 func StartServer(t testing.TB, name string, env map[string]string, argv ...string) *Server {
 	t.Helper()
 	s, err := launchServer(name, env, argv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, s.Logs())
-		}
-		s.Close()
-	})
-	return s
+	return startPeer(t, name, s, err)
 }
 
 func launchServer(name string, env map[string]string, argv []string) (*Server, error) {
@@ -40,31 +31,12 @@ func launchServer(name string, env map[string]string, argv []string) (*Server, e
 	for k, v := range env {
 		all[k] = v
 	}
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
+	proc, port, err := launch(func(port string) (*process, error) {
 		all["ADDR"] = "127.0.0.1:" + port
-		proc, err := startProcess(name, "", all, nil, argv...)
-		if err != nil {
-			return nil, err
-		}
-		s := &Server{URL: "http://127.0.0.1:" + port, proc: proc}
-		err = proc.waitReady(s.URL + "/")
-		if err == nil {
-			return s, nil
-		}
-		proc.stop()
-		if attempt < 2 && addrInUse(proc.out.String()) {
-			continue
-		}
+		return startProcess(name, "", all, nil, argv...)
+	}, func(port string) string { return "http://127.0.0.1:" + port + "/" })
+	if err != nil {
 		return nil, err
 	}
+	return &Server{URL: "http://127.0.0.1:" + port, peer: peer{proc}}, nil
 }
-
-// Logs returns the end of the program's output.
-func (s *Server) Logs() string { return s.proc.out.String() }
-
-// Close stops the program. It is safe to call more than once.
-func (s *Server) Close() { s.proc.stop() }

@@ -3,11 +3,6 @@ package jwtintrospect
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,6 +16,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/tokengate/tokengate/internal/jwks"
 	"github.com/tokengate/tokengate/internal/strictjson"
 	"github.com/tokengate/tokengate/introspect"
 )
@@ -30,9 +26,6 @@ var _ introspect.Decoder = (*Decoder)(nil)
 
 // maxHeaderBytes caps a JOSE header segment (base64url text).
 const maxHeaderBytes = 8 << 10
-
-// maxKeysTried bounds how many keys a response without "kid" is tried with.
-const maxKeysTried = 8
 
 // Decode verifies body, an RFC 9701 response served with contentType, and
 // returns the RFC 7662 response it carries. Its errors match
@@ -223,60 +216,11 @@ func (d *Decoder) verifySignature(ctx context.Context, jws *jose.JSONWebSignatur
 		}
 		candidates = all
 	}
-	tried := 0
-	var unfit error
-	for _, jwk := range candidates {
-		key, err := verificationKey(jwk, h.Alg)
-		if err != nil {
-			unfit = err
-			continue
-		}
-		if tried++; tried > maxKeysTried {
-			break
-		}
-		if payload, err := jws.Verify(key); err == nil {
-			return payload, nil
-		}
+	payload, err := jwks.Verify(jws, h.Alg, candidates)
+	if err != nil {
+		return nil, reject(ErrSignature, "no key of the JWK Set verifies it", err)
 	}
-	if tried == 0 {
-		if unfit != nil {
-			return nil, reject(ErrSignature, "no key fits", unfit)
-		}
-		return nil, reject(ErrSignature, "the JWK Set holds no key for "+h.Alg, nil)
-	}
-	return nil, reject(ErrSignature, "signature does not match", nil)
-}
-
-// verificationKey returns the public key of jwk if it may verify alg: its
-// "use" and "alg", when present, must agree, and its type must be the one
-// alg is defined for.
-func verificationKey(jwk jwkset.JWK, alg string) (crypto.PublicKey, error) {
-	m := jwk.Marshal()
-	if m.USE != "" && m.USE != jwkset.UseSig {
-		return nil, fmt.Errorf("key %q has use %q", m.KID, m.USE)
-	}
-	if m.ALG != "" && string(m.ALG) != alg {
-		return nil, fmt.Errorf("key %q is for alg %s, not %s", m.KID, m.ALG, alg)
-	}
-	key := jwk.Key()
-	if s, ok := key.(crypto.Signer); ok {
-		key = s.Public()
-	}
-	ok := false
-	switch k := key.(type) {
-	case *rsa.PublicKey:
-		ok = (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")) && k.N.BitLen() >= minRSABits
-	case *ecdsa.PublicKey:
-		ok = (alg == "ES256" && k.Curve == elliptic.P256()) ||
-			(alg == "ES384" && k.Curve == elliptic.P384()) ||
-			(alg == "ES512" && k.Curve == elliptic.P521())
-	case ed25519.PublicKey:
-		ok = alg == "EdDSA"
-	}
-	if !ok {
-		return nil, fmt.Errorf("key %q (%T) does not fit alg %s", m.KID, key, alg)
-	}
-	return key, nil
+	return payload, nil
 }
 
 // claims are the top-level members of an RFC 9701 response.

@@ -198,27 +198,15 @@ for name in "${names[@]}"; do
 	printf '  %-14s introspection %s   token %s\n' "$name" "${introspect_url[$name]}" "${token_url[$name]}"
 done
 
-# cpu_ticks PID: user + system CPU time of a process (all its threads), in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 
 # run KIND NAME URL AUTH BODY: one wrk run; prints a summary line, appends
 # req/s to $tmp/KIND-NAME and the server's CPU time per request (µs) to
 # $tmp/KIND-NAME.cpu.
 run() {
-	local kind=$1 name=$2 out=$tmp/wrk.out rps n non2xx errors latency cpu0 cpu
-	cpu0=$(cpu_ticks "${pid_of[$name]}")
-	(cd "$tmp" && WRK_AUTH=$4 WRK_BODY=$5 wrk "${wrk_args[@]}" "$3") >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-	cpu=$(($(cpu_ticks "${pid_of[$name]}") - cpu0))
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-	n=$(awk '/ requests in / {print $1}' "$out")
-	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-	errors=$(sed -n 's/^ *Socket errors: *//p' "$out")
-	latency=$(awk '$1 == "Latency" {print $2 " avg, " $4 " max"}' "$out")
-	[ -n "$rps" ] && [ -n "$n" ] || { cat "$out" >&2; die "no Requests/sec in wrk's output"; }
-	cpu=$(awk -v t="$cpu" -v hz="$hz" -v n="$n" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+	local kind=$1 name=$2 rps latency non2xx socket_errors cpu
+	WRK_AUTH=$4 WRK_BODY=$5 measure "${pid_of[$name]}" "$3"
 	printf '  %-14s %-13s %9.0f req/s   server CPU %6.1f µs/req   latency %s%s%s\n' "$name" "$kind" "$rps" "$cpu" "$latency" \
-		"${non2xx:+   NON-2xx: $non2xx}" "${errors:+   socket errors: $errors}"
+		"${non2xx:+   NON-2xx: $non2xx}" "${socket_errors:+   socket errors: $socket_errors}"
 	[ -z "$non2xx" ] || die "$name: $non2xx $kind responses were not 2xx"
 	echo "$rps" >>"$tmp/$kind-$name"
 	echo "$cpu" >>"$tmp/$kind-$name.cpu"

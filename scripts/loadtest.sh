@@ -90,31 +90,15 @@ echo "loadtest: $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg) bef
 echo "loadtest: wrk ${wrk_args[*]} -H 'Authorization: Bearer <token>' $protected"
 echo "loadtest: wrk ${wrk_args[*]} $unprotected"
 
-# cpu_ticks PID: user + system CPU time of a process (all its threads), in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 
 # run NAME URL [HEADER]: one wrk run; prints a summary line, appends req/s to
 # $tmp/NAME and the target's CPU time per request (µs) to $tmp/NAME.cpu.
 run() {
-	local name=$1 url=$2 out=$tmp/wrk.out rps n non2xx errors latency cpu0 cpu
+	local name=$1 url=$2 rps latency non2xx socket_errors cpu
 	shift 2
-	cpu0=$(cpu_ticks "$target_pid")
-	if [ $# -gt 0 ]; then
-		wrk "${wrk_args[@]}" -H "$1" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-	else
-		wrk "${wrk_args[@]}" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-	fi
-	cpu=$(($(cpu_ticks "$target_pid") - cpu0))
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-	n=$(awk '/ requests in / {print $1}' "$out")
-	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-	errors=$(sed -n 's/^ *Socket errors: *//p' "$out")
-	latency=$(awk '$1 == "Latency" {print $2 " avg, " $4 " max"}' "$out")
-	[ -n "$rps" ] && [ -n "$n" ] || { cat "$out" >&2; die "no Requests/sec in wrk's output"; }
-	cpu=$(awk -v t="$cpu" -v hz="$hz" -v n="$n" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+	measure "$target_pid" ${1:+-H "$1"} "$url"
 	printf '  %-12s %10.0f req/s   target CPU %5.1f µs/req   latency %s%s%s\n' "$name" "$rps" "$cpu" "$latency" \
-		"${non2xx:+   NON-2xx: $non2xx}" "${errors:+   socket errors: $errors}"
+		"${non2xx:+   NON-2xx: $non2xx}" "${socket_errors:+   socket errors: $socket_errors}"
 	[ -z "$non2xx" ] || die "$name: $non2xx responses were not 2xx"
 	echo "$rps" >>"$tmp/$name"
 	echo "$cpu" >>"$tmp/$name.cpu"

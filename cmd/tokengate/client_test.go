@@ -209,16 +209,7 @@ func TestClientListDeleteAndKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, "", tt.vars, tt.args...)
-			if r.code != tt.wantCode {
-				t.Fatalf("code %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.wantCode, r.stdout, r.stderr)
-			}
-			if !strings.Contains(r.stdout, tt.wantStdout) {
-				t.Errorf("stdout %q lacks %q", r.stdout, tt.wantStdout)
-			}
-			if !strings.Contains(r.stderr, tt.wantStderr) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tt.wantStderr)
-			}
+			runCLI(t, "", tt.vars, tt.args...).check(t, tt.wantCode, tt.wantStdout, tt.wantStderr)
 		})
 	}
 	if _, err := os.Stat(missing); err == nil {

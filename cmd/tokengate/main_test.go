@@ -33,6 +33,21 @@ func runCLI(t testing.TB, stdin string, vars map[string]string, args ...string) 
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
+// check fails t unless r exited with code and its stdout and stderr contain
+// the given texts.
+func (r result) check(t *testing.T, code int, stdout, stderr string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstdout: %s\nstderr: %s", r.code, code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, stdout) {
+		t.Errorf("stdout %q lacks %q", r.stdout, stdout)
+	}
+	if !strings.Contains(r.stderr, stderr) {
+		t.Errorf("stderr %q lacks %q", r.stderr, stderr)
+	}
+}
+
 func TestDispatch(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -62,15 +77,7 @@ func TestDispatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, "", nil, tt.args...)
-			if r.code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.wantCode, r.stdout, r.stderr)
-			}
-			if !strings.Contains(r.stdout, tt.wantStdout) {
-				t.Errorf("stdout = %q, want it to contain %q", r.stdout, tt.wantStdout)
-			}
-			if !strings.Contains(r.stderr, tt.wantStderr) {
-				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tt.wantStderr)
-			}
+			r.check(t, tt.wantCode, tt.wantStdout, tt.wantStderr)
 			if tt.wantStdout == "" && r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
 			}

@@ -104,6 +104,27 @@ wait_for() {
 	die "$3 did not start within 60 s"
 }
 
+# cpu_ticks PID: user + system CPU time of a process (all its threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure PID WRK-ARG...: one wrk run, in $tmp (where a -s script is), with
+# the array wrk_args and then WRK-ARG...; sets rps, latency, non2xx,
+# socket_errors and cpu (the CPU time of process PID per request, in µs).
+measure() {
+	local pid=$1 out=$tmp/wrk.out n ticks
+	shift
+	ticks=$(cpu_ticks "$pid")
+	(cd "$tmp" && exec wrk "${wrk_args[@]}" "$@") >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	ticks=$(($(cpu_ticks "$pid") - ticks))
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	n=$(awk '/ requests in / {print $1}' "$out")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+	socket_errors=$(sed -n 's/^ *Socket errors: *//p' "$out")
+	latency=$(awk '$1 == "Latency" {print $2 " avg, " $4 " max"}' "$out")
+	[ -n "$rps" ] && [ -n "$n" ] || { cat "$out" >&2; die "no Requests/sec in wrk's output"; }
+	cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+}
+
 # json_get KEY FILE: a string member of a JSON document (no escapes in the
 # values we read).
 json_get() {

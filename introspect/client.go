@@ -17,6 +17,7 @@ import (
 	"github.com/tokengate/tokengate/internal/discovery"
 	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
+	"github.com/tokengate/tokengate/tokeninfo"
 )
 
 // AuthStyle is how the client authenticates to the introspection endpoint
@@ -404,19 +405,20 @@ func (c *Client) call(ctx context.Context, token string) (*Response, error) {
 	return c.fetch(ctx, endpoint, token)
 }
 
-// check reports whether an active verdict is still valid at now.
+// check reports whether a verdict is active and valid at now, with
+// Config.ClockSkew of leeway ([Response.ValidAt]).
 func (c *Client) check(r *Response, now time.Time) error {
-	if !r.Active {
-		return fmt.Errorf("%w: active is false", ErrInactive)
+	switch err := r.ValidAt(now, c.cfg.ClockSkew); {
+	case err == nil:
+		return nil
+	case errors.Is(err, tokeninfo.ErrNotActive):
+		return errAnswerInactive
+	default:
+		return fmt.Errorf("%w: %w", ErrInactive, err)
 	}
-	if !r.Expiry.IsZero() && now.After(r.Expiry.Add(c.cfg.ClockSkew)) {
-		return fmt.Errorf("%w: expired at %s", ErrInactive, r.Expiry.Format(time.RFC3339))
-	}
-	if !r.NotBefore.IsZero() && now.Add(c.cfg.ClockSkew).Before(r.NotBefore) {
-		return fmt.Errorf("%w: not valid before %s", ErrInactive, r.NotBefore.Format(time.RFC3339))
-	}
-	return nil
 }
+
+var errAnswerInactive = fmt.Errorf("%w: active is false", ErrInactive)
 
 // introspectionURL returns the endpoint, discovering it from the issuer on
 // first use. Concurrent first calls share one discovery, which runs on a

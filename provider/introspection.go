@@ -13,8 +13,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
-	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/tokeninfo"
 )
 
 // JWTResponseMediaType is the media type of RFC 9701 introspection answers.
@@ -125,8 +125,8 @@ func (p *Provider) live(t *store.Token) bool {
 // introspect builds the RFC 7662 answer for token as who may see it.
 // Anything who may not see, and any unknown, expired or revoked token, is
 // {"active":false} and nothing else.
-func (p *Provider) introspect(ctx context.Context, who *caller, token string) (*introspect.Response, error) {
-	inactive := &introspect.Response{}
+func (p *Provider) introspect(ctx context.Context, who *caller, token string) (*tokeninfo.Response, error) {
+	inactive := &tokeninfo.Response{}
 	t, err := p.cfg.Store.Token(ctx, store.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return inactive, nil
@@ -137,7 +137,7 @@ func (p *Provider) introspect(ctx context.Context, who *caller, token string) (*
 	if !p.live(t) || !visible(who, t) {
 		return inactive, nil
 	}
-	resp := &introspect.Response{
+	resp := &tokeninfo.Response{
 		Active:    true,
 		Scope:     t.Scope,
 		ClientID:  t.ClientID,
@@ -202,7 +202,7 @@ func acceptsJWT(r *http.Request) bool {
 // token-introspection+jwt whose claims are iss, aud (the caller), iat and
 // token_introspection; encrypted to the caller's key (cty JWT) when it
 // registered for that.
-func (p *Provider) jwtResponse(ctx context.Context, client *Client, resp *introspect.Response) (string, error) {
+func (p *Provider) jwtResponse(ctx context.Context, client *Client, resp *tokeninfo.Response) (string, error) {
 	ti, err := resp.MarshalJSON()
 	if err != nil {
 		return "", err

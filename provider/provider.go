@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
-	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/tokeninfo"
 )
 
 // Client is a registered client, as kept in the store.
@@ -107,7 +107,7 @@ type Config struct {
 	// the client asking. Setting resp.Active to false makes the answer
 	// {"active":false}. Returning an error answers with a server error.
 	// The hook must not modify caller.
-	IntrospectionHook func(ctx context.Context, caller *Client, resp *introspect.Response) error
+	IntrospectionHook func(ctx context.Context, caller *Client, resp *tokeninfo.Response) error
 
 	// HTTPClient fetches clients' jwks_uri for encrypted introspection
 	// responses. Defaults to a client with a 10s timeout. Redirects are

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/tokeninfo"
 )
 
 // verdict applies the policy to an introspection response. cnf holds the
@@ -20,15 +22,13 @@ func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Resp
 	invalid := func(reason, desc string) (*Principal, confirmation, error) {
 		return nil, confirmation{}, newError(ErrInvalidToken, desc, nil).because(reason)
 	}
-	if !resp.Active {
-		return invalid(reasonInactive, "the access token is not active")
-	}
-	now := g.cfg.Now()
-	if !resp.Expiry.IsZero() && !now.Before(resp.Expiry.Add(g.cfg.ClockSkew)) {
+	switch err := resp.ValidAt(g.cfg.Now(), g.cfg.ClockSkew); {
+	case errors.Is(err, tokeninfo.ErrExpired):
 		return invalid("expired", "the access token has expired")
-	}
-	if !resp.NotBefore.IsZero() && now.Add(g.cfg.ClockSkew).Before(resp.NotBefore) {
+	case errors.Is(err, tokeninfo.ErrNotYetValid):
 		return invalid("not_yet_valid", "the access token is not valid yet")
+	case err != nil:
+		return invalid(reasonInactive, "the access token is not active")
 	}
 	typeDPoP := strings.EqualFold(resp.TokenType, "DPoP")
 	if g.cfg.DPoP == nil && !g.cfg.MTLS {

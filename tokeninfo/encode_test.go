@@ -1,4 +1,4 @@
-package introspect
+package tokeninfo
 
 import (
 	"encoding/json"

@@ -1,0 +1,32 @@
+package tokeninfo
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+func TestResponseExtras(t *testing.T) {
+	var r Response
+	if err := json.Unmarshal([]byte(`{"active":true,"tenant":"acme","roles":["a","b"],"cnf":{"jkt":"x"}}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	if err := r.Claim("roles", &roles); err != nil || !slices.Equal(roles, []string{"a", "b"}) {
+		t.Errorf("Claim(roles) = %v, %v", roles, err)
+	}
+	if raw, ok := r.Extra("tenant"); !ok || string(raw) != `"acme"` {
+		t.Errorf("Extra(tenant) = %s, %v", raw, ok)
+	}
+	if _, ok := r.Extra("cnf"); ok {
+		t.Error("cnf is a field, not an extra")
+	}
+	if err := r.Claim("missing", &roles); err == nil {
+		t.Error("Claim of a missing member succeeded")
+	}
+	names := r.ExtraNames()
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"roles", "tenant"}) {
+		t.Errorf("ExtraNames = %v", names)
+	}
+}

@@ -88,8 +88,14 @@ func ExampleConfig_errorBody() {
 	// {"detail":"the access token lacks the required scope: orders:write","status":403,"title":"insufficient_scope"}
 }
 
+// The metadata's bearer_methods_supported lists the ways the guard reads
+// tokens: the Authorization header, and here the form body too.
 func ExampleGuard_MetadataHandler() {
-	guard, _ := rs.New(rs.Config{Introspector: rstest.Introspector{}, Audiences: []string{"https://api.example.com"}})
+	guard, _ := rs.New(rs.Config{
+		Introspector: rstest.Introspector{},
+		Audiences:    []string{"https://api.example.com"},
+		Extractors:   []rs.Extractor{rs.FromForm(0)},
+	})
 	h, err := guard.MetadataHandler(rs.ResourceMetadata{
 		Resource:             "https://api.example.com",
 		AuthorizationServers: []string{"https://as.example.com"},
@@ -102,7 +108,7 @@ func ExampleGuard_MetadataHandler() {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", rs.WellKnownMetadataPath, nil))
 	fmt.Println(rec.Body)
 	// Output:
-	// {"resource":"https://api.example.com","authorization_servers":["https://as.example.com"],"scopes_supported":["orders:read","orders:write"],"bearer_methods_supported":["header"]}
+	// {"resource":"https://api.example.com","authorization_servers":["https://as.example.com"],"scopes_supported":["orders:read","orders:write"],"bearer_methods_supported":["header","body"]}
 }
 
 // With Config.DPoP, tokens that introspection reports as DPoP-bound

@@ -28,6 +28,10 @@
 //	TOKENGATE_TOKEN              the TOKEN to introspect or revoke, when none is given
 //	TOKENGATE_DB                 --db: the SQLite database of serve, client and keys
 //
+// A flag keeps the variables of its kind out, so that the two never mix:
+// --token-url ignores TOKENGATE_ISSUER, --client-id ignores
+// TOKENGATE_CLIENT_SECRET.
+//
 // Run "tokengate help <command>" or "tokengate <command> -h" for the flags of
 // a command. Exit status 2 means a usage error; "introspect" exits 0 for an
 // active token, 1 for an inactive one and 3 when the authorization server is
@@ -217,6 +221,9 @@ Commands:
 Environment (a flag given on the command line wins):
 
 %s
+A flag keeps the variables of its kind out, so that the two never mix:
+--token-url ignores TOKENGATE_ISSUER, --client-id ignores TOKENGATE_CLIENT_SECRET.
+
 Run "tokengate help <command>" or "tokengate <command> -h" for the flags of a command.
 Start with "tokengate demo".
 `, commandList(table), environmentList())

@@ -16,8 +16,11 @@ import (
 // authentication (RFC 6749 §5.2, RFC 7617).
 const basicRealm = `Basic realm="tokengate", charset="UTF-8"`
 
-// dummyHash is compared against when the client id is unknown, so that the
-// time taken does not tell whether the id exists.
+// dummyHash is compared against when the client id is unknown (or names a
+// public client), so that the time taken does not tell whether the id
+// exists: either way the presented secret is hashed and compared once, and
+// the registration — or its absence — comes from the client cache after
+// the first request (see Provider.client).
 var dummyHash = store.Hash("tokengate: no such client")
 
 // credentials are what a request presented to authenticate a client.
@@ -82,39 +85,67 @@ func readCredentials(r *http.Request, form url.Values) (*credentials, *oauthErro
 	return &credentials{candidates: [][2]string{{postID, postSecret}}, hasSecret: hasPostSecret}, nil
 }
 
-// authenticateClient authenticates the client of a request. A public client
-// (id alone, no secret) is accepted only if allowPublic.
-func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values, allowPublic bool) (*Client, *oauthError) {
+// authenticateClient authenticates the client of a request to endpoint
+// (EndpointToken and so on). A public client (id alone, no secret) is
+// accepted only if allowPublic. A client id that failed too often from the
+// request's address is answered 429 before anything is looked up (see
+// guard).
+func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values, endpoint string, allowPublic bool) (*Client, *oauthError) {
 	creds, oerr := readCredentials(r, form)
 	if oerr != nil {
 		return nil, oerr
 	}
+	addr := p.guard.address(r)
+	subject := creds.candidates[0][0] // the id as sent; a second reading is the same attempt
+	if oerr := p.checkAuth(addr, endpoint, subject); oerr != nil {
+		return nil, oerr
+	}
+	c, oerr := p.verifyCredentials(ctx, creds, allowPublic)
+	if oerr != nil {
+		if oerr.code == "invalid_client" {
+			p.authFailed(addr, endpoint, subject)
+		}
+		return nil, oerr
+	}
+	p.authSucceeded(addr, c.ID)
+	return c, nil
+}
+
+// verifyCredentials finds the client creds name and checks its secret.
+func (p *Provider) verifyCredentials(ctx context.Context, creds *credentials, allowPublic bool) (*Client, *oauthError) {
 	// HTTP requires a challenge with every 401 (RFC 9110 §11.6.1), so it
 	// is sent whether or not Basic was used.
 	fail := &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
 		description: "client authentication failed", challenge: basicRealm}
 	for _, cand := range creds.candidates {
 		c, err := p.client(ctx, cand[0])
-		if errors.Is(err, store.ErrNotFound) {
-			store.Equal(dummyHash, store.Hash(cand[1]))
-			continue
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			c = nil
+		case err != nil:
 			p.cfg.Logger.Error("provider: reading client", "err", err)
 			return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error"}
+		case c.Public() && !creds.hasSecret && allowPublic:
+			return c, nil
 		}
-		if c.Public() {
-			if !creds.hasSecret && allowPublic {
-				return c, nil
-			}
-			// Compared like a wrong secret, so that the time taken does
-			// not tell a public client from a confidential one.
-			store.Equal(dummyHash, store.Hash(cand[1]))
-			continue
+		// Unknown, public or confidential, with a secret or without: one
+		// hash and one comparison, so that the time taken does not tell
+		// them apart.
+		want := dummyHash
+		if c != nil && !c.Public() {
+			want = c.SecretHash
 		}
-		if creds.hasSecret && store.Equal(c.SecretHash, store.Hash(cand[1])) {
+		if p.secretMatches(want, cand[1]) && c != nil && !c.Public() && creds.hasSecret {
 			return c, nil
 		}
 	}
 	return nil, fail
+}
+
+// secretMatches hashes secret and compares it with want in constant time.
+func (p *Provider) secretMatches(want []byte, secret string) bool {
+	if p.onCompare != nil {
+		p.onCompare()
+	}
+	return store.Equal(want, store.Hash(secret))
 }

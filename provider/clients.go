@@ -89,7 +89,11 @@ type ClientSpec struct {
 
 // RegisterClient registers a client as [Admin.RegisterClient] does.
 func (p *Provider) RegisterClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
-	return p.admin.RegisterClient(ctx, spec)
+	c, secret, err := p.admin.RegisterClient(ctx, spec)
+	if err == nil {
+		p.forgetClient(c.ID) // in case its id was asked for before it existed
+	}
+	return c, secret, err
 }
 
 // Clients returns every registered client, ordered by id.

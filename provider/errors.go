@@ -18,6 +18,8 @@ type oauthError struct {
 	description string
 	// challenge, if set, is sent as WWW-Authenticate.
 	challenge string
+	// retryAfter, if set, is sent as Retry-After (seconds).
+	retryAfter string
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -50,6 +52,9 @@ func writeBody(w http.ResponseWriter, status int, contentType string, b []byte) 
 func writeError(w http.ResponseWriter, e *oauthError) {
 	if e.challenge != "" {
 		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
 	}
 	if e.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)

@@ -130,6 +130,13 @@ type req struct {
 	basic       [2]string
 	rawAuth     string
 	accept      string
+	from        string // X-Test-From, the address of withAddresses
+}
+
+// withAddresses makes X-Test-From the request's address for throttling, so
+// that one loopback test can play several hosts.
+func withAddresses(c *provider.Config) {
+	c.ClientAddress = func(r *http.Request) string { return r.Header.Get("X-Test-From") }
 }
 
 func basic(id, secret string) [2]string { return [2]string{id, secret} }
@@ -166,6 +173,9 @@ func (e *env) do(r req) answer {
 	}
 	if r.accept != "" {
 		hr.Header.Set("Accept", r.accept)
+	}
+	if r.from != "" {
+		hr.Header.Set("X-Test-From", r.from)
 	}
 	res, err := e.srv.Client().Do(hr)
 	if err != nil {

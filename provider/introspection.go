@@ -76,10 +76,10 @@ func (p *Provider) introspectionCaller(ctx context.Context, r *http.Request, for
 			if _, ok := form["client_secret"]; ok {
 				return nil, errInvalidRequest("both a bearer token and client_secret_post")
 			}
-			return p.bearerCaller(ctx, strings.TrimSpace(tok))
+			return p.bearerCaller(ctx, r, strings.TrimSpace(tok))
 		}
 	}
-	client, oerr := p.authenticateClient(ctx, r, form, false)
+	client, oerr := p.authenticateClient(ctx, r, form, EndpointIntrospection, false)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -90,11 +90,19 @@ func (p *Provider) introspectionCaller(ctx context.Context, r *http.Request, for
 	return &caller{client: client, right: client.Introspection}, nil
 }
 
-func (p *Provider) bearerCaller(ctx context.Context, tok string) (*caller, *oauthError) {
+// bearerCaller authenticates an introspection caller by its bearer token.
+// Inactive tokens are counted as failed authentications of no client id
+// (""): whether a token is active is what a guesser would learn here.
+func (p *Provider) bearerCaller(ctx context.Context, r *http.Request, tok string) (*caller, *oauthError) {
+	addr := p.guard.address(r)
+	if oerr := p.checkAuth(addr, EndpointIntrospection, ""); oerr != nil {
+		return nil, oerr
+	}
 	invalid := &oauthError{status: http.StatusUnauthorized, code: "invalid_token",
 		description: "the bearer token is not active", challenge: `Bearer error="invalid_token"`}
 	t, err := p.cfg.Store.Token(ctx, store.Hash(tok))
 	if errors.Is(err, store.ErrNotFound) {
+		p.authFailed(addr, EndpointIntrospection, "")
 		return nil, invalid
 	}
 	if err != nil {
@@ -102,6 +110,7 @@ func (p *Provider) bearerCaller(ctx context.Context, tok string) (*caller, *oaut
 		return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error"}
 	}
 	if !p.live(t) {
+		p.authFailed(addr, EndpointIntrospection, "")
 		return nil, invalid
 	}
 	if !slices.Contains(strings.Fields(t.Scope), ScopeIntrospection) {

@@ -109,6 +109,34 @@ type Config struct {
 	// The hook must not modify caller.
 	IntrospectionHook func(ctx context.Context, caller *Client, resp *tokeninfo.Response) error
 
+	// AuthFailuresPerMinute is how many failed client authentications one
+	// client id may have from one address, in a burst and then per minute,
+	// before more attempts from there get 429 Too Many Requests with
+	// Retry-After; one address may fail five times as often across all
+	// client ids, except for a client that authenticated from it lately.
+	// Nothing is counted per client id alone, so that an attacker cannot
+	// lock a client out. Defaults to DefaultAuthFailuresPerMinute (10).
+	AuthFailuresPerMinute int
+	// ClientAddress returns the address a request comes from, for
+	// AuthFailuresPerMinute. Defaults to the host of r.RemoteAddr (an IPv6
+	// address cut to its /64). Behind a reverse proxy, return the address
+	// the proxy saw (from the header your proxy sets, e.g. the last
+	// X-Forwarded-For entry it added): otherwise every request shares the
+	// proxy's address.
+	ClientAddress func(r *http.Request) string
+	// TokensPerMinute is each client's token quota at the token endpoint:
+	// that many at once, then that many a minute; beyond it, 429 Too Many
+	// Requests with Retry-After. It bounds how fast a client can fill the
+	// store (a token row is some 440 bytes, kept until it expires). It is
+	// per process: N servers on one store allow N times as many. Defaults
+	// to DefaultTokensPerMinute (600), which no client that reuses its
+	// tokens comes near.
+	TokensPerMinute int
+	// Observer, if set, receives an [Event] for failed and throttled
+	// client authentications, refused and issued tokens, and swept tokens.
+	// Package provider/prommetrics adapts it to Prometheus.
+	Observer Observer
+
 	// HTTPClient fetches clients' jwks_uri for encrypted introspection
 	// responses. Defaults to a client with a 10s timeout. Redirects are
 	// never followed, whatever its CheckRedirect: the registered URL is the
@@ -146,6 +174,9 @@ type Provider struct {
 	// jwksHTTP is cfg.HTTPClient refusing redirects.
 	jwksHTTP *http.Client
 	clients  clientCache
+	guard    *guard
+	// onCompare, if set (by tests), is called for each secret comparison.
+	onCompare func()
 
 	// stopSweeper cancels the sweeper's context; sweeperDone is closed
 	// when it has returned (at once with ManualSweep).
@@ -180,7 +211,15 @@ func New(cfg Config) (*Provider, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	if err := cfg.setServingDefaults(); err != nil {
+		return nil, err
+	}
+	g, err := newGuard(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	p := &Provider{
+		guard:    g,
 		cfg:      cfg,
 		admin:    &Admin{cfg: cfg},
 		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
@@ -285,6 +324,23 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// setServingDefaults fills in and checks the fields only New uses.
+func (cfg *Config) setServingDefaults() error {
+	if cfg.AuthFailuresPerMinute < 0 {
+		return fmt.Errorf("provider: Config.AuthFailuresPerMinute is negative")
+	}
+	if cfg.TokensPerMinute < 0 {
+		return fmt.Errorf("provider: Config.TokensPerMinute is negative")
+	}
+	if cfg.AuthFailuresPerMinute == 0 {
+		cfg.AuthFailuresPerMinute = DefaultAuthFailuresPerMinute
+	}
+	if cfg.TokensPerMinute == 0 {
+		cfg.TokensPerMinute = DefaultTokensPerMinute
 	}
 	return nil
 }
@@ -395,6 +451,9 @@ func (p *Provider) Sweep(ctx context.Context) (int64, error) {
 		n, err := p.cfg.Store.DeleteExpiredTokens(ctx, before, p.cfg.SweepBatchSize)
 		took := time.Since(start)
 		total += n
+		if n > 0 {
+			p.observe(Event{Kind: EventTokensSwept, Count: n})
+		}
 		if err != nil {
 			return total, fmt.Errorf("provider: sweeping tokens: %w", err)
 		}
@@ -454,61 +513,4 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// jwksCache caches clients' JWK Sets fetched from their jwks_uri.
-type jwksCache struct {
-	// mu guards entries.
-	mu      sync.Mutex
-	entries map[string]*jwksEntry
-}
-
-type jwksEntry struct {
-	set       []byte
-	fetchedAt time.Time
-}
-
-// clientCache keeps recently read client registrations for ClientCacheTTL.
-type clientCache struct {
-	// mu guards entries.
-	mu      sync.RWMutex
-	entries map[string]clientEntry
-}
-
-type clientEntry struct {
-	client  *Client // shared: callers must not modify it
-	expires time.Time
-}
-
-// maxCachedClients bounds the client cache; it is cleared when full.
-const maxCachedClients = 10000
-
-// client returns the registration of id, from the cache when fresh.
-func (p *Provider) client(ctx context.Context, id string) (*Client, error) {
-	ttl := p.cfg.ClientCacheTTL
-	now := p.now()
-	p.clients.mu.RLock()
-	e, ok := p.clients.entries[id]
-	p.clients.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		return e.client, nil
-	}
-	c, err := p.cfg.Store.Client(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	p.clients.mu.Lock()
-	if len(p.clients.entries) >= maxCachedClients {
-		clear(p.clients.entries)
-	}
-	p.clients.entries[id] = clientEntry{client: c, expires: now.Add(ttl)}
-	p.clients.mu.Unlock()
-	return c, nil
-}
-
-// forgetClient drops id from the cache (after this process deleted it).
-func (p *Provider) forgetClient(id string) {
-	p.clients.mu.Lock()
-	delete(p.clients.entries, id)
-	p.clients.mu.Unlock()
 }

@@ -18,7 +18,7 @@ func (p *Provider) serveRevocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	client, oerr := p.authenticateClient(ctx, r, form, true)
+	client, oerr := p.authenticateClient(ctx, r, form, EndpointRevocation, true)
 	if oerr != nil {
 		writeError(w, oerr)
 		return

@@ -34,7 +34,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, oerr)
 		return
 	}
-	client, oerr := p.authenticateClient(r.Context(), r, form, false)
+	client, oerr := p.authenticateClient(r.Context(), r, form, EndpointToken, false)
 	if oerr != nil {
 		writeError(w, oerr)
 		return
@@ -61,6 +61,11 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	audience, oerr := resourceAudience(client, form["resource"])
 	if oerr != nil {
 		writeError(w, oerr)
+		return
+	}
+	if wait := p.guard.quota.Take(client.ID); wait > 0 {
+		p.observe(Event{Kind: EventQuotaRefused, Endpoint: EndpointToken})
+		writeError(w, throttled(wait, "the client's token quota is spent; reuse its tokens until they expire"))
 		return
 	}
 	now := p.now()
@@ -221,6 +226,7 @@ func (p *Provider) issue(ctx context.Context, client *Client, scopes, audience [
 	if err := p.cfg.Store.SaveToken(ctx, t); err != nil {
 		return "", err
 	}
+	p.observe(Event{Kind: EventTokenIssued})
 	return value, nil
 }
 

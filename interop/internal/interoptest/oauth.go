@@ -34,7 +34,15 @@ type authServer struct {
 // It fails t if the AS refuses.
 func (a *authServer) Token(t testing.TB, scope string) string {
 	t.Helper()
-	tok, err := clientCredentials(a.TokenURL, a.API, scope)
+	return a.TokenForResource(t, scope, "")
+}
+
+// TokenForResource gets a token for scope and the resource indicator
+// resource (RFC 8707; none if "") from the API client by client_credentials.
+// It fails t if the AS refuses.
+func (a *authServer) TokenForResource(t testing.TB, scope, resource string) string {
+	t.Helper()
+	tok, err := clientCredentials(a.TokenURL, a.API, scope, resource)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,10 +106,13 @@ func PostForm(endpoint string, c Client, form url.Values) (status int, contentTy
 
 // clientCredentials gets an access token from tokenURL with the
 // client_credentials grant (RFC 6749 §4.4).
-func clientCredentials(tokenURL string, c Client, scope string) (string, error) {
+func clientCredentials(tokenURL string, c Client, scope, resource string) (string, error) {
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if scope != "" {
 		form.Set("scope", scope)
+	}
+	if resource != "" {
+		form.Set("resource", resource)
 	}
 	status, _, body, err := PostForm(tokenURL, c, form)
 	if err != nil {

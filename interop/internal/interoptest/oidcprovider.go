@@ -58,6 +58,10 @@ type OIDCProvider struct {
 	Resource string
 	// Scopes are the scopes the resource accepts: "orders:read orders:write".
 	Scopes string
+	// JWTResource is a second resource indicator, with the same scopes,
+	// whose access tokens are RFC 9068 JWTs (typ at+jwt, ES256): ask for
+	// one with TokenForResource.
+	JWTResource string
 
 	// RSBasic introspects with client_secret_basic. Its secret contains
 	// characters that must be form-urlencoded (RFC 6749 §2.3.1).
@@ -113,6 +117,7 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 
 	p := &OIDCProvider{
 		Resource:    "urn:tokengate:orders",
+		JWTResource: "urn:tokengate:orders-jwt",
 		Scopes:      "orders:read orders:write",
 		RSBasic:     Client{ID: "rs-basic", Secret: randomSecret(specialASCII)},
 		RSPost:      Client{ID: "rs-post", Secret: randomSecret("")},
@@ -169,10 +174,11 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 
 	proc, port, err := launch(func(port string) (*process, error) {
 		env := map[string]string{
-			"OP_PORT":     port,
-			"OP_CLIENTS":  string(clientsJSON),
-			"OP_RESOURCE": p.Resource,
-			"OP_SCOPES":   p.Scopes,
+			"OP_PORT":         port,
+			"OP_CLIENTS":      string(clientsJSON),
+			"OP_RESOURCE":     p.Resource,
+			"OP_SCOPES":       p.Scopes,
+			"OP_JWT_RESOURCE": p.JWTResource,
 		}
 		if len(opts.FetchAllow) > 0 {
 			env["OP_FETCH_ALLOW"] = strings.Join(opts.FetchAllow, " ")

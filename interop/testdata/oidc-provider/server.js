@@ -8,6 +8,9 @@
 //   OP_RESOURCE  the resource indicator given to client_credentials tokens
 //                that ask for none (their "aud")
 //   OP_SCOPES    the scopes that resource accepts, space separated
+//   OP_JWT_RESOURCE  optional: a second resource indicator, with the same
+//                scopes, whose access tokens are RFC 9068 JWTs (typ at+jwt,
+//                ES256) rather than opaque
 //   OP_FETCH_ALLOW  optional, space separated origins (http://127.0.0.1:PORT)
 //                that the provider may fetch from although they are
 //                loopback: a client's jwks_uri served by the test. Unset,
@@ -35,6 +38,7 @@ if (!Number.isInteger(port) || port <= 0) {
 const clients = JSON.parse(process.env.OP_CLIENTS ?? '[]');
 const resource = process.env.OP_RESOURCE || 'urn:tokengate:orders';
 const resourceScopes = process.env.OP_SCOPES || 'orders:read orders:write';
+const jwtResource = process.env.OP_JWT_RESOURCE || '';
 const fetchAllow = new Set((process.env.OP_FETCH_ALLOW ?? '').split(/\s+/).filter(Boolean).map((origin) => {
   const { hostname, origin: normalized } = new URL(origin);
   if (!['127.0.0.1', '[::1]'].includes(hostname)) {
@@ -98,6 +102,15 @@ const provider = new Provider(issuer, {
       defaultResource: async () => resource,
       useGrantedResource: async () => true,
       getResourceServerInfo: async (ctx, indicator) => {
+        if (jwtResource && indicator === jwtResource) {
+          return {
+            scope: resourceScopes,
+            audience: jwtResource,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: 600,
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        }
         if (indicator !== resource) {
           throw new Provider.errors.InvalidTarget();
         }

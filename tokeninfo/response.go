@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/strictjson"
 )
 
 // Response is an RFC 7662 §2.2 introspection response.
@@ -90,10 +92,12 @@ func (r *Response) Scopes() []string { return strings.Fields(r.Scope) }
 
 // UnmarshalJSON decodes an RFC 7662 response tolerantly (see [Response]).
 // The data must be a JSON object with an "active" member, which RFC 7662
-// §2.2 requires.
+// §2.2 requires, and no member name twice at any depth: which of two
+// "active" members counts is up to each parser (RFC 8259 §4), so a second
+// one must not decide.
 func (r *Response) UnmarshalJSON(data []byte) error {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := strictjson.Unmarshal(data, &m); err != nil {
 		return err
 	}
 	if m == nil {

@@ -30,3 +30,24 @@ func TestResponseExtras(t *testing.T) {
 		t.Errorf("ExtraNames = %v", names)
 	}
 }
+
+// TestDuplicateMembersRefused is finding 3 of the hardening review (issue
+// 9) on the plain JSON path: which of two members of one name counts is up
+// to the parser, so none may appear twice, at any depth.
+func TestDuplicateMembersRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"active":false,"active":true}`,
+		`{"active":true,"scope":"a","scope":"admin"}`,
+		`{"active":true,"aud":"x","\u0061ud":"y"}`,
+		`{"active":true,"cnf":{"jkt":"a","jkt":"b"}}`,
+	} {
+		var r Response
+		if err := json.Unmarshal([]byte(body), &r); err == nil {
+			t.Errorf("%s decoded as %+v", body, r)
+		}
+	}
+	var r Response
+	if err := json.Unmarshal([]byte(`{"active":true,"ACTIVE":false,"Scope":"x"}`), &r); err != nil || !r.Active || r.Scope != "" {
+		t.Errorf("names differing in case are distinct members: %+v, %v", r, err)
+	}
+}

@@ -718,3 +718,31 @@ func TestErrorBody(t *testing.T) {
 		})
 	}
 }
+
+// TestValidityBoundaries: with the default 30 s skew, a token is valid for
+// nbf−30s ≤ now < exp+30s, to the nanosecond (tokeninfo's ValidAt, which
+// rs and the introspection cache share).
+func TestValidityBoundaries(t *testing.T) {
+	skew := rs.DefaultClockSkew
+	tests := []struct {
+		name string
+		mut  func(r *introspect.Response)
+		want error // nil: accepted
+	}{
+		{"exp+skew is now", func(r *introspect.Response) { r.Expiry = now.Add(-skew) }, rs.ErrInvalidToken},
+		{"exp+skew is 1ns ahead", func(r *introspect.Response) { r.Expiry = now.Add(-skew + time.Nanosecond) }, nil},
+		{"nbf-skew is now", func(r *introspect.Response) { r.NotBefore = now.Add(skew) }, nil},
+		{"nbf-skew is 1ns ahead", func(r *introspect.Response) { r.NotBefore = now.Add(skew + time.Nanosecond) }, rs.ErrInvalidToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGuard(t, func(c *rs.Config) { c.Introspector = rstest.Introspector{"tok": active(tt.mut)} })
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer tok")
+			p, err := g.Check(r, scopes.Requirement{})
+			if tt.want == nil && (err != nil || p == nil) || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("Check = %v, %v; want %v", p, err, tt.want)
+			}
+		})
+	}
+}

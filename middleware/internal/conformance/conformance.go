@@ -573,7 +573,7 @@ func suspended(http.ResponseWriter, *http.Request) error {
 }
 
 func init() {
-	Cases = slices.Concat(Cases, dpopCases, mtlsCases, nestedCases, hookCases)
+	Cases = slices.Concat(Cases, dpopCases, mtlsCases, nestedCases, hookCases, jwtCases)
 }
 
 // Guard returns the suite's guard for c.

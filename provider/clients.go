@@ -2,9 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider/store"
 )
@@ -220,32 +216,6 @@ func (a *Admin) validateJWTResponse(c *Client) error {
 		}
 	}
 	return nil
-}
-
-// encryptionKey picks the first key of the JWK Set that can be used with
-// the JWE key management algorithm alg.
-func encryptionKey(set []byte, alg string) (*jose.JSONWebKey, error) {
-	var ks jose.JSONWebKeySet
-	if err := json.Unmarshal(set, &ks); err != nil {
-		return nil, fmt.Errorf("not a JWK Set: %w", err)
-	}
-	for i := range ks.Keys {
-		k := &ks.Keys[i]
-		if (k.Use != "" && k.Use != "enc") || (k.Algorithm != "" && k.Algorithm != alg) || !k.IsPublic() || !k.Valid() {
-			continue
-		}
-		switch k.Key.(type) {
-		case *rsa.PublicKey:
-			if alg == "RSA-OAEP" || alg == "RSA-OAEP-256" {
-				return k, nil
-			}
-		case *ecdsa.PublicKey:
-			if alg == "ECDH-ES" || alg == "ECDH-ES+A128KW" || alg == "ECDH-ES+A256KW" {
-				return k, nil
-			}
-		}
-	}
-	return nil, errors.New("no public encryption key in the set fits " + alg)
 }
 
 // validScopeToken reports whether s is a scope-token (RFC 6749 §3.3):

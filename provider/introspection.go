@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/tokeninfo"
 )
@@ -250,45 +249,4 @@ func (p *Provider) jwtResponse(ctx context.Context, client *Client, resp *tokeni
 		return "", err
 	}
 	return obj.CompactSerialize()
-}
-
-// clientJWKSTTL is how long a client's fetched JWK Set is reused.
-const clientJWKSTTL = 5 * time.Minute
-
-// maxClientJWKSBytes caps a client's JWK Set document.
-const maxClientJWKSBytes = 256 << 10
-
-// clientJWKS returns the JWK Set at uri, cached for clientJWKSTTL.
-func (p *Provider) clientJWKS(ctx context.Context, uri string) ([]byte, error) {
-	now := p.now()
-	p.jwksCache.mu.Lock()
-	e := p.jwksCache.entries[uri]
-	p.jwksCache.mu.Unlock()
-	if e != nil && now.Sub(e.fetchedAt) < clientJWKSTTL {
-		return e.set, nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	res, err := p.jwksHTTP.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching client JWK Set: %w", err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching client JWK Set: status %d", res.StatusCode)
-	}
-	body, err := oauthhttp.ReadBody(res.Body, maxClientJWKSBytes)
-	if err != nil {
-		return nil, fmt.Errorf("fetching client JWK Set: %w", err)
-	}
-	p.jwksCache.mu.Lock()
-	if len(p.jwksCache.entries) > 1000 {
-		clear(p.jwksCache.entries)
-	}
-	p.jwksCache.entries[uri] = &jwksEntry{set: body, fetchedAt: now}
-	p.jwksCache.mu.Unlock()
-	return body, nil
 }

@@ -18,11 +18,7 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string) (*Principal, err
 	if err != nil { // before introspection: no proof, no need to ask
 		return nil, g.proofError(ctx, token, err)
 	}
-	resp, err := g.introspect(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	p, cnf, err := g.verdict(ctx, token, resp)
+	p, cnf, err := g.verdict(ctx, token)
 	if err != nil {
 		return nil, err
 	}

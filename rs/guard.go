@@ -110,11 +110,7 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, error) {
 		return p, err
 	}
 	ctx := r.Context()
-	resp, err := g.introspect(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	p, cnf, err := g.verdict(ctx, token, resp)
+	p, cnf, err := g.verdict(ctx, token)
 	if err != nil {
 		return nil, err
 	}

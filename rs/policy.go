@@ -13,12 +13,16 @@ import (
 	"github.com/tokengate/tokengate/tokeninfo"
 )
 
-// verdict applies the policy to an introspection response. cnf holds the
-// token's cnf.jkt when it is DPoP-bound and the guard accepts DPoP (the
-// caller must then check a proof), and its cnf["x5t#S256"] when it is
-// certificate-bound and the guard accepts mTLS (the caller must then check
-// the client certificate).
-func (g *Guard) verdict(ctx context.Context, token string, resp *introspect.Response) (p *Principal, cnf confirmation, err error) {
+// verdict has the token introspected and applies the policy to the
+// response. cnf holds the token's cnf.jkt when it is DPoP-bound and the
+// guard accepts DPoP (the caller must then check a proof), and its
+// cnf["x5t#S256"] when it is certificate-bound and the guard accepts mTLS
+// (the caller must then check the client certificate).
+func (g *Guard) verdict(ctx context.Context, token string) (p *Principal, cnf confirmation, err error) {
+	resp, err := g.introspect(ctx, token)
+	if err != nil {
+		return nil, cnf, err
+	}
 	invalid := func(reason, desc string) (*Principal, confirmation, error) {
 		return nil, confirmation{}, newError(ErrInvalidToken, desc, nil).because(reason)
 	}

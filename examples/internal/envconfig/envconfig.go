@@ -1,7 +1,8 @@
 // Package envconfig reads the environment contract shared by the tokengate
 // examples (examples/nethttp, examples/echo, examples/gin):
 //
-//	TOKENGATE_ISSUER              issuer URL; the introspection endpoint is discovered (RFC 8414, then OIDC)
+//	TOKENGATE_ISSUER              issuer URL; the introspection endpoint is discovered (RFC 8414, then OIDC);
+//	                              several, comma-separated, are each discovered on their own
 //	TOKENGATE_INTROSPECTION_URL   or the RFC 7662 endpoint itself (exactly one of the two)
 //	TOKENGATE_CLIENT_ID           our client id at the AS …
 //	TOKENGATE_CLIENT_SECRET       … and its secret (client_secret_basic)
@@ -20,6 +21,14 @@
 //	TOKENGATE_RS_KEY              path of our private key (PEM or JWK) that decrypts encrypted answers;
 //	                              its public half is served at /.well-known/jwks.json
 //
+// Optional, for RFC 9068 JWT access tokens checked locally:
+//
+//	TOKENGATE_JWT_ACCESS_TOKENS   "local" checks JWT access tokens with the keys of each TOKENGATE_ISSUER's
+//	                              metadata (jwks_uri) instead of introspecting them; it needs
+//	                              TOKENGATE_AUDIENCE. Opaque tokens still go to introspection when
+//	                              credentials are given; without them only JWTs are accepted, as the
+//	                              example says at start. Unset (or "introspect") introspects every token.
+//
 // Optional, for RFC 9728 protected resource metadata:
 //
 //	TOKENGATE_RESOURCE            our resource identifier (https URL); its metadata document is served at the
@@ -35,13 +44,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/oauth2"
 
 	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/jwtaccess"
 	"github.com/tokengate/tokengate/jwtintrospect"
 	"github.com/tokengate/tokengate/rs"
+	"github.com/tokengate/tokengate/tokenroute"
 )
 
 // DefaultAddr is the listen address when ADDR is unset.
@@ -58,6 +70,17 @@ type Config struct {
 	Guard rs.Config
 	// JWT configures RFC 9701 answers; nil unless asked for.
 	JWT *jwtintrospect.Config
+	// Issuers are the issuers of TOKENGATE_ISSUER. With more than one, or
+	// with JWTAccessTokens, Build routes tokens through a tokenroute.Router,
+	// each issuer with its own introspection client (Introspect with that
+	// Issuer) and JWT validator.
+	Issuers []string
+	// JWTAccessTokens is TOKENGATE_JWT_ACCESS_TOKENS=local: JWTs are checked
+	// locally, with the guard's audiences.
+	JWTAccessTokens bool
+	// NoIntrospection is set when JWTAccessTokens is and no credentials
+	// are: only JWT access tokens are accepted.
+	NoIntrospection bool
 	// Resource is the RFC 9728 resource identifier; empty unless set.
 	Resource string
 	// Addr is the listen address.
@@ -77,17 +100,39 @@ func Load(getenv func(string) string) (*Config, error) {
 		cfg.Addr = DefaultAddr
 	}
 
-	issuer, endpoint := get("TOKENGATE_ISSUER"), get("TOKENGATE_INTROSPECTION_URL")
-	switch {
-	case issuer == "" && endpoint == "":
-		bad("set TOKENGATE_ISSUER (the endpoint is discovered) or TOKENGATE_INTROSPECTION_URL")
-	case issuer != "" && endpoint != "":
-		bad("set only one of TOKENGATE_ISSUER and TOKENGATE_INTROSPECTION_URL")
-	case issuer != "":
-		if err := checkURL(issuer); err != nil {
-			bad("TOKENGATE_ISSUER: %v", err)
+	for _, iss := range strings.Split(get("TOKENGATE_ISSUER"), ",") {
+		if iss = strings.TrimSpace(iss); iss == "" {
+			continue
 		}
-		cfg.Introspect.Issuer = issuer
+		if err := checkURL(iss); err != nil {
+			bad("TOKENGATE_ISSUER: %v", err)
+		} else if slices.Contains(cfg.Issuers, iss) {
+			bad("TOKENGATE_ISSUER lists %s twice", iss)
+		}
+		cfg.Issuers = append(cfg.Issuers, iss)
+	}
+	var issuer string // the only issuer, if there is one
+	if len(cfg.Issuers) == 1 {
+		issuer = cfg.Issuers[0]
+	}
+	endpoint := get("TOKENGATE_INTROSPECTION_URL")
+	switch mode := strings.ToLower(get("TOKENGATE_JWT_ACCESS_TOKENS")); mode {
+	case "", "introspect":
+	case "local":
+		cfg.JWTAccessTokens = true
+		if len(cfg.Issuers) == 0 {
+			bad("TOKENGATE_JWT_ACCESS_TOKENS=local needs TOKENGATE_ISSUER, whose metadata names the keys")
+		}
+	default:
+		bad("TOKENGATE_JWT_ACCESS_TOKENS=%q: want local or introspect", mode)
+	}
+	switch {
+	case len(cfg.Issuers) == 0 && endpoint == "":
+		bad("set TOKENGATE_ISSUER (the endpoint is discovered) or TOKENGATE_INTROSPECTION_URL")
+	case len(cfg.Issuers) > 0 && endpoint != "":
+		bad("set only one of TOKENGATE_ISSUER and TOKENGATE_INTROSPECTION_URL")
+	case len(cfg.Issuers) > 0:
+		cfg.Introspect.Issuer = cfg.Issuers[0]
 	default:
 		if err := checkURL(endpoint); err != nil {
 			bad("TOKENGATE_INTROSPECTION_URL: %v", err)
@@ -104,6 +149,9 @@ func Load(getenv func(string) string) (*Config, error) {
 			bad("TOKENGATE_CLIENT_AUTH applies to TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET, not to TOKENGATE_BEARER_TOKEN")
 		}
 		cfg.Introspect.TokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: bearer, TokenType: "Bearer"})
+	case id == "" && secret == "" && cfg.JWTAccessTokens:
+		cfg.NoIntrospection = true
+		cfg.Notes = append(cfg.Notes, "no introspection credentials (TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET, or TOKENGATE_BEARER_TOKEN): only JWT access tokens are accepted, opaque tokens are refused")
 	case id == "" && secret == "":
 		bad("set TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET, or TOKENGATE_BEARER_TOKEN, to authenticate to the authorization server")
 	case id == "":
@@ -127,7 +175,9 @@ func Load(getenv func(string) string) (*Config, error) {
 			cfg.Guard.Audiences = append(cfg.Guard.Audiences, a)
 		}
 	}
-	if len(cfg.Guard.Audiences) == 0 {
+	if len(cfg.Guard.Audiences) == 0 && cfg.JWTAccessTokens {
+		bad("TOKENGATE_JWT_ACCESS_TOKENS=local needs TOKENGATE_AUDIENCE: a JWT is accepted only for one of our audiences")
+	} else if len(cfg.Guard.Audiences) == 0 {
 		cfg.Guard.SkipAudienceCheck = true
 		cfg.Notes = append(cfg.Notes, "TOKENGATE_AUDIENCE is not set: the audience check is skipped, so tokens issued for any resource server of this AS are accepted")
 	}
@@ -152,7 +202,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if wantJWT {
 		if issuer == "" {
-			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE) need TOKENGATE_ISSUER, whose keys sign them")
+			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE) need TOKENGATE_ISSUER (exactly one), whose keys sign them")
 		}
 		if id == "" {
 			bad("RFC 9701 answers (TOKENGATE_JWT_RESPONSE) need TOKENGATE_CLIENT_ID, to whom they are addressed")
@@ -238,23 +288,33 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 			svc.Public[JWKSPath] = dec.JWKSHandler()
 		}
 	}
-	client, err := introspect.New(ic)
-	if err != nil {
-		_ = svc.Close()
-		return nil, err
+	var validator rs.Introspector
+	if !c.JWTAccessTokens && len(c.Issuers) <= 1 {
+		client, err := introspect.New(ic)
+		if err != nil {
+			_ = svc.Close()
+			return nil, err
+		}
+		validator = client
+	} else {
+		router, err := c.route(ic, log, svc)
+		if err != nil {
+			_ = svc.Close()
+			return nil, err
+		}
+		validator = router
 	}
 	gc := c.Guard
-	gc.Introspector = client
+	gc.Introspector = validator
 	gc.Logger = log
+	var err error
 	if svc.Guard, err = rs.New(gc); err != nil {
 		_ = svc.Close()
 		return nil, err
 	}
 	if c.Resource != "" {
 		md := rs.ResourceMetadata{Resource: c.Resource, ScopesSupported: scopesSupported}
-		if c.Introspect.Issuer != "" {
-			md.AuthorizationServers = []string{c.Introspect.Issuer}
-		}
+		md.AuthorizationServers = c.Issuers
 		u, _ := url.Parse(c.Guard.ResourceMetadataURL) // checked by Load
 		if _, ok := svc.Public[JWKSPath]; ok {
 			md.JWKSURI = u.Scheme + "://" + u.Host + JWKSPath
@@ -267,4 +327,32 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 		svc.Public[u.Path] = h
 	}
 	return svc, nil
+}
+
+// route builds a router over the issuers: for each, a JWT validator when
+// JWTAccessTokens is set and an introspection client (ic, for that issuer)
+// unless NoIntrospection is.
+func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*tokenroute.Router, error) {
+	var issuers []tokenroute.Issuer
+	for _, iss := range c.Issuers {
+		ri := tokenroute.Issuer{Issuer: iss}
+		if c.JWTAccessTokens {
+			v, err := jwtaccess.New(jwtaccess.Config{Issuer: iss, Audiences: c.Guard.Audiences, Logger: log})
+			if err != nil {
+				return nil, err
+			}
+			svc.closers = append(svc.closers, v.Close)
+			ri.JWT = v
+		}
+		if !c.NoIntrospection {
+			ic.Issuer = iss
+			client, err := introspect.New(ic)
+			if err != nil {
+				return nil, err
+			}
+			ri.Opaque = client
+		}
+		issuers = append(issuers, ri)
+	}
+	return tokenroute.New(tokenroute.Config{Issuers: issuers})
 }

@@ -6,15 +6,22 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokengate/tokengate/examples/internal/envconfig"
 	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/scopes"
 )
 
 func TestLoad(t *testing.T) {
@@ -114,6 +121,30 @@ func TestLoad(t *testing.T) {
 		{name: "key without jwt answers", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_RS_KEY": keyFile}, wantErr: []string{"TOKENGATE_JWT_RESPONSE is not"}},
 		{name: "missing key file", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_JWT_RESPONSE": "encrypted", "TOKENGATE_RS_KEY": "/nonexistent/key.pem"}, wantErr: []string{"TOKENGATE_RS_KEY"}},
 		{name: "resource over http", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_RESOURCE": "http://api.example.com"}, wantErr: []string{"TOKENGATE_RESOURCE"}},
+		{
+			name: "JWT access tokens local, two issuers, credentials",
+			env: map[string]string{"TOKENGATE_ISSUER": "https://a.example.com, https://b.example.com", "TOKENGATE_JWT_ACCESS_TOKENS": "local",
+				"TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "x", "TOKENGATE_AUDIENCE": "https://api.example.com"},
+			check: func(t *testing.T, c *envconfig.Config) {
+				if strings.Join(c.Issuers, "|") != "https://a.example.com|https://b.example.com" || !c.JWTAccessTokens || c.NoIntrospection || len(c.Notes) != 0 {
+					t.Errorf("issuers %q, jwt %v, no introspection %v, notes %q", c.Issuers, c.JWTAccessTokens, c.NoIntrospection, c.Notes)
+				}
+			},
+		},
+		{
+			name: "JWT access tokens only",
+			env:  map[string]string{"TOKENGATE_ISSUER": "https://a.example.com", "TOKENGATE_JWT_ACCESS_TOKENS": "LOCAL", "TOKENGATE_AUDIENCE": "https://api.example.com"},
+			check: func(t *testing.T, c *envconfig.Config) {
+				if !c.JWTAccessTokens || !c.NoIntrospection || len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "only JWT access tokens are accepted") {
+					t.Errorf("jwt %v, no introspection %v, notes %q", c.JWTAccessTokens, c.NoIntrospection, c.Notes)
+				}
+			},
+		},
+		{name: "JWT access tokens without audience", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_JWT_ACCESS_TOKENS": "local"}, wantErr: []string{"needs TOKENGATE_AUDIENCE"}},
+		{name: "JWT access tokens without issuer", env: map[string]string{"TOKENGATE_INTROSPECTION_URL": url, "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_ACCESS_TOKENS": "local", "TOKENGATE_AUDIENCE": "a"}, wantErr: []string{"needs TOKENGATE_ISSUER"}},
+		{name: "JWT access tokens garbage", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_BEARER_TOKEN": "t", "TOKENGATE_JWT_ACCESS_TOKENS": "remote"}, wantErr: []string{"want local or introspect"}},
+		{name: "issuer twice", env: map[string]string{"TOKENGATE_ISSUER": "https://a,https://a", "TOKENGATE_BEARER_TOKEN": "t"}, wantErr: []string{"lists https://a twice"}},
+		{name: "RFC 9701 answers with two issuers", env: map[string]string{"TOKENGATE_ISSUER": "https://a,https://b", "TOKENGATE_CLIENT_ID": "a", "TOKENGATE_CLIENT_SECRET": "b", "TOKENGATE_JWT_RESPONSE": "signed"}, wantErr: []string{"exactly one"}},
 		{name: "every problem at once", env: map[string]string{"TOKENGATE_CLIENT_AUTH": "jwt", "TOKENGATE_CLIENT_ID": "x"}, wantErr: []string{"TOKENGATE_ISSUER", "TOKENGATE_CLIENT_SECRET is not"}},
 	}
 	for _, tt := range tests {
@@ -215,5 +246,65 @@ func TestBuildPublicRoutes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBuildJWTAccessTokens builds the guard of TOKENGATE_JWT_ACCESS_TOKENS=local
+// over two issuers on loopback: each one's JWT is accepted with its own
+// keys, found from its metadata, and a JWT of an issuer not listed is
+// refused.
+func TestBuildJWTAccessTokens(t *testing.T) {
+	type issuer struct {
+		srv *httptest.Server
+		key *ecdsa.PrivateKey
+	}
+	newIssuer := func() issuer {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var srv *httptest.Server
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/.well-known/oauth-authorization-server":
+				fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, srv.URL, srv.URL+"/jwks")
+			case "/jwks":
+				json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k"}}})
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return issuer{srv, key}
+	}
+	a, b, stranger := newIssuer(), newIssuer(), newIssuer()
+	mint := func(is issuer) string {
+		signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: is.key, KeyID: "k"}}, (&jose.SignerOptions{}).WithType("at+jwt"))
+		payload, _ := json.Marshal(map[string]any{"iss": is.srv.URL, "aud": "https://api.example.com", "sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+		jws, _ := signer.Sign(payload)
+		tok, _ := jws.CompactSerialize()
+		return tok
+	}
+	env := map[string]string{"TOKENGATE_ISSUER": a.srv.URL + "," + b.srv.URL, "TOKENGATE_JWT_ACCESS_TOKENS": "local", "TOKENGATE_AUDIENCE": "https://api.example.com"}
+	cfg, err := envconfig.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := cfg.Build(slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	for _, c := range []struct {
+		name  string
+		token string
+		ok    bool
+	}{{"first issuer", mint(a), true}, {"second issuer", mint(b), true}, {"issuer not listed", mint(stranger), false}, {"opaque token", "opaque", false}} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+c.token)
+		p, err := svc.Guard.Check(r, scopes.Requirement{})
+		if (err == nil) != c.ok || (c.ok && p.Subject != "alice") {
+			t.Errorf("%s: %v, %v; want accepted %v", c.name, p, err, c.ok)
+		}
 	}
 }

@@ -13,10 +13,10 @@ import (
 )
 
 // benchmarkIntrospect measures one uncached introspection round trip of an
-// active token through introspect.Client, with b.RunParallel's callers.
+// active token through introspect.Client (no cache), with b.RunParallel's
+// callers.
 func benchmarkIntrospect(b *testing.B, cfg introspect.Config, token string) {
-	cfg.Cache.Disabled = true
-	c, err := introspect.New(cfg)
+	c, err := introspect.NewClient(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,9 +33,9 @@ type peerCase struct {
 func (pc peerCase) run(t *testing.T) {
 	ctx := context.Background()
 	// These tests are about what crosses the wire: every call must reach the
-	// peer, so a revocation after a first use is seen at once.
-	pc.cfg.Cache.Disabled = true
-	client, err := introspect.New(pc.cfg)
+	// peer (a Client without a Cache), so a revocation after a first use is
+	// seen at once.
+	client, err := introspect.NewClient(pc.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

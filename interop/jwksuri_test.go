@@ -95,9 +95,8 @@ func TestJWTIntrospectRSJWKSURI(t *testing.T) {
 		}
 		t.Cleanup(func() { dec.Close() })
 		rec := &kidRecorder{Decoder: dec}
-		client, err := introspect.New(introspect.Config{
+		client, err := introspect.NewClient(introspect.Config{
 			Issuer: op.Issuer, ClientID: c.ID, ClientSecret: c.Secret, Decoder: rec,
-			Cache: introspect.CacheConfig{Disabled: true},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -110,9 +109,8 @@ func TestJWTIntrospectRSJWKSURI(t *testing.T) {
 		c.Handler.Store(&h)
 	}
 
-	plain, err := introspect.New(introspect.Config{
+	plain, err := introspect.NewClient(introspect.Config{
 		Issuer: op.Issuer, ClientID: op.RSBasic.ID, ClientSecret: op.RSBasic.Secret,
-		Cache: introspect.CacheConfig{Disabled: true},
 	})
 	if err != nil {
 		t.Fatal(err)

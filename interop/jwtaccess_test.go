@@ -117,7 +117,7 @@ func TestJWTAccessTokensOfOurProvider(t *testing.T) {
 		t.Errorf("an opaque token: %v, want ErrMalformed", err)
 	}
 
-	remote, err := introspect.New(introspect.Config{Issuer: as.Issuer, ClientID: as.RS.ID, ClientSecret: as.RS.Secret, Cache: introspect.CacheConfig{Disabled: true}})
+	remote, err := introspect.NewClient(introspect.Config{Issuer: as.Issuer, ClientID: as.RS.ID, ClientSecret: as.RS.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/tokengate/tokengate/jwtintrospect"
 )
 
-// jwtClient is an introspect.Client for c that asks oidc-provider for RFC
+// jwtClient is an introspect.Cache and Client for c that asks oidc-provider for RFC
 // 9701 answers and verifies them with jwtintrospect.
-func jwtClient(t *testing.T, op *interoptest.OIDCProvider, c interoptest.Client, mod func(*jwtintrospect.Config)) *introspect.Client {
+func jwtClient(t *testing.T, op *interoptest.OIDCProvider, c interoptest.Client, mod func(*jwtintrospect.Config)) *introspect.Cache {
 	t.Helper()
 	cfg := jwtintrospect.Config{Issuer: op.Issuer, ClientID: c.ID}
 	if mod != nil {
@@ -83,7 +83,7 @@ func TestJWTIntrospectOIDCProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients := map[string]*introspect.Client{
+	clients := map[string]*introspect.Cache{
 		"signed":    jwtClient(t, op, op.RSSigned, nil),
 		"encrypted": jwtClient(t, op, op.RSEncrypted, decryptWith(rsKey, op.EncryptionKey.KeyID)),
 		// oidc-provider signs for any client that asks, registered or not.
@@ -136,7 +136,7 @@ func TestJWTIntrospectOIDCProvider(t *testing.T) {
 		token := op.Token(t, "orders:read")
 		for _, tc := range []struct {
 			name   string
-			client *introspect.Client
+			client *introspect.Cache
 			cause  error
 		}{
 			{"signed answer when encryption is required", jwtClient(t, op, op.RSSigned, func(cfg *jwtintrospect.Config) {

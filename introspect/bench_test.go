@@ -20,7 +20,8 @@ func benchBody(i int) string {
 		i, testNow.Add(time.Hour).Unix(), testNow.Unix(), i)
 }
 
-func benchClient(b *testing.B, url string) *Client {
+// benchClient is what New builds: a Cache in front of a Client.
+func benchClient(b *testing.B, url string) *Cache {
 	b.Helper()
 	c, err := New(Config{
 		IntrospectionURL: url,
@@ -116,7 +117,11 @@ func BenchmarkCacheMiss(b *testing.B) {
 func BenchmarkCacheMemoryPerEntry(b *testing.B) {
 	const entries = 100_000
 	for b.Loop() {
-		c, err := New(Config{IntrospectionURL: "https://as.example/i", Cache: CacheConfig{Size: 2 * entries}})
+		client, err := NewClient(Config{IntrospectionURL: "https://as.example/i"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := NewCache(client, CacheConfig{Size: 2 * entries})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -127,12 +132,12 @@ func BenchmarkCacheMemoryPerEntry(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			c.store(keyOf("token-"+strconv.Itoa(i)), resp, fresh, 0)
+			c.store(keyOf("token-"+strconv.Itoa(i)), c.mustAdopt(b, resp), fresh, 0)
 		}
 		after := heapInUse()
 		b.ReportMetric(float64(after-before)/entries, "B/entry")
-		if c.cache.len() != entries {
-			b.Fatalf("cache holds %d entries", c.cache.len())
+		if c.len() != entries {
+			b.Fatalf("cache holds %d entries", c.len())
 		}
 		runtime.KeepAlive(c)
 	}
@@ -144,4 +149,14 @@ func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// mustAdopt is adopt (the cache's own, interned copy of an answer) at
+// testNow.
+func (c *Cache) mustAdopt(tb testing.TB, resp *Response) *Response {
+	own, err := c.adopt(resp, testNow)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return own
 }

@@ -1,23 +1,19 @@
 package introspect
 
 import (
+	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
+	"log/slog"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 	"unique"
-	"unsafe"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"golang.org/x/sync/singleflight"
 )
 
-// Cache defaults used by [New] for zero [CacheConfig] fields.
+// Cache defaults used by [NewCache] for zero [CacheConfig] fields.
 const (
 	defaultCacheSize    = 10_000
 	defaultNegativeSize = 10_000
@@ -25,17 +21,14 @@ const (
 	defaultNegativeTTL  = 5 * time.Second
 )
 
-// CacheConfig configures the verdict cache of a [Client]. The zero value
-// caches up to 10,000 active verdicts in memory for at most 2 minutes, and
-// up to 10,000 inactive ones for 5 seconds.
+// CacheConfig configures a [Cache]. The zero value caches up to 10,000
+// active verdicts in memory for at most 2 minutes, and up to 10,000
+// inactive ones for 5 seconds.
 //
 // An active verdict lives min(exp − ClockSkew − now, MaxTTL); its exp and
 // nbf are checked again on every hit, so a cached verdict never outlives its
 // token. Errors (unavailable, malformed, rejected) are never cached.
 type CacheConfig struct {
-	// Disabled turns the cache off: every call asks the authorization
-	// server (concurrent calls for one token still share one request).
-	Disabled bool
 	// Size is the number of active verdicts kept in memory; the least
 	// recently used is evicted first. A cache of 1,024 entries or more is
 	// split into 16 shards with their own LRU order, so the bound holds per
@@ -61,48 +54,66 @@ type CacheConfig struct {
 	// nothing but MaxTTL bounds their life, so every request asks the AS.
 	CacheWithoutExpiry bool
 	// StaleIfError, if positive, lets an active verdict be served for up to
-	// this long after its TTL when the authorization server is unavailable,
+	// this long after its TTL when the next layer answers [ErrUnavailable],
 	// provided the token's own exp has not passed. This deliberately trades
 	// revocation latency for availability. The zero value serves nothing
 	// stale.
 	StaleIfError time.Duration
 	// Shared, if set, is a second tier consulted on a miss of the in-memory
 	// cache and filled after each answer, so that several processes share
-	// verdicts. The in-memory cache stays the fast path. Clients configured
-	// with the same IntrospectionURL (or Issuer), ClientID and kind of
-	// authentication share entries; any other pair never does. With a
-	// TokenSource, ClientID is all that tells one identity from another:
-	// set it to the client the TokenSource authenticates as, or clients
-	// with different TokenSources share verdicts. Ignored when Disabled is
-	// set.
+	// verdicts. The in-memory cache stays the fast path. It needs a next
+	// layer with a CacheIdentity method (see [NewCache]): caches whose next
+	// layers have the same identity share entries; any other pair never
+	// does.
 	Shared SharedCache
+
+	// Timeout bounds the call to the next layer that concurrent misses of
+	// one token share, and each caller's wait for it. Defaults to 10s, the
+	// default [Config].Timeout.
+	Timeout time.Duration
+	// ClockSkew is the leeway when checking exp and nbf on a hit; it is
+	// also taken off exp when deciding how long a verdict is kept. Defaults
+	// to 30s.
+	ClockSkew time.Duration
+	// Now returns the current time, for expiry. Defaults to time.Now.
+	Now func() time.Time
+	// Logger receives the shared tier's failures and stale serves; it never
+	// sees a token. Defaults to slog.Default().
+	Logger *slog.Logger
+	// Observer, if set, receives an [Event] for each cache hit or miss,
+	// coalesced wait, stale serve and eviction. The zero value observes
+	// nothing.
+	Observer Observer
 }
 
-// SharedCache is a second cache tier shared between processes, such as a
-// Redis client wrapped in three methods. Keys are printable ASCII and never
-// contain a token: they are a hex SHA-256 of the token, prefixed with a hash
-// of the introspection endpoint and client identity, so clients of different
-// authorization servers or credentials never share a verdict. Values are
-// opaque bytes. Whatever can write to the store can forge verdicts: trust it
-// like the authorization server.
+// Cache is a verdict cache in front of any [Introspector]: a [*Client], or
+// a local validator such as jwtaccess.Validator. It keeps the verdicts of
+// next in memory, keyed by the SHA-256 of the token, makes concurrent
+// misses of one token share one call to next, and may serve a stale verdict
+// while next is unavailable. It is safe for concurrent use and starts no
+// goroutine beyond those serving calls in flight, so it needs no Close.
 //
-// Errors are logged and treated as misses; they never fail a request.
-type SharedCache interface {
-	// Get returns the value stored under key, and false if there is none.
-	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
-	// Set stores value under key for ttl.
-	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// Delete removes key.
-	Delete(ctx context.Context, key string) error
-}
+// The *Response a call returns may be shared with other callers and MUST
+// be treated as read-only.
+type Cache struct {
+	next Introspector
+	cfg  CacheConfig
 
-// tokenKey is the cache key of a token: its SHA-256, so that no raw token is
-// kept in memory or reaches the shared tier.
-type tokenKey = [sha256.Size]byte
-
-func keyOf(token string) tokenKey {
-	// Hash the string's bytes without copying them: sha256 only reads.
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+	// active holds active verdicts, inactive the end of freshness (Unix
+	// nanoseconds) of inactive ones. They are separate so that inactive
+	// verdicts (cheap for anyone to produce) cannot evict active ones. A
+	// key is in at most one of them: storing it in one removes it from the
+	// other.
+	active   shardedLRU[verdict]
+	inactive shardedLRU[int64]
+	// gen counts invalidations; a call to next that started before one must
+	// not store its answer.
+	gen atomic.Uint64
+	// sharedPrefix scopes shared keys to next's CacheIdentity.
+	sharedPrefix string
+	// calls coalesces concurrent misses of one token; its keys are token
+	// hashes.
+	calls singleflight.Group
 }
 
 // verdict is a cached active answer.
@@ -114,154 +125,185 @@ type verdict struct {
 	stale int64
 }
 
-// cache is the in-memory tier, plus the shared tier if configured. Active
-// and inactive verdicts live in separate LRUs, so that inactive ones (cheap
-// for anyone to produce) cannot evict active ones. A key is in at most one
-// of them: storing it in one removes it from the other.
-type cache struct {
-	cfg CacheConfig
-	// active holds active verdicts, inactive the end of freshness (Unix
-	// nanoseconds) of inactive ones.
-	active   shardedLRU[verdict]
-	inactive shardedLRU[int64]
-	// gen counts invalidations; a fetch that started before one must not
-	// store its answer.
-	gen atomic.Uint64
-	// sharedPrefix scopes shared keys to the endpoint and client identity.
-	sharedPrefix string
-}
-
-// shardedLRU is an LRU split into shards, each with its own lock, so that
-// hits on different tokens from different CPUs rarely contend.
-type shardedLRU[V any] struct {
-	shards []shard[V]
-}
-
-// shard is one lock-protected part of a shardedLRU.
-type shard[V any] struct {
-	// mu guards lru, whose Get reorders it.
-	mu  sync.Mutex
-	lru *simplelru.LRU[tokenKey, V]
-	// pad keeps shards on separate cache lines, so that CPUs locking
-	// neighbouring shards do not contend.
-	_ [48]byte
-}
-
-// shardsFor returns the number of shards for a cache of size entries: 16,
-// or 1 for a small cache, whose bound should then be exact.
-func shardsFor(size int) int {
-	if size < 1024 {
-		return 1
+// NewCache returns a Cache in front of next, or an error naming the first
+// invalid field.
+//
+// next must answer as [Client.Introspect] does: the response of an active
+// token, or an error matching one of [ErrInactive], [ErrUnavailable],
+// [ErrASRejectedClient] or [ErrMalformedResponse]. Only the first two are
+// remembered (inactive verdicts for NegativeTTL; ErrUnavailable only to
+// serve stale). The cache does not modify the responses of next.
+//
+// If next has a method
+//
+//	CacheIdentity() string
+//
+// its result scopes the keys of the shared tier: it must differ whenever
+// the verdicts of two next layers may differ (another authorization server,
+// issuer, audience, credentials or key source), and be equal for layers
+// that would answer alike in every process. A [*Client] and
+// jwtaccess.Validator implement it. Without it, CacheConfig.Shared is an
+// error.
+//
+// A Cache does not wrap a Cache: NewCache returns an error if next is a
+// *Cache, since the outer one would keep verdicts the inner one already
+// keeps, with a second TTL that nobody asked for. Tune the one cache instead.
+func NewCache(next Introspector, cfg CacheConfig) (*Cache, error) {
+	if next == nil {
+		return nil, errors.New("introspect: NewCache: next is nil")
 	}
-	return 16
-}
-
-func newCache(cfg CacheConfig, scope string) (*cache, error) {
-	c := &cache{cfg: cfg}
+	if _, ok := next.(*Cache); ok {
+		return nil, errors.New("introspect: NewCache: next is already a *Cache; configure that one instead of wrapping it")
+	}
+	if cfg.Size < 0 || cfg.NegativeSize < 0 || cfg.MaxTTL < 0 || cfg.StaleIfError < 0 || cfg.Timeout < 0 || cfg.ClockSkew < 0 {
+		return nil, errors.New("introspect: CacheConfig.Size, NegativeSize, MaxTTL, StaleIfError, Timeout and ClockSkew must not be negative")
+	}
+	cfg.Size = cmp.Or(cfg.Size, defaultCacheSize)
+	cfg.NegativeSize = cmp.Or(cfg.NegativeSize, defaultNegativeSize)
+	cfg.MaxTTL = cmp.Or(cfg.MaxTTL, defaultMaxTTL)
+	cfg.NegativeTTL = cmp.Or(cfg.NegativeTTL, defaultNegativeTTL)
+	cfg.Timeout = cmp.Or(cfg.Timeout, defaultTimeout)
+	cfg.ClockSkew = cmp.Or(cfg.ClockSkew, defaultClockSkew)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	c := &Cache{next: next, cfg: cfg}
+	if cfg.Shared != nil {
+		id, ok := next.(interface{ CacheIdentity() string })
+		if !ok {
+			return nil, fmt.Errorf("introspect: CacheConfig.Shared: %T has no CacheIdentity method, so its verdicts cannot be told from another's in a shared tier", next)
+		}
+		c.sharedPrefix = sharedPrefix(id.CacheIdentity())
+	}
 	if err := c.active.init(cfg.Size); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("introspect: CacheConfig.Size: %w", err)
 	}
 	if err := c.inactive.init(cfg.NegativeSize); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("introspect: CacheConfig.NegativeSize: %w", err)
 	}
-	h := sha256.Sum256([]byte(scope))
-	c.sharedPrefix = "tokengate:introspect:v1:" + hex.EncodeToString(h[:8]) + ":"
 	return c, nil
 }
 
-func (l *shardedLRU[V]) init(size int) error {
-	n := shardsFor(size)
-	l.shards = make([]shard[V], n)
-	for i := range l.shards {
-		lru, err := simplelru.NewLRU[tokenKey, V]((size+n-1)/n, nil)
-		if err != nil {
-			return err
+// Introspect answers from the cache, or asks the next layer on a miss. It
+// returns the response of an active token, or an error matching exactly one
+// of [ErrInactive], [ErrUnavailable], [ErrASRejectedClient] or
+// [ErrMalformedResponse]. The returned *Response may be shared with other
+// callers: treat it as read-only.
+//
+// Concurrent misses of one token make one call to the next layer, which runs
+// detached from the callers and bounded by CacheConfig.Timeout: if ctx is
+// done before the answer arrives, Introspect returns at once with
+// [ErrUnavailable] (wrapping ctx.Err()), and the call goes on for the
+// others.
+func (c *Cache) Introspect(ctx context.Context, token string) (*Response, error) {
+	if token == "" {
+		return nil, errEmptyToken
+	}
+	key := keyOf(token)
+	if resp, err, ok := c.lookup(key, c.cfg.Now(), true); ok {
+		return resp, err
+	}
+	c.observe(Event{Kind: EventCacheMiss})
+	return c.load(ctx, key, token)
+}
+
+// load answers a cache miss. Concurrent loads of one token share one
+// resolve, which runs on a context detached from every caller and bounded by
+// CacheConfig.Timeout; each caller stops waiting when its own ctx is done.
+func (c *Cache) load(ctx context.Context, key tokenKey, token string) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var led atomic.Bool
+	ch := c.calls.DoChan(string(key[:]), func() (any, error) {
+		led.Store(true)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+		defer cancel()
+		return c.resolve(rctx, key, token)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	case res := <-ch:
+		if !led.Load() {
+			c.observe(Event{Kind: EventCoalescedWait})
 		}
-		l.shards[i].lru = lru
-	}
-	return nil
-}
-
-func (l *shardedLRU[V]) shard(key tokenKey) *shard[V] {
-	return &l.shards[int(key[0])%len(l.shards)]
-}
-
-func (l *shardedLRU[V]) get(key tokenKey) (V, bool) {
-	s := l.shard(key)
-	s.mu.Lock()
-	v, ok := s.lru.Get(key)
-	s.mu.Unlock()
-	return v, ok
-}
-
-func (l *shardedLRU[V]) peek(key tokenKey) (V, bool) {
-	s := l.shard(key)
-	s.mu.Lock()
-	v, ok := s.lru.Peek(key)
-	s.mu.Unlock()
-	return v, ok
-}
-
-// add stores v and reports whether another entry was evicted for it.
-func (l *shardedLRU[V]) add(key tokenKey, v V) (evicted bool) {
-	s := l.shard(key)
-	s.mu.Lock()
-	evicted = s.lru.Add(key, v)
-	s.mu.Unlock()
-	return evicted
-}
-
-func (l *shardedLRU[V]) remove(key tokenKey) {
-	s := l.shard(key)
-	s.mu.Lock()
-	s.lru.Remove(key)
-	s.mu.Unlock()
-}
-
-func (l *shardedLRU[V]) purge() {
-	for i := range l.shards {
-		s := &l.shards[i]
-		s.mu.Lock()
-		s.lru.Purge()
-		s.mu.Unlock()
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*Response), nil
 	}
 }
 
-// len returns the number of entries, fresh or not.
-func (l *shardedLRU[V]) len() int {
-	n := 0
-	for i := range l.shards {
-		s := &l.shards[i]
-		s.mu.Lock()
-		n += s.lru.Len()
-		s.mu.Unlock()
+// resolve gets a verdict from the shared tier or the next layer, caches
+// it, and falls back to a stale verdict if the next layer is unavailable.
+func (c *Cache) resolve(ctx context.Context, key tokenKey, token string) (*Response, error) {
+	gen := c.gen.Load()
+	// A caller that missed just as an earlier flight for this token ended
+	// finds its verdict here rather than asking again.
+	if resp, err, ok := c.lookup(key, c.cfg.Now(), false); ok {
+		return resp, err
 	}
-	return n
+	if c.cfg.Shared != nil {
+		if resp, err, ok := c.sharedGet(ctx, key, c.cfg.Now(), gen); ok {
+			c.observe(Event{Kind: EventSharedHit})
+			return resp, err
+		}
+	}
+	resp, err := c.next.Introspect(ctx, token)
+	now := c.cfg.Now()
+	if err == nil {
+		resp, err = c.adopt(resp, now)
+	}
+	switch {
+	case err == nil, errors.Is(err, ErrInactive):
+		if ttl := c.ttl(resp, now); ttl > 0 {
+			c.store(key, resp, now.Add(ttl), gen)
+			if c.cfg.Shared != nil {
+				c.sharedSet(ctx, key, resp, now, now.Add(ttl))
+			}
+		} else if resp == nil {
+			// Not cached, but a stale active verdict must not be served
+			// after this.
+			c.active.remove(key)
+		}
+	case errors.Is(err, ErrUnavailable):
+		if stale := c.staleFor(key, now); stale != nil {
+			c.observe(Event{Kind: EventStaleServe})
+			c.cfg.Logger.Warn("introspect: next layer unavailable; serving a stale verdict", "error", err)
+			return stale, nil
+		}
+	}
+	return resp, err
 }
 
-// remove forgets key in both spaces.
-func (c *cache) remove(key tokenKey) {
-	c.active.remove(key)
-	c.inactive.remove(key)
+// adopt checks an answer of the next layer and returns the cache's own copy
+// of it, with the members most tokens share interned: the next layer may
+// keep or share its response, which the cache must then not modify.
+func (c *Cache) adopt(resp *Response, now time.Time) (*Response, error) {
+	if resp == nil {
+		return nil, fmt.Errorf("%w: %T returned no response and no error", ErrMalformedResponse, c.next)
+	}
+	if err := c.check(resp, now); err != nil {
+		return nil, err
+	}
+	own := *resp
+	if len(own.Audience) > 0 {
+		own.Audience = append([]string(nil), own.Audience...)
+	}
+	intern(&own)
+	return &own, nil
 }
-
-func (c *cache) purge() {
-	c.active.purge()
-	c.inactive.purge()
-}
-
-// len returns the number of entries in both spaces, fresh or not.
-func (c *cache) len() int { return c.active.len() + c.inactive.len() }
 
 // lookup returns a cached answer for key at now: (resp, nil, true) for an
 // active verdict still valid, (nil, err, true) for an inactive one, and
 // false on a miss. It reports hits to the Observer if observe is set.
-func (c *Client) lookup(key tokenKey, now time.Time, observe bool) (*Response, error, bool) {
+func (c *Cache) lookup(key tokenKey, now time.Time, observe bool) (*Response, error, bool) {
 	n := now.UnixNano()
-	if v, ok := c.cache.active.get(key); ok {
+	if v, ok := c.active.get(key); ok {
 		if n >= v.fresh {
 			if n >= v.stale {
-				c.cache.active.remove(key)
+				c.active.remove(key)
 			}
 			return nil, nil, false
 		}
@@ -273,12 +315,12 @@ func (c *Client) lookup(key tokenKey, now time.Time, observe bool) (*Response, e
 		}
 		return v.resp, nil, true
 	}
-	fresh, ok := c.cache.inactive.get(key)
+	fresh, ok := c.inactive.get(key)
 	if !ok {
 		return nil, nil, false
 	}
 	if n >= fresh {
-		c.cache.inactive.remove(key)
+		c.inactive.remove(key)
 		return nil, nil, false
 	}
 	if observe {
@@ -289,42 +331,46 @@ func (c *Client) lookup(key tokenKey, now time.Time, observe bool) (*Response, e
 
 var errCachedInactive = fmt.Errorf("%w (cached verdict)", ErrInactive)
 
+// check reports whether a verdict is active and valid at now, with
+// CacheConfig.ClockSkew of leeway.
+func (c *Cache) check(r *Response, now time.Time) error {
+	return validAt(r, now, c.cfg.ClockSkew)
+}
+
 // ttl returns how long an answer obtained at now may be served: zero means
 // not at all.
-func (c *Client) ttl(resp *Response, now time.Time) time.Duration {
-	cc := &c.cache.cfg
+func (c *Cache) ttl(resp *Response, now time.Time) time.Duration {
 	if resp == nil {
-		return max(cc.NegativeTTL, 0)
+		return max(c.cfg.NegativeTTL, 0)
 	}
 	if resp.Expiry.IsZero() {
-		if !cc.CacheWithoutExpiry {
+		if !c.cfg.CacheWithoutExpiry {
 			return 0
 		}
-		return cc.MaxTTL
+		return c.cfg.MaxTTL
 	}
-	return max(min(cc.MaxTTL, resp.Expiry.Sub(now)-c.cfg.ClockSkew), 0)
+	return max(min(c.cfg.MaxTTL, resp.Expiry.Sub(now)-c.cfg.ClockSkew), 0)
 }
 
 // store caches an answer (resp nil for inactive) until fresh, unless an
-// invalidation happened since gen was read.
-func (c *Client) store(key tokenKey, resp *Response, fresh time.Time, gen uint64) {
-	if c.cache.gen.Load() != gen {
+// invalidation happened since gen was read. resp must be the cache's own.
+func (c *Cache) store(key tokenKey, resp *Response, fresh time.Time, gen uint64) {
+	if c.gen.Load() != gen {
 		return
 	}
 	var evicted bool
 	if resp == nil {
 		// An active verdict kept for stale-if-error must not outlive the
-		// server's word that the token is inactive.
-		c.cache.active.remove(key)
-		evicted = c.cache.inactive.add(key, fresh.UnixNano())
+		// word that the token is inactive.
+		c.active.remove(key)
+		evicted = c.inactive.add(key, fresh.UnixNano())
 	} else {
-		intern(resp)
 		v := verdict{resp: resp, fresh: fresh.UnixNano(), stale: fresh.UnixNano()}
-		if c.cache.cfg.StaleIfError > 0 {
-			v.stale += int64(c.cache.cfg.StaleIfError)
+		if c.cfg.StaleIfError > 0 {
+			v.stale += int64(c.cfg.StaleIfError)
 		}
-		c.cache.inactive.remove(key)
-		evicted = c.cache.active.add(key, v)
+		c.inactive.remove(key)
+		evicted = c.active.add(key, v)
 	}
 	if evicted {
 		c.observe(Event{Kind: EventEviction})
@@ -333,30 +379,32 @@ func (c *Client) store(key tokenKey, resp *Response, fresh time.Time, gen uint64
 
 // staleFor returns an expired active verdict for key that stale-if-error
 // allows serving at now, or nil.
-func (c *Client) staleFor(key tokenKey, now time.Time) *Response {
-	if c.cache == nil || c.cache.cfg.StaleIfError <= 0 {
+func (c *Cache) staleFor(key tokenKey, now time.Time) *Response {
+	if c.cfg.StaleIfError <= 0 {
 		return nil
 	}
-	v, ok := c.cache.active.peek(key)
+	v, ok := c.active.peek(key)
 	if !ok || now.UnixNano() >= v.stale || c.check(v.resp, now) != nil {
 		return nil
 	}
 	return v.resp
 }
 
+// len returns the number of verdicts held, active and inactive, fresh or
+// not.
+func (c *Cache) len() int { return c.active.len() + c.inactive.len() }
+
 // Invalidate forgets the verdict on token, in memory and in the shared tier,
-// so that the next call asks the authorization server. Use it when the
-// application learns of a revocation. It returns the shared tier's error, if
-// any; the in-memory verdict is gone regardless.
-func (c *Client) Invalidate(ctx context.Context, token string) error {
-	if c.cache == nil {
-		return nil
-	}
+// so that the next call asks the next layer. Use it when the application
+// learns of a revocation. It returns the shared tier's error, if any; the
+// in-memory verdict is gone regardless.
+func (c *Cache) Invalidate(ctx context.Context, token string) error {
 	key := keyOf(token)
-	c.cache.gen.Add(1)
-	c.cache.remove(key)
-	if c.cache.cfg.Shared != nil {
-		if err := c.cache.cfg.Shared.Delete(ctx, c.sharedKey(key)); err != nil {
+	c.gen.Add(1)
+	c.active.remove(key)
+	c.inactive.remove(key)
+	if c.cfg.Shared != nil {
+		if err := c.cfg.Shared.Delete(ctx, c.sharedKey(key)); err != nil {
 			return fmt.Errorf("introspect: shared cache: %w", err)
 		}
 	}
@@ -365,78 +413,27 @@ func (c *Client) Invalidate(ctx context.Context, token string) error {
 
 // Purge forgets every verdict held in memory. The shared tier, which other
 // processes use too, is left alone.
-func (c *Client) Purge() {
-	if c.cache == nil {
-		return
-	}
-	c.cache.gen.Add(1)
-	c.cache.purge()
+func (c *Cache) Purge() {
+	c.gen.Add(1)
+	c.active.purge()
+	c.inactive.purge()
 }
 
-func (c *Client) sharedKey(key tokenKey) string {
-	return c.cache.sharedPrefix + hex.EncodeToString(key[:])
+// Ping checks, without using the cache, that the next layer works: it
+// calls next's own Ping method if it has one (a [*Client] has), and
+// otherwise asks next about a random token, which must come back inactive.
+// Call it at start-up, so that a wrong endpoint or wrong credentials show
+// there rather than as 503s on the first requests.
+func (c *Cache) Ping(ctx context.Context) error {
+	if p, ok := c.next.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return ping(ctx, c.next)
 }
 
-// sharedVersion is the first byte of a shared value; then come 8 bytes of
-// big-endian Unix nanoseconds (the end of freshness) and the RFC 7662 JSON.
-const sharedVersion = 1
-
-// sharedGet consults the shared tier. It reports ok only for a verdict that
-// is still fresh and, if active, still valid at now.
-func (c *Client) sharedGet(ctx context.Context, key tokenKey, now time.Time, gen uint64) (*Response, error, bool) {
-	raw, ok, err := c.cache.cfg.Shared.Get(ctx, c.sharedKey(key))
-	if err != nil {
-		c.cfg.Logger.Warn("introspect: shared cache read failed; asking the authorization server", "error", err)
-		return nil, nil, false
-	}
-	if !ok {
-		return nil, nil, false
-	}
-	if len(raw) < 9 || raw[0] != sharedVersion || !utf8.Valid(raw[9:]) {
-		c.cfg.Logger.Warn("introspect: shared cache value has an unknown format; ignoring it")
-		return nil, nil, false
-	}
-	fresh := time.Unix(0, int64(binary.BigEndian.Uint64(raw[1:9])))
-	if !now.Before(fresh) {
-		return nil, nil, false
-	}
-	var r Response
-	if err := json.Unmarshal(raw[9:], &r); err != nil {
-		c.cfg.Logger.Warn("introspect: shared cache value does not decode; ignoring it", "error", err)
-		return nil, nil, false
-	}
-	if !r.Active {
-		c.store(key, nil, fresh, gen)
-		return nil, errCachedInactive, true
-	}
-	if c.check(&r, now) != nil {
-		return nil, nil, false
-	}
-	if ttl := c.ttl(&r, now); now.Add(ttl).Before(fresh) {
-		fresh = now.Add(ttl)
-	}
-	if !now.Before(fresh) {
-		return nil, nil, false
-	}
-	c.store(key, &r, fresh, gen)
-	return &r, nil, true
-}
-
-// sharedSet writes a verdict to the shared tier, best effort.
-func (c *Client) sharedSet(ctx context.Context, key tokenKey, resp *Response, now, fresh time.Time) {
-	body := []byte(`{"active":false}`)
-	if resp != nil {
-		var err error
-		if body, err = json.Marshal(resp); err != nil {
-			return
-		}
-	}
-	raw := make([]byte, 9, 9+len(body))
-	raw[0] = sharedVersion
-	binary.BigEndian.PutUint64(raw[1:9], uint64(fresh.UnixNano()))
-	raw = append(raw, body...)
-	if err := c.cache.cfg.Shared.Set(ctx, c.sharedKey(key), raw, fresh.Sub(now)); err != nil {
-		c.cfg.Logger.Warn("introspect: shared cache write failed", "error", err)
+func (c *Cache) observe(e Event) {
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Observe(e)
 	}
 }
 

@@ -79,18 +79,33 @@ func replySeq(replies ...func(http.ResponseWriter, *http.Request)) func(http.Res
 	}
 }
 
-// cachedClient is newTestClient with clock as its clock and an observer.
-func cachedClient(t *testing.T, as *fakeAS, clock *fakeClock, mod func(*Config)) (*Client, *countingObserver) {
+// cachedClient is a Cache in front of newTestClient, as New builds it,
+// with clock as their clock and one observer. mod may change both configs;
+// the cache takes the client's Logger unless mod sets its own.
+func cachedClient(t testing.TB, as *fakeAS, clock *fakeClock, mod func(*Config, *CacheConfig)) (*Cache, *countingObserver) {
 	t.Helper()
 	obs := &countingObserver{}
-	c := newTestClient(t, as, func(cfg *Config) {
+	cc := CacheConfig{Now: clock.Now, Observer: obs}
+	client := newTestClient(t, as, func(cfg *Config) {
 		cfg.Now = clock.Now
 		cfg.Observer = obs
 		if mod != nil {
-			mod(cfg)
+			mod(cfg, &cc)
 		}
 	})
+	if cc.Logger == nil {
+		cc.Logger = client.cfg.Logger
+	}
+	c, err := NewCache(client, cc)
+	if err != nil {
+		t.Fatalf("NewCache: %v", err)
+	}
 	return c, obs
+}
+
+// cacheMod adapts a change of the CacheConfig alone for cachedClient.
+func cacheMod(f func(*CacheConfig)) func(*Config, *CacheConfig) {
+	return func(_ *Config, cc *CacheConfig) { f(cc) }
 }
 
 func TestCacheTTL(t *testing.T) {
@@ -102,7 +117,7 @@ func TestCacheTTL(t *testing.T) {
 	tests := []struct {
 		name  string
 		body  func(now time.Time) string
-		mod   func(*Config)
+		mod   func(*CacheConfig)
 		steps []step
 	}{
 		{
@@ -113,7 +128,7 @@ func TestCacheTTL(t *testing.T) {
 		{
 			name:  "custom MaxTTL",
 			body:  func(now time.Time) string { return activeBody(now.Add(time.Hour)) },
-			mod:   func(c *Config) { c.Cache.MaxTTL = 10 * time.Second },
+			mod:   func(c *CacheConfig) { c.MaxTTL = 10 * time.Second },
 			steps: []step{{0, 1, nil}, {9 * time.Second, 1, nil}, {time.Second, 2, nil}},
 		},
 		{
@@ -135,7 +150,7 @@ func TestCacheTTL(t *testing.T) {
 		{
 			name:  "no exp: cached for MaxTTL when chosen",
 			body:  func(time.Time) string { return `{"active":true,"sub":"alice"}` },
-			mod:   func(c *Config) { c.Cache.CacheWithoutExpiry = true },
+			mod:   func(c *CacheConfig) { c.CacheWithoutExpiry = true },
 			steps: []step{{0, 1, nil}, {2*time.Minute - time.Second, 1, nil}, {time.Second, 2, nil}},
 		},
 		{
@@ -146,19 +161,13 @@ func TestCacheTTL(t *testing.T) {
 		{
 			name:  "inactive: negative caching disabled",
 			body:  func(time.Time) string { return `{"active":false}` },
-			mod:   func(c *Config) { c.Cache.NegativeTTL = -1 },
+			mod:   func(c *CacheConfig) { c.NegativeTTL = -1 },
 			steps: []step{{0, 1, ErrInactive}, {0, 2, ErrInactive}},
 		},
 		{
 			name:  "expired on arrival: cached as inactive",
 			body:  func(now time.Time) string { return activeBody(now.Add(-time.Hour)) },
 			steps: []step{{0, 1, ErrInactive}, {time.Second, 1, ErrInactive}},
-		},
-		{
-			name:  "cache disabled",
-			body:  func(now time.Time) string { return activeBody(now.Add(time.Hour)) },
-			mod:   func(c *Config) { c.Cache.Disabled = true },
-			steps: []step{{0, 1, nil}, {0, 2, nil}},
 		},
 	}
 	for _, tt := range tests {
@@ -167,7 +176,11 @@ func TestCacheTTL(t *testing.T) {
 			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
 				replyJSON(200, tt.body(clock.Now()))(w, r)
 			}})
-			c, _ := cachedClient(t, as, clock, tt.mod)
+			var mod func(*Config, *CacheConfig)
+			if tt.mod != nil {
+				mod = cacheMod(tt.mod)
+			}
+			c, _ := cachedClient(t, as, clock, mod)
 			for i, s := range tt.steps {
 				clock.Advance(s.advance)
 				resp, err := c.Introspect(context.Background(), "tok")
@@ -190,7 +203,7 @@ func TestCacheRechecksExpiryOnHit(t *testing.T) {
 	as := newFakeAS(t, &fakeAS{reply: replyJSON(200, `{"active":true}`)})
 	c, obs := cachedClient(t, as, clock, nil)
 	resp := &Response{Active: true, Subject: "alice", Expiry: testNow.Add(10 * time.Second), NotBefore: testNow.Add(-time.Minute)}
-	c.store(keyOf("tok"), resp, testNow.Add(time.Hour), c.cache.gen.Load())
+	c.store(keyOf("tok"), resp, testNow.Add(time.Hour), c.gen.Load())
 	if got, err := c.Introspect(context.Background(), "tok"); err != nil || got != resp {
 		t.Fatalf("fresh hit = %v, %v", got, err)
 	}
@@ -268,7 +281,7 @@ func TestInvalidateAndPurge(t *testing.T) {
 // ran must not be cached, since it may predate the revocation.
 func TestInvalidateDuringFetch(t *testing.T) {
 	clock := newClock()
-	var c *Client
+	var c *Cache
 	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replySeq(
 		func(w http.ResponseWriter, r *http.Request) {
 			c.Invalidate(context.Background(), "tok")
@@ -304,13 +317,12 @@ func TestClientsDoNotShareVerdicts(t *testing.T) {
 func TestCoalescing(t *testing.T) {
 	const n = 1000
 	clock := newClock()
-	obs := &countingObserver{}
 	release := make(chan struct{})
 	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
 		<-release
 		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
 	}})
-	c := newTestClient(t, as, func(cfg *Config) { cfg.Now = clock.Now; cfg.Observer = obs })
+	c, obs := cachedClient(t, as, clock, nil)
 	var wg sync.WaitGroup
 	var ok atomic.Int64
 	for range n {
@@ -342,7 +354,6 @@ func TestCoalescing(t *testing.T) {
 // the answer.
 func TestCoalescingSurvivesCallerCancel(t *testing.T) {
 	clock := newClock()
-	obs := &countingObserver{}
 	release := make(chan struct{})
 	var asCtxErr atomic.Value
 	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: func(w http.ResponseWriter, r *http.Request) {
@@ -350,7 +361,7 @@ func TestCoalescingSurvivesCallerCancel(t *testing.T) {
 		asCtxErr.Store(fmt.Sprint(r.Context().Err()))
 		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
 	}})
-	c := newTestClient(t, as, func(cfg *Config) { cfg.Now = clock.Now; cfg.Observer = obs })
+	c, obs := cachedClient(t, as, clock, nil)
 
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	first := make(chan error, 1)
@@ -403,8 +414,8 @@ func TestStaleIfError(t *testing.T) {
 				replyJSON(200, activeBody(testNow.Add(tt.exp))),
 				replyJSON(503, `{}`),
 			)})
-			c, obs := cachedClient(t, as, clock, func(cfg *Config) {
-				cfg.Cache.StaleIfError = tt.stale
+			c, obs := cachedClient(t, as, clock, func(cfg *Config, cc *CacheConfig) {
+				cc.StaleIfError = tt.stale
 				cfg.Resilience.MaxRetries = -1
 			})
 			if _, err := c.Introspect(context.Background(), "tok"); err != nil {
@@ -443,9 +454,9 @@ func TestInactiveAnswerDropsStaleVerdict(t *testing.T) {
 				replyJSON(200, `{"active":false}`),
 				replyJSON(503, `{}`),
 			)})
-			c, obs := cachedClient(t, as, clock, func(cfg *Config) {
-				cfg.Cache.StaleIfError = time.Hour
-				cfg.Cache.NegativeTTL = negativeTTL
+			c, obs := cachedClient(t, as, clock, func(cfg *Config, cc *CacheConfig) {
+				cc.StaleIfError = time.Hour
+				cc.NegativeTTL = negativeTTL
 				cfg.Resilience.MaxRetries = -1
 			})
 			ctx := context.Background()
@@ -506,10 +517,10 @@ func TestSharedTier(t *testing.T) {
 	clock := newClock()
 	shared := &memShared{}
 	as := newFakeAS(t, &fakeAS{reply: replyJSON(200, activeBody(testNow.Add(time.Hour)))})
-	mk := func(clientID string) (*Client, *countingObserver) {
-		return cachedClient(t, as, clock, func(cfg *Config) {
+	mk := func(clientID string) (*Cache, *countingObserver) {
+		return cachedClient(t, as, clock, func(cfg *Config, cc *CacheConfig) {
 			cfg.ClientID, cfg.ClientSecret = clientID, ""
-			cfg.Cache.Shared = shared
+			cc.Shared = shared
 		})
 	}
 	as.wantAuth = basic("rs", "")
@@ -533,10 +544,7 @@ func TestSharedTier(t *testing.T) {
 		}
 	}
 	// Another client identity never reads A's verdict.
-	other, _ := cachedClient(t, as, clock, func(cfg *Config) {
-		cfg.ClientID, cfg.ClientSecret = "other", ""
-		cfg.Cache.Shared = shared
-	})
+	other, _ := mk("other")
 	as.wantAuth = basic("other", "")
 	if _, err := other.Introspect(ctx, token); err != nil {
 		t.Fatal(err)
@@ -578,7 +586,7 @@ func TestObserverEvents(t *testing.T) {
 		}
 		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
 	}})
-	c, obs := cachedClient(t, as, clock, func(cfg *Config) { cfg.Cache.Size = 1 })
+	c, obs := cachedClient(t, as, clock, cacheMod(func(cc *CacheConfig) { cc.Size = 1 }))
 	ctx := context.Background()
 	c.Introspect(ctx, "good")
 	c.Introspect(ctx, "good")
@@ -603,9 +611,11 @@ func TestCacheHitDoesNotAllocate(t *testing.T) {
 	for _, withObserver := range []bool{false, true} {
 		t.Run(fmt.Sprint("observer=", withObserver), func(t *testing.T) {
 			as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replyJSON(200, activeBody(testNow.Add(time.Hour)))})
-			c := newTestClient(t, as, func(cfg *Config) {
+			c, _ := cachedClient(t, as, newClock(), func(cfg *Config, cc *CacheConfig) {
 				if withObserver {
-					cfg.Observer = &countingObserver{counts: map[EventKind]int{}}
+					cc.Observer = &countingObserver{counts: map[EventKind]int{}}
+				} else {
+					cc.Observer = nil
 				}
 			})
 			ctx := context.Background()
@@ -650,10 +660,10 @@ func TestLogsNeverContainToken(t *testing.T) {
 		replyJSON(200, activeBody(testNow.Add(time.Hour))),
 		replyJSON(503, `{}`),
 	)})
-	c, obs := cachedClient(t, as, clock, func(cfg *Config) {
+	c, obs := cachedClient(t, as, clock, func(cfg *Config, cc *CacheConfig) {
 		cfg.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		cfg.Cache.Shared = failingShared{}
-		cfg.Cache.StaleIfError = time.Hour
+		cc.Shared = failingShared{}
+		cc.StaleIfError = time.Hour
 		cfg.Resilience.MaxRetries = -1
 		cfg.Resilience.BreakerThreshold = 1
 	})
@@ -705,7 +715,7 @@ func TestConcurrentUse(t *testing.T) {
 		}
 		replyJSON(200, activeBody(testNow.Add(time.Hour)))(w, r)
 	}})
-	c, _ := cachedClient(t, as, clock, func(cfg *Config) { cfg.Cache.Size, cfg.Cache.NegativeSize = 8, 4 })
+	c, _ := cachedClient(t, as, clock, cacheMod(func(cc *CacheConfig) { cc.Size, cc.NegativeSize = 8, 4 }))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -730,7 +740,7 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if a, i := c.cache.active.len(), c.cache.inactive.len(); a > 8 || i > 4 {
+	if a, i := c.active.len(), c.inactive.len(); a > 8 || i > 4 {
 		t.Errorf("cache holds %d active and %d inactive entries, Size is 8 and NegativeSize 4", a, i)
 	}
 }
@@ -780,15 +790,18 @@ func TestFloodOfBogusTokensDoesNotEvictGoodVerdicts(t *testing.T) {
 			observedShed.Add(1)
 		}
 	})
-	c, err := New(Config{
+	client, err := NewClient(Config{
 		IntrospectionURL: "https://as.example/introspect",
 		HTTPClient:       &http.Client{Transport: as},
 		Now:              func() time.Time { return testNow },
 		Logger:           slog.New(slog.DiscardHandler),
 		Observer:         obs,
-		Cache:            CacheConfig{Size: good},
 		Resilience:       ResilienceConfig{MaxInFlight: maxInFlight},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCache(client, CacheConfig{Size: good, Now: func() time.Time { return testNow }, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -840,7 +853,7 @@ func TestFloodOfBogusTokensDoesNotEvictGoodVerdicts(t *testing.T) {
 	if shed.Load() == 0 || observedShed.Load() != shed.Load() {
 		t.Errorf("%d calls shed, %d EventShed: the bound was never reached or not observed", shed.Load(), observedShed.Load())
 	}
-	if bogusCalls.Load() == 0 || c.cache.inactive.len() == 0 {
-		t.Errorf("no bogus token reached the AS (%d) or the negative space (%d): the test proves nothing", bogusCalls.Load(), c.cache.inactive.len())
+	if bogusCalls.Load() == 0 || c.inactive.len() == 0 {
+		t.Errorf("no bogus token reached the AS (%d) or the negative space (%d): the test proves nothing", bogusCalls.Load(), c.inactive.len())
 	}
 }

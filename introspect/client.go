@@ -3,6 +3,8 @@ package introspect
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,7 +19,6 @@ import (
 	"github.com/tokengate/tokengate/internal/discovery"
 	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
-	"github.com/tokengate/tokengate/tokeninfo"
 )
 
 // AuthStyle is how the client authenticates to the introspection endpoint
@@ -32,7 +33,7 @@ const (
 	AuthStylePost
 )
 
-// Defaults used by [New] for zero [Config] fields.
+// Defaults used by [NewClient] for zero [Config] fields.
 const (
 	defaultTimeout          = 10 * time.Second
 	defaultMaxResponseBytes = 1 << 20
@@ -52,9 +53,9 @@ type Decoder interface {
 	Decode(ctx context.Context, contentType string, body []byte) (*Response, error)
 }
 
-// Config configures a [Client]. Exactly one of IntrospectionURL and Issuer
-// is required; credentials are optional only if the AS allows anonymous
-// introspection (rare).
+// Config configures a [Client], and the [Cache] that [New] puts in front of
+// it. Exactly one of IntrospectionURL and Issuer is required; credentials
+// are optional only if the AS allows anonymous introspection (rare).
 type Config struct {
 	// IntrospectionURL is the RFC 7662 endpoint. If empty, it is discovered
 	// from Issuer.
@@ -71,7 +72,8 @@ type Config struct {
 	// ClientID and ClientSecret authenticate us to the AS as AuthStyle says.
 	// A ClientSecret without a ClientID is an error. The zero values send no
 	// client credentials. With a TokenSource, ClientID is not sent: it only
-	// names us in logs and in the shared cache's keys.
+	// names us in logs and in [Client.CacheIdentity], so set it to the
+	// client the TokenSource authenticates as.
 	ClientID     string
 	ClientSecret string
 	// AuthStyle selects client_secret_basic (the zero value) or client_secret_post.
@@ -99,17 +101,17 @@ type Config struct {
 	// another copy, which follows a redirect only to https (or loopback
 	// http, or any http with InsecureAllowHTTPEndpoint).
 	HTTPClient *http.Client
-	// Timeout bounds one introspection as seen by its callers, discovery and
-	// retries included. Defaults to 10s.
+	// Timeout bounds one introspection, discovery and retries included.
+	// Defaults to 10s.
 	Timeout time.Duration
 	// MaxResponseBytes caps how much of an answer is read; a longer answer is
 	// [ErrMalformedResponse]. Defaults to 1 MiB.
 	MaxResponseBytes int64
-	// ClockSkew is the leeway when checking exp and nbf; it is also taken
-	// off exp when deciding how long a verdict is cached. Defaults to 30s.
+	// ClockSkew is the leeway when checking exp and nbf (see
+	// [Response.ValidAt]). Defaults to 30s.
 	ClockSkew time.Duration
-	// Now returns the current time, for the exp/nbf checks, cache expiry and
-	// the circuit breaker's cool-down. Defaults to time.Now.
+	// Now returns the current time, for the exp/nbf checks, Retry-After
+	// dates and the circuit breaker's cool-down. Defaults to time.Now.
 	Now func() time.Time
 	// Decoder decodes answers. Defaults to plain JSON (RFC 7662).
 	Decoder Decoder
@@ -117,14 +119,13 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// Cache configures the verdict cache, on by default; see [CacheConfig].
-	Cache CacheConfig
-	// Resilience configures retries, timeouts per attempt and the circuit
-	// breaker; see [ResilienceConfig].
+	// Resilience configures retries, timeouts per attempt, the circuit
+	// breaker and the bound on calls in flight; see [ResilienceConfig].
 	Resilience ResilienceConfig
-	// Observer, if set, receives an [Event] for each cache hit or miss, call
-	// to the authorization server, and so on. The zero value observes
-	// nothing.
+	// Observer, if set, receives an [Event] for each call to the
+	// authorization server, change of the circuit breaker and call shed
+	// (and, through [New], for each cache hit, miss and so on). The zero
+	// value observes nothing.
 	Observer Observer
 
 	// InsecureAllowHTTPEndpoint allows a plain-http endpoint (or issuer) on a
@@ -133,24 +134,19 @@ type Config struct {
 	InsecureAllowHTTPEndpoint bool
 }
 
-// Client is an RFC 7662 introspection client. It is safe for concurrent use
-// and starts no goroutine of its own beyond those serving calls in flight,
-// so it needs no Close.
-//
-// Verdicts are cached (see [CacheConfig]) and concurrent calls for one token
-// share one request to the authorization server: the *Response a call
-// returns may therefore be shared with other callers and MUST be treated as
-// read-only.
+// Client is an RFC 7662 introspection client: every call to
+// [Client.Introspect] asks the authorization server, with retries, a
+// circuit breaker and a bound on the calls in flight. Put a [Cache] in
+// front of it (as [New] does) to keep verdicts. It is safe for concurrent
+// use and starts no goroutine of its own beyond those serving calls in
+// flight, so it needs no Close.
 type Client struct {
 	cfg Config
+	// identity is the CacheIdentity.
+	identity string
 
-	// cache is nil when Config.Cache.Disabled is set.
-	cache *cache
 	// breaker is nil when the circuit breaker is disabled.
 	breaker *breaker
-	// calls coalesces concurrent introspections of one token; its keys are
-	// token hashes.
-	calls singleflight.Group
 	// inFlight counts the calls to the authorization server in progress,
 	// bounded by Resilience.MaxInFlight.
 	inFlight atomic.Int64
@@ -172,9 +168,12 @@ type Client struct {
 	discovery singleflight.Group
 }
 
-// New returns a Client for cfg, or an error naming the first invalid field.
-// It does not touch the network: an Issuer is resolved on first use.
-func New(cfg Config) (*Client, error) {
+// NewClient returns a Client for cfg, or an error naming the first invalid
+// field. It does not touch the network: an Issuer is resolved on first use,
+// and [Client.Ping] checks the endpoint and credentials.
+//
+// Most resource servers want [New] instead, which puts a [Cache] in front.
+func NewClient(cfg Config) (*Client, error) {
 	if (cfg.IntrospectionURL == "") == (cfg.Issuer == "") {
 		return nil, errors.New("introspect: exactly one of Config.IntrospectionURL and Config.Issuer must be set")
 	}
@@ -221,35 +220,20 @@ func New(cfg Config) (*Client, error) {
 		cfg.Decoder = jsonDecoder{}
 	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
-	if err := fillCache(&cfg.Cache); err != nil {
-		return nil, err
-	}
 	if err := fillResilience(&cfg.Resilience, cfg.Timeout); err != nil {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, endpoint: cfg.IntrospectionURL, sleep: sleepCtx, discoveryClient: discoveryClient}
-	if !cfg.Cache.Disabled {
-		// The shared tier's scope: the endpoint (or issuer it is discovered
-		// from) and who we introspect as.
-		scope := cfg.IntrospectionURL + "\n" + cfg.Issuer + "\n" + cfg.ClientID + "\n" + fmt.Sprint(cfg.TokenSource != nil)
-		var err error
-		if c.cache, err = newCache(cfg.Cache, scope); err != nil {
-			return nil, fmt.Errorf("introspect: Config.Cache: %w", err)
-		}
+	// Who answers (the endpoint, or the issuer it is discovered from) and
+	// whom we introspect as.
+	authKind := "secret"
+	if cfg.TokenSource != nil {
+		authKind = "bearer"
 	}
+	h := sha256.Sum256([]byte(cfg.IntrospectionURL + "\n" + cfg.Issuer + "\n" + cfg.ClientID + "\n" + authKind))
+	c.identity = "introspect:" + hex.EncodeToString(h[:16])
 	c.breaker = newBreaker(cfg.Resilience.BreakerThreshold, cfg.Resilience.BreakerCooldown, c.circuitChanged)
 	return c, nil
-}
-
-func fillCache(cc *CacheConfig) error {
-	if cc.Size < 0 || cc.NegativeSize < 0 || cc.MaxTTL < 0 || cc.StaleIfError < 0 {
-		return errors.New("introspect: Config.Cache.Size, NegativeSize, MaxTTL and StaleIfError must not be negative")
-	}
-	cc.Size = cmp.Or(cc.Size, defaultCacheSize)
-	cc.NegativeSize = cmp.Or(cc.NegativeSize, defaultNegativeSize)
-	cc.MaxTTL = cmp.Or(cc.MaxTTL, defaultMaxTTL)
-	cc.NegativeTTL = cmp.Or(cc.NegativeTTL, defaultNegativeTTL)
-	return nil
 }
 
 func fillResilience(rc *ResilienceConfig, timeout time.Duration) error {
@@ -287,101 +271,39 @@ func checkURL(raw string, insecure bool) error {
 	return oauthhttp.CheckURL(raw, insecure, "InsecureAllowHTTPEndpoint")
 }
 
-// Introspect asks the authorization server about token, or answers from the
-// cache. It returns the response of an active token, or an error matching
-// exactly one of [ErrInactive], [ErrUnavailable], [ErrASRejectedClient] or
-// [ErrMalformedResponse]. The returned *Response may be shared with other
-// callers: treat it as read-only.
-//
-// If ctx is done before the answer arrives, Introspect returns at once with
-// [ErrUnavailable] (wrapping ctx.Err()); an introspection shared with other
-// callers goes on for them, bounded by Config.Timeout.
+// Introspect asks the authorization server about token. It returns the
+// response of an active token, or an error matching exactly one of
+// [ErrInactive], [ErrUnavailable], [ErrASRejectedClient] or
+// [ErrMalformedResponse]. The call, retries included, is bounded by
+// Config.Timeout and by ctx; a caller that gives up does not count towards
+// the circuit breaker.
 func (c *Client) Introspect(ctx context.Context, token string) (*Response, error) {
 	if token == "" {
 		return nil, errEmptyToken
 	}
-	key := keyOf(token)
-	if c.cache != nil {
-		if resp, err, ok := c.lookup(key, c.cfg.Now(), true); ok {
-			return resp, err
-		}
-		c.observe(Event{Kind: EventCacheMiss})
-	}
-	return c.load(ctx, key, token)
-}
-
-var errEmptyToken = fmt.Errorf("%w: empty token", ErrInactive)
-
-// load answers a cache miss. Concurrent loads of one token share one
-// resolve, which runs on a context detached from every caller and bounded by
-// Config.Timeout; each caller stops waiting when its own ctx is done.
-func (c *Client) load(ctx context.Context, key tokenKey, token string) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	var led atomic.Bool
-	ch := c.calls.DoChan(string(key[:]), func() (any, error) {
-		led.Store(true)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
-		defer cancel()
-		return c.resolve(rctx, key, token)
-	})
-	select {
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
-	case res := <-ch:
-		if !led.Load() {
-			c.observe(Event{Kind: EventCoalescedWait})
-		}
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*Response), nil
-	}
+	return c.call(ctx, token)
 }
 
-// resolve gets a verdict from the shared tier or the authorization server,
-// caches it, and falls back to a stale verdict if the server is unavailable.
-func (c *Client) resolve(ctx context.Context, key tokenKey, token string) (*Response, error) {
-	var gen uint64
-	if c.cache != nil {
-		gen = c.cache.gen.Load()
-		// A caller that missed just as an earlier flight for this token
-		// ended finds its verdict here rather than asking again.
-		if resp, err, ok := c.lookup(key, c.cfg.Now(), false); ok {
-			return resp, err
-		}
-		if c.cache.cfg.Shared != nil {
-			if resp, err, ok := c.sharedGet(ctx, key, c.cfg.Now(), gen); ok {
-				c.observe(Event{Kind: EventSharedHit})
-				return resp, err
-			}
-		}
-	}
-	resp, err := c.call(ctx, token)
-	now := c.cfg.Now()
-	switch {
-	case err == nil, errors.Is(err, ErrInactive):
-		if c.cache != nil {
-			if ttl := c.ttl(resp, now); ttl > 0 {
-				c.store(key, resp, now.Add(ttl), gen)
-				if c.cache.cfg.Shared != nil {
-					c.sharedSet(ctx, key, resp, now, now.Add(ttl))
-				}
-			} else if resp == nil {
-				// Not cached, but a stale active verdict must not be
-				// served after this.
-				c.cache.active.remove(key)
-			}
-		}
-	case errors.Is(err, ErrUnavailable):
-		if stale := c.staleFor(key, now); stale != nil {
-			c.observe(Event{Kind: EventStaleServe})
-			c.cfg.Logger.Warn("introspect: authorization server unavailable; serving a stale verdict", "error", err)
-			return stale, nil
-		}
-	}
-	return resp, err
+// Ping checks that the authorization server is reachable (discovering the
+// endpoint if need be) and accepts our credentials, by introspecting a
+// random token: a well-formed inactive answer is success. Otherwise the
+// error says why: [ErrASRejectedClient] for wrong credentials,
+// [ErrUnavailable] for an unreachable server or failed discovery,
+// [ErrMalformedResponse] for an endpoint that does not answer as RFC 7662
+// says (or that calls a random token active). Call it at start-up, so that
+// a wrong configuration shows there rather than as 503s on the first
+// requests.
+func (c *Client) Ping(ctx context.Context) error {
+	return ping(ctx, c)
 }
+
+// CacheIdentity identifies this client's verdicts for a [Cache] and its
+// shared tier: two clients share verdicts only when they have the same
+// IntrospectionURL (or Issuer), ClientID and kind of authentication (secret
+// or TokenSource). It is a hash, so it can be logged.
+func (c *Client) CacheIdentity() string { return c.identity }
 
 // call asks the authorization server about token, discovering its endpoint
 // first if need be, unless Resilience.MaxInFlight calls are in flight
@@ -406,19 +328,10 @@ func (c *Client) call(ctx context.Context, token string) (*Response, error) {
 }
 
 // check reports whether a verdict is active and valid at now, with
-// Config.ClockSkew of leeway ([Response.ValidAt]).
+// Config.ClockSkew of leeway.
 func (c *Client) check(r *Response, now time.Time) error {
-	switch err := r.ValidAt(now, c.cfg.ClockSkew); {
-	case err == nil:
-		return nil
-	case errors.Is(err, tokeninfo.ErrNotActive):
-		return errAnswerInactive
-	default:
-		return fmt.Errorf("%w: %w", ErrInactive, err)
-	}
+	return validAt(r, now, c.cfg.ClockSkew)
 }
-
-var errAnswerInactive = fmt.Errorf("%w: active is false", ErrInactive)
 
 // introspectionURL returns the endpoint, discovering it from the issuer on
 // first use. Concurrent first calls share one discovery, which runs on a

@@ -97,8 +97,9 @@ func activeBody(exp time.Time) string {
 	return fmt.Sprintf(`{"active":true,"sub":"alice","client_id":"app","scope":"orders:read orders:write","exp":%d}`, exp.Unix())
 }
 
-// newTestClient returns a client for as with a fixed clock, credentials
-// "rs"/"secret" sent with client_secret_basic, and retries that do not wait.
+// newTestClient returns a client (without a cache) for as with a fixed
+// clock, credentials "rs"/"secret" sent with client_secret_basic, and
+// retries that do not wait.
 func newTestClient(t testing.TB, as *fakeAS, mod func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{
@@ -111,9 +112,9 @@ func newTestClient(t testing.TB, as *fakeAS, mod func(*Config)) *Client {
 	if mod != nil {
 		mod(&cfg)
 	}
-	c, err := New(cfg)
+	c, err := NewClient(cfg)
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("NewClient: %v", err)
 	}
 	c.sleep = func(context.Context, time.Duration) error { return nil }
 	return c
@@ -150,11 +151,10 @@ func TestNewValidation(t *testing.T) {
 		{"bad auth style", Config{IntrospectionURL: "https://as.example/i", AuthStyle: 7}, "Config.AuthStyle"},
 		{"negative timeout", Config{IntrospectionURL: "https://as.example/i", Timeout: -1}, "Config.Timeout"},
 		{"negative MaxInFlight", Config{IntrospectionURL: "https://as.example/i", Resilience: ResilienceConfig{MaxInFlight: -1}}, "MaxInFlight"},
-		{"negative NegativeSize", Config{IntrospectionURL: "https://as.example/i", Cache: CacheConfig{NegativeSize: -1}}, "NegativeSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := New(tt.cfg)
+			c, err := NewClient(tt.cfg)
 			if tt.wantErr == "" {
 				if err != nil || c == nil {
 					t.Fatalf("New = %v, %v; want a client", c, err)
@@ -173,7 +173,7 @@ func TestNewValidation(t *testing.T) {
 
 func TestNewFillsDefaultsOnItsCopy(t *testing.T) {
 	cfg := Config{IntrospectionURL: "https://as.example/i"}
-	c, err := New(cfg)
+	c, err := NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestClientCredentialsTokenSource(t *testing.T) {
 	defer srv.Close()
 
 	cc := clientcredentials.Config{ClientID: "rs", ClientSecret: "rs-secret", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}
-	c, err := New(Config{
+	c, err := NewClient(Config{
 		IntrospectionURL: srv.URL + "/introspect",
 		TokenSource:      cc.TokenSource(context.Background()),
 		Now:              func() time.Time { return testNow },
@@ -535,7 +535,7 @@ func TestNetworkFailures(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		u := srv.URL
 		srv.Close()
-		c, err := New(Config{IntrospectionURL: u + "/introspect", Logger: slog.New(slog.DiscardHandler)})
+		c, err := NewClient(Config{IntrospectionURL: u + "/introspect", Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -564,8 +564,8 @@ func TestNetworkFailures(t *testing.T) {
 			cancel() // the caller hangs up while the AS is thinking
 			<-r.Context().Done()
 		}})
-		// The shared request outlives the caller; keep it short so the
-		// fake AS can shut down promptly.
+		// Keep the attempt short so the fake AS can shut down promptly
+		// even if the request outlived the caller.
 		c := newTestClient(t, as, func(c *Config) {
 			c.Resilience.AttemptTimeout = 50 * time.Millisecond
 			c.Resilience.MaxRetries = -1
@@ -632,7 +632,7 @@ func TestDiscovery(t *testing.T) {
 	srv = httptest.NewServer(mux)
 	defer srv.Close()
 
-	c, err := New(Config{Issuer: srv.URL, Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)})
+	c, err := NewClient(Config{Issuer: srv.URL, Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -661,7 +661,7 @@ func TestDiscoveryRejectsInsecureEndpoint(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "introspection_endpoint": "http://as.example/introspect"})
 	}))
 	defer srv.Close()
-	c, err := New(Config{Issuer: srv.URL, Logger: slog.New(slog.DiscardHandler)})
+	c, err := NewClient(Config{Issuer: srv.URL, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -771,7 +771,7 @@ func TestDiscoveryRefusesDowngradeRedirect(t *testing.T) {
 		http.Redirect(w, r, "http://as.example.com"+r.URL.Path, http.StatusFound)
 	}))
 	defer srv.Close()
-	c, err := New(Config{Issuer: srv.URL, HTTPClient: &http.Client{Transport: loopbackOnly}, Logger: slog.New(slog.DiscardHandler)})
+	c, err := NewClient(Config{Issuer: srv.URL, HTTPClient: &http.Client{Transport: loopbackOnly}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

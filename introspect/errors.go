@@ -8,7 +8,7 @@ import (
 )
 
 // Error categories, for use with [errors.Is]. Every error returned by
-// [Client.Introspect] matches exactly one of them.
+// [Client.Introspect] or [Cache.Introspect] matches exactly one of them.
 var (
 	// ErrInactive means the authorization server says the token is not active,
 	// or the response says it has expired or is not yet valid.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -31,7 +32,7 @@ func ExampleNew() {
 	}))
 	defer as.Close()
 
-	client, err := introspect.New(introspect.Config{
+	verifier, err := introspect.New(introspect.Config{
 		IntrospectionURL: as.URL + "/introspect", // plain http is allowed on loopback only
 		ClientID:         "orders-api",
 		ClientSecret:     "s3cret",
@@ -40,20 +41,20 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	resp, err := client.Introspect(context.Background(), "good-token")
+	resp, err := verifier.Introspect(context.Background(), "good-token")
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(resp.Subject, resp.ClientID, resp.Scopes())
 
-	_, err = client.Introspect(context.Background(), "revoked-token")
+	_, err = verifier.Introspect(context.Background(), "revoked-token")
 	fmt.Println(errors.Is(err, introspect.ErrInactive))
 	// Output:
 	// alice web [orders:read orders:write]
 	// true
 }
 
-func ExampleNew_cache() {
+func ExampleNewCache() {
 	var calls atomic.Int64
 	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -62,31 +63,67 @@ func ExampleNew_cache() {
 	}))
 	defer as.Close()
 
-	client, err := introspect.New(introspect.Config{
+	// The layers New would build, with the cache tuned.
+	client, err := introspect.NewClient(introspect.Config{
 		IntrospectionURL: as.URL + "/introspect",
 		ClientID:         "orders-api",
 		ClientSecret:     "s3cret",
-		Cache: introspect.CacheConfig{
-			MaxTTL: 30 * time.Second, // notice revocations within 30s
-			Size:   50_000,
-		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, err := introspect.NewCache(client, introspect.CacheConfig{
+		MaxTTL: 30 * time.Second, // notice revocations within 30s
+		Size:   50_000,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
 	for range 3 {
-		if _, err := client.Introspect(ctx, "good-token"); err != nil {
+		if _, err := verifier.Introspect(ctx, "good-token"); err != nil {
 			log.Fatal(err)
 		}
 	}
 	fmt.Println("AS calls:", calls.Load())
 
 	// The application learns that the token was revoked.
-	client.Invalidate(ctx, "good-token")
-	client.Introspect(ctx, "good-token")
+	verifier.Invalidate(ctx, "good-token")
+	verifier.Introspect(ctx, "good-token")
 	fmt.Println("AS calls:", calls.Load())
 	// Output:
 	// AS calls: 1
 	// AS calls: 2
+}
+
+func ExampleCache_Ping() {
+	// A fake authorization server that knows the client "orders-api".
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if id, secret, _ := r.BasicAuth(); id != "orders-api" || secret != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"invalid_client"}`)
+			return
+		}
+		io.WriteString(w, `{"active":false}`)
+	}))
+	defer as.Close()
+
+	for _, secret := range []string{"s3cret", "typo"} {
+		verifier, err := introspect.New(introspect.Config{
+			IntrospectionURL: as.URL + "/introspect",
+			ClientID:         "orders-api",
+			ClientSecret:     secret,
+			Logger:           slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		// At start-up: a wrong secret shows here, not as 503s later.
+		err = verifier.Ping(context.Background())
+		fmt.Printf("%s: %v\n", secret, errors.Is(err, introspect.ErrASRejectedClient))
+	}
+	// Output:
+	// s3cret: false
+	// typo: true
 }

@@ -65,11 +65,14 @@ func FuzzSharedValue(f *testing.F) {
 	f.Add(append(fresh, `{"active":true,"sub":"alice","exp":1767323045}`...))
 	f.Add(append(fresh[:9:9], `{"active":false}`...))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		c, err := New(Config{
-			IntrospectionURL: "https://as.example/introspect",
-			Now:              func() time.Time { return testNow },
-			Logger:           slog.New(slog.DiscardHandler),
-			Cache:            CacheConfig{Shared: fixedShared{raw}},
+		client, err := NewClient(Config{IntrospectionURL: "https://as.example/introspect"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewCache(client, CacheConfig{
+			Now:    func() time.Time { return testNow },
+			Logger: slog.New(slog.DiscardHandler),
+			Shared: fixedShared{raw},
 		})
 		if err != nil {
 			t.Fatal(err)

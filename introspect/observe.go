@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// Observer receives an [Event] for everything the client does that a
-// dashboard may count: cache hits and misses, coalesced waits, calls to the
-// authorization server, stale serves, evictions, circuit-breaker changes and
-// calls shed by the in-flight bound.
-// Package introspect/prommetrics adapts it to Prometheus.
+// Observer receives an [Event] for everything a [Cache] or [Client] does
+// that a dashboard may count: cache hits and misses, coalesced waits, stale
+// serves and evictions (from the Cache); calls to the authorization server,
+// circuit-breaker changes and calls shed by the in-flight bound (from the
+// Client). Package introspect/prommetrics adapts it to Prometheus.
 //
 // Observe is called synchronously on the request path, including on every
 // cache hit, and concurrently from many goroutines: it must be fast and safe

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Resilience defaults used by [New] for zero [ResilienceConfig] fields.
+// Resilience defaults used by [NewClient] for zero [ResilienceConfig] fields.
 const (
 	defaultAttemptTimeout   = 4 * time.Second
 	defaultMaxRetries       = 2
@@ -81,7 +81,12 @@ func (c *Client) fetch(ctx context.Context, endpoint, token string) (*Response, 
 			err = c.check(resp, c.cfg.Now())
 		}
 		c.observe(Event{Kind: EventASCall, Outcome: outcomeOf(err), Duration: time.Since(start)})
-		c.breaker.record(c.cfg.Now(), errors.Is(err, ErrUnavailable))
+		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+			// The caller hung up: that says nothing about the server.
+			c.breaker.forget(c.cfg.Now())
+		} else {
+			c.breaker.record(c.cfg.Now(), errors.Is(err, ErrUnavailable))
+		}
 		if err == nil {
 			return resp, nil
 		}
@@ -219,6 +224,22 @@ func (b *breaker) record(now time.Time, unavailable bool) {
 	}
 	if b.state != prev {
 		b.onChange(b.state)
+	}
+	b.mu.Unlock()
+}
+
+// forget notes an attempt whose outcome says nothing about the server,
+// because its caller hung up. If it was the probe of a half-open circuit,
+// the next call probes instead.
+func (b *breaker) forget(now time.Time) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	if b.state == circuitHalfOpen {
+		// Open with the cool-down over: allow lets the next call probe.
+		b.state = circuitOpen
+		b.openUntil = now
 	}
 	b.mu.Unlock()
 }

@@ -125,7 +125,10 @@ func TestCircuitBreaker(t *testing.T) {
 		}
 		replyJSON(503, `{}`)(w, r)
 	}})
-	c, obs := cachedClient(t, as, clock, func(cfg *Config) {
+	obs := &countingObserver{}
+	c := newTestClient(t, as, func(cfg *Config) {
+		cfg.Now = clock.Now
+		cfg.Observer = obs
 		cfg.Resilience.MaxRetries = -1
 		cfg.Resilience.BreakerThreshold = 3
 		cfg.Resilience.BreakerCooldown = 10 * time.Second
@@ -196,7 +199,17 @@ func TestBreakerSingleProbe(t *testing.T) {
 	if b.allow(now) != nil {
 		t.Fatal("closed breaker refused a call")
 	}
-	if fmt.Sprint(states) != "[open half-open closed]" {
+	// A probe whose caller hung up lets the next call probe.
+	b.record(now, true)
+	now = now.Add(time.Second)
+	if b.allow(now) != nil || b.allow(now) == nil {
+		t.Fatal("after the cool-down, not exactly one probe")
+	}
+	b.forget(now)
+	if b.allow(now) != nil {
+		t.Fatal("a forgotten probe left the circuit stuck half-open")
+	}
+	if fmt.Sprint(states) != "[open half-open closed open half-open half-open]" {
 		t.Errorf("states = %v", states)
 	}
 	if newBreaker(-1, time.Second, nil).allow(now) != nil {
@@ -227,7 +240,7 @@ func TestDiscoveryFailuresOpenTheCircuit(t *testing.T) {
 	srv = httptest.NewServer(mux)
 	defer srv.Close()
 	var logs bytes.Buffer
-	c, err := New(Config{
+	c, err := NewClient(Config{
 		Issuer: srv.URL, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Resilience: ResilienceConfig{BreakerThreshold: 3, BreakerCooldown: 10 * time.Second},
 	})

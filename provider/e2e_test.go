@@ -31,7 +31,7 @@ func TestEndToEnd(t *testing.T) {
 
 	for _, viaBearer := range []bool{false, true} {
 		t.Run(fmt.Sprintf("bearer=%v", viaBearer), func(t *testing.T) {
-			cfg := introspect.Config{Issuer: as.Issuer, Cache: introspect.CacheConfig{Disabled: true}}
+			cfg := introspect.Config{Issuer: as.Issuer}
 			if viaBearer {
 				// The resource server authenticates with its own token
 				// carrying the introspection scope.
@@ -41,7 +41,7 @@ func TestEndToEnd(t *testing.T) {
 			} else {
 				cfg.ClientID, cfg.ClientSecret = rsClient.ID, rsClient.Secret
 			}
-			ic, err := introspect.New(cfg)
+			ic, err := introspect.NewClient(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,8 +8,8 @@
 //	// in listOrders: p, _ := rs.PrincipalFrom(r.Context())
 //
 // A [Guard] finds the bearer token (RFC 6750 §2), has an [Introspector]
-// validate it (an RFC 7662 *introspect.Client, or rstest.Introspector in
-// tests), applies its policy (audience, issuer, token type, client,
+// validate it (what introspect.New returns: an RFC 7662 client behind a
+// verdict cache; or rstest.Introspector in tests), applies its policy (audience, issuer, token type, client,
 // expiry, sender constraint), checks the route's scope requirement
 // (package scopes) and turns every failure into an RFC 6750 answer.
 // [Guard.Check] is the decision, [Guard.Reject] the answer to a refusal,

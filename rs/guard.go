@@ -14,8 +14,9 @@ import (
 	"github.com/tokengate/tokengate/scopes"
 )
 
-// Introspector validates an access token. *introspect.Client satisfies it;
-// so can a cache in front of one, or a local JWT validator. It returns the
+// Introspector validates an access token. *introspect.Cache (what
+// introspect.New returns) and *introspect.Client satisfy it, and so can a
+// local JWT validator. It returns the
 // response for an active token, or an error matching one of the introspect
 // error categories (ErrInactive, ErrUnavailable, ErrASRejectedClient,
 // ErrMalformedResponse). Any other error rejects the token as invalid_token,

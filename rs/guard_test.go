@@ -611,7 +611,7 @@ func TestRejectClassification(t *testing.T) {
 }
 
 // TestAuthenticateAllocations: with an introspector that answers without
-// allocating (as an introspect.Client cache hit does), authenticating a
+// allocating (as an introspect.Cache hit does), authenticating a
 // request allocates the Principal and nothing else; the scope string is
 // parsed once per guard, not once per request.
 func TestAuthenticateAllocations(t *testing.T) {

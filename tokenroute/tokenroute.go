@@ -13,8 +13,8 @@ import (
 	"github.com/tokengate/tokengate/introspect"
 )
 
-// Introspector validates an access token: *introspect.Client,
-// *jwtaccess.Validator and *Router satisfy it. It returns the verdict of an
+// Introspector validates an access token: *introspect.Cache,
+// *introspect.Client, *jwtaccess.Validator and *Router satisfy it. It returns the verdict of an
 // active token, or an error matching one of the introspect error categories.
 type Introspector interface {
 	Introspect(ctx context.Context, token string) (*introspect.Response, error)
@@ -47,7 +47,7 @@ type Issuer struct {
 	// *jwtaccess.Validator. nil means they are introspected by Opaque.
 	JWT Introspector
 	// Opaque introspects this issuer's tokens that are not JWTs, usually
-	// an *introspect.Client. nil means this issuer's opaque tokens are not
+	// what introspect.New returns. nil means this issuer's opaque tokens are not
 	// accepted.
 	Opaque Introspector
 	// OpaquePrefix, if set, claims for this issuer every token that begins

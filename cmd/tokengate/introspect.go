@@ -69,8 +69,8 @@ func runIntrospect(ctx context.Context, e *env, args []string) int {
 		Logger:                    slog.New(slog.DiscardHandler),
 		InsecureAllowHTTPEndpoint: *as.insecure,
 		// One question, one answer: a debugging tool reports what the
-		// authorization server said now, without retrying or remembering.
-		Cache:      introspect.CacheConfig{Disabled: true},
+		// authorization server said now, without retrying (and, with a
+		// Client and no Cache, without remembering).
 		Resilience: introspect.ResilienceConfig{MaxRetries: -1, BreakerThreshold: -1},
 	}
 	if as.auth == "post" {
@@ -79,7 +79,7 @@ func runIntrospect(ctx context.Context, e *env, args []string) int {
 	if *bearer != "" {
 		cfg.TokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: *bearer, TokenType: "Bearer"})
 	}
-	client, err := introspect.New(cfg)
+	client, err := introspect.NewClient(cfg)
 	if err != nil {
 		return fs.usageError("%s", withoutPkg(err))
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 func ExampleNew() {
-	// In production the Introspector is an *introspect.Client.
+	// In production the Introspector is what introspect.New returns.
 	fakeAS := rstest.Introspector{
 		"tok-alice": {Response: rstest.Active("alice", "shop", "orders:read", time.Now().Add(time.Hour), "https://api.example.com")},
 	}

@@ -52,22 +52,32 @@ func (k *kit) client(t *testing.T, mod func(*introspect.Config)) *introspect.Cli
 	t.Helper()
 	cfg := introspect.Config{
 		IntrospectionURL: k.srv.IntrospectionURL, ClientID: k.rs.ID, ClientSecret: k.rs.Secret, Logger: quiet,
-		Cache:      introspect.CacheConfig{Disabled: true},
 		Resilience: introspect.ResilienceConfig{MaxRetries: -1, BreakerThreshold: -1},
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	ic, err := introspect.New(cfg)
+	ic, err := introspect.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ic
 }
 
+// cached returns k.client behind a verdict cache with the defaults, as
+// introspect.New builds it: the cache and coalescing on, as in production.
+func (k *kit) cached(t *testing.T) *introspect.Cache {
+	t.Helper()
+	c, err := introspect.NewCache(k.client(t, nil), introspect.CacheConfig{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // api returns a handler protected by the net/http middleware over ic, which
 // answers "ok" to an accepted request.
-func (k *kit) api(t *testing.T, ic *introspect.Client) http.Handler {
+func (k *kit) api(t *testing.T, ic rs.Introspector) http.Handler {
 	t.Helper()
 	guard, err := rs.New(rs.Config{Introspector: ic, Audiences: []string{api}, Logger: quiet})
 	if err != nil {
@@ -316,7 +326,7 @@ func TestHang(t *testing.T) {
 	})
 	t.Run("first caller gives up, the others still get the answer", func(t *testing.T) {
 		k := newKit(t)
-		ic := k.client(t, func(c *introspect.Config) { c.Cache = introspect.CacheConfig{} })
+		ic := k.cached(t)
 		k.srv.Fail(providertest.Fault{Hang: true})
 		ctx, cancel := context.WithCancel(context.Background())
 		first := make(chan error)
@@ -539,8 +549,7 @@ func TestConcurrent(t *testing.T) {
 	})
 	t.Run("one AS call for 1,000 requests", func(t *testing.T) {
 		k := newKit(t)
-		// The cache and coalescing on, as in production.
-		ic := k.client(t, func(c *introspect.Config) { c.Cache = introspect.CacheConfig{} })
+		ic := k.cached(t)
 		h := k.api(t, ic)
 		// The introspection hangs until every request is in, so that they
 		// all wait on it together.

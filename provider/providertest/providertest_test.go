@@ -16,8 +16,7 @@ func TestServer(t *testing.T) {
 	srv := providertest.New(t)
 	rs := srv.RegisterClient(provider.ClientSpec{Introspection: store.IntrospectAny})
 	app := srv.RegisterClient(provider.ClientSpec{Scopes: []string{"read"}})
-	ic, err := introspect.New(introspect.Config{IntrospectionURL: srv.IntrospectionURL, ClientID: rs.ID, ClientSecret: rs.Secret,
-		Cache: introspect.CacheConfig{Disabled: true}})
+	ic, err := introspect.NewClient(introspect.Config{IntrospectionURL: srv.IntrospectionURL, ClientID: rs.ID, ClientSecret: rs.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	guard, err := rs.New(rs.Config{
-		Introspector: rstest.Introspector{ // in production, an *introspect.Client
+		Introspector: rstest.Introspector{ // in production, what introspect.New returns
 			"tok-alice": {Response: rstest.Active("alice", "shop", "orders:read", time.Now().Add(time.Hour), "https://api.example.com")},
 		},
 		Audiences: []string{"https://api.example.com"},

@@ -1,8 +1,8 @@
 // Command rstarget is the load target of scripts/loadtest.sh: one handler
 // served twice on a loopback port, at /unprotected as it is and at
 // /protected behind the net/http middleware (RFC 6750 bearer tokens,
-// validated by RFC 7662 introspection through a real introspect.Client with
-// its default verdict cache), so that wrk can measure what the protection
+// validated by RFC 7662 introspection through a real introspect.Client
+// behind its default verdict cache), so that wrk can measure what the protection
 // costs on a warm cache.
 //
 // The authorization server is the provider, in process (in-memory store), on

@@ -22,7 +22,7 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discard) WriteHeader(int)             {}
 
-// BenchmarkCacheHit runs every adapter in front of a real *introspect.Client
+// BenchmarkCacheHit runs every adapter in front of a real introspect.New
 // (default verdict cache) whose authorization server is an httptest server
 // on loopback; the cache is warmed first, so each iteration is a cache hit:
 // what a production API pays per request before its handler (here an empty

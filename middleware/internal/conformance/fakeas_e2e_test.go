@@ -27,9 +27,9 @@ func activeClaims(subject string) map[string]any {
 
 // newE2EIntrospection starts a fake authorization server whose introspection
 // endpoint (client "api", secret "s3cret", Basic) answers answers[token], or
-// {"active":false} for any other token, and returns a real introspect.Client
-// pointed at it and the count of introspections it served.
-func newE2EIntrospection(t *testing.T, answers map[string]map[string]any) (*introspect.Client, *atomic.Int64) {
+// {"active":false} for any other token, and returns a real introspect.Cache
+// and Client pointed at it and the count of introspections it served.
+func newE2EIntrospection(t *testing.T, answers map[string]map[string]any) (*introspect.Cache, *atomic.Int64) {
 	t.Helper()
 	calls := new(atomic.Int64)
 	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,11 +2,8 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
@@ -144,8 +141,8 @@ func (a *Admin) clientFromSpec(spec ClientSpec) (*Client, error) {
 		}
 	}
 	for _, r := range c.Resources {
-		if err := validResource(r); err != nil {
-			return nil, invalid("resource %q: %v", r, err)
+		if err := oauthhttp.CheckResourceIndicator(r); err != nil {
+			return nil, invalid("resource: %v", err)
 		}
 	}
 	if c.TokenLifetime < 0 || c.TokenLifetime > a.cfg.MaxTokenLifetime {
@@ -197,9 +194,8 @@ func (a *Admin) validateJWTResponse(c *Client) error {
 				return invalid("JWKS: %v", err)
 			}
 		case c.JWKSURI != "":
-			u, err := url.Parse(c.JWKSURI)
-			if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && oauthhttp.IsLoopback(u.Hostname()))) {
-				return invalid("JWKSURI %q must be an https URL (or http on loopback)", c.JWKSURI)
+			if err := oauthhttp.CheckURL(c.JWKSURI, false, ""); err != nil {
+				return invalid("JWKSURI: %v", err)
 			}
 		default:
 			return invalid("encrypted introspection responses need JWKS or JWKSURI")
@@ -231,23 +227,4 @@ func validScopeToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// validResource checks an RFC 8707 §2 resource indicator: an absolute URI
-// without a fragment.
-func validResource(r string) error {
-	if len(r) > 2000 {
-		return errors.New("longer than 2000 bytes")
-	}
-	u, err := url.Parse(r)
-	if err != nil {
-		return errors.New("not a URI")
-	}
-	if !u.IsAbs() {
-		return errors.New("not an absolute URI")
-	}
-	if u.Fragment != "" || u.RawFragment != "" || strings.Contains(r, "#") {
-		return errors.New("has a fragment")
-	}
-	return nil
 }

@@ -197,13 +197,12 @@ const (
 // generates the signing keys and saves them. Unless cfg.ManualSweep is set,
 // it starts the sweeper of expired tokens: call [Provider.Close] to stop it.
 func New(cfg Config) (*Provider, error) {
-	u, err := url.Parse(cfg.Issuer)
-	if err != nil || cfg.Issuer == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
-		(u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("provider: Config.Issuer %q must be an absolute https URL without query or fragment", cfg.Issuer)
+	if err := oauthhttp.CheckIssuer(cfg.Issuer, cfg.InsecureAllowHTTPIssuer, "InsecureAllowHTTPIssuer"); err != nil {
+		return nil, fmt.Errorf("provider: Config.Issuer: %w", err)
 	}
-	if u.Scheme == "http" && !cfg.InsecureAllowHTTPIssuer && !oauthhttp.IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("provider: Config.Issuer %q is http on a non-loopback host; use https (or InsecureAllowHTTPIssuer)", cfg.Issuer)
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("provider: Config.Issuer: %w", err)
 	}
 	if cfg.Store == nil {
 		cfg.Store = store.NewMemory()

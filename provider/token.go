@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider/store"
 )
 
@@ -70,7 +71,8 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.now()
 	lifetime := p.tokenLifetime(client)
-	value, err := p.issue(r.Context(), client, scopes, audience, now, now.Add(lifetime), false)
+	value, err := p.issue(r.Context(), issuance{client: client, scopes: scopes, audience: audience,
+		issuedAt: now, expiresAt: now.Add(lifetime)})
 	if errors.Is(err, store.ErrNotFound) {
 		// Deleted by another process after this one cached it: it is no
 		// client any more.
@@ -132,8 +134,8 @@ func resourceAudience(client *Client, resources []string) ([]string, *oauthError
 	}
 	var out []string
 	for _, r := range resources {
-		if err := validResource(r); err != nil {
-			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_target", description: "resource " + err.Error()}
+		if err := oauthhttp.CheckResourceIndicator(r); err != nil {
+			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_target", description: "resource " + truncate(err.Error(), 120)}
 		}
 		if !slices.Contains(client.Resources, r) {
 			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_target",
@@ -156,8 +158,19 @@ func (p *Provider) tokenLifetime(client *Client) time.Duration {
 	return min(lifetime, p.cfg.MaxTokenLifetime)
 }
 
+// issuance is what a token is issued with: by the token endpoint, or by
+// Mint, which may also make it already expired or revoked.
+type issuance struct {
+	client              *Client
+	scopes, audience    []string
+	issuedAt, expiresAt time.Time
+	// revoked stores the token already revoked (Mint, for tests).
+	revoked bool
+}
+
 // issue creates and stores an access token; it returns the token value.
-func (p *Provider) issue(ctx context.Context, client *Client, scopes, audience []string, iat, exp time.Time, revoked bool) (string, error) {
+func (p *Provider) issue(ctx context.Context, req issuance) (string, error) {
+	client, scopes, audience := req.client, req.scopes, req.audience
 	var claims []byte
 	var extra map[string]any
 	if p.cfg.TokenClaims != nil {
@@ -187,9 +200,9 @@ func (p *Provider) issue(ctx context.Context, client *Client, scopes, audience [
 		GrantID:   jti,
 		Format:    "opaque",
 		Claims:    claims,
-		IssuedAt:  iat,
-		ExpiresAt: exp,
-		Revoked:   revoked,
+		IssuedAt:  req.issuedAt,
+		ExpiresAt: req.expiresAt,
+		Revoked:   req.revoked,
 	}
 	var value string
 	if client.AccessTokenFormat == "jwt" {
@@ -204,8 +217,8 @@ func (p *Provider) issue(ctx context.Context, client *Client, scopes, audience [
 		} else {
 			payload["aud"] = audience
 		}
-		payload["exp"] = exp.Unix()
-		payload["iat"] = iat.Unix()
+		payload["exp"] = req.expiresAt.Unix()
+		payload["iat"] = req.issuedAt.Unix()
 		payload["jti"] = jti
 		payload["client_id"] = client.ID
 		if t.Scope != "" {
@@ -277,7 +290,8 @@ func (p *Provider) Mint(ctx context.Context, req MintRequest) (string, error) {
 	if exp.IsZero() {
 		exp = iat.Add(lifetime)
 	}
-	v, err := p.issue(ctx, client, req.Scopes, aud, iat, exp, req.Revoked)
+	v, err := p.issue(ctx, issuance{client: client, scopes: req.Scopes, audience: aud,
+		issuedAt: iat, expiresAt: exp, revoked: req.Revoked})
 	if err != nil {
 		return "", fmt.Errorf("provider: mint: %w", err)
 	}

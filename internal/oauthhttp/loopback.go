@@ -76,6 +76,35 @@ func CheckIssuer(raw string, allowHTTP bool, insecureOption string) error {
 	return nil
 }
 
+// CheckResourceIndicator accepts raw as an RFC 8707 §2 resource indicator,
+// the audience a client asks a token for: an absolute URI of any scheme
+// (https URLs and URNs alike), without a fragment, without user info, and
+// at most 2,000 bytes long. Unlike [CheckResource] it does not require
+// https: the indicator names the API, nobody fetches it.
+func CheckResourceIndicator(raw string) error {
+	if len(raw) > maxResourceIndicator {
+		return fmt.Errorf("longer than %d bytes", maxResourceIndicator)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URI", raw)
+	}
+	if !u.IsAbs() {
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q must not carry credentials", u.Redacted())
+	}
+	if strings.Contains(raw, "#") { // url.Parse drops an empty fragment: "urn:x#"
+		return fmt.Errorf("%q must not have a fragment", raw)
+	}
+	return nil
+}
+
+// maxResourceIndicator bounds a resource indicator, which a token request
+// names and a token carries as its audience.
+const maxResourceIndicator = 2000
+
 // NoRedirects returns a copy of c (nil means a zero http.Client) that
 // follows no redirect: the 3xx answer itself is returned, for the caller to
 // treat as the failure it is. Requests that carry a token or a client's

@@ -68,6 +68,38 @@ func TestCheckURL(t *testing.T) {
 	}
 }
 
+func TestCheckResourceIndicator(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		wantErr   string // a substring; "" for success
+	}{
+		{"https", "https://api.example.com/v1", ""},
+		{"http elsewhere", "http://api.example.com", ""}, // a name, never fetched
+		{"URN", "urn:tokengate:orders", ""},
+		{"query", "https://api.example.com/v1?tenant=a", ""}, // SHOULD NOT, not MUST NOT
+		{"fragment", "https://api.example.com/v1#x", "fragment"},
+		{"empty fragment", "urn:tokengate:orders#", "fragment"},
+		{"relative", "/v1", "not an absolute URI"},
+		{"no scheme", "api.example.com", "not an absolute URI"},
+		{"user info", "https://user:pass@api.example.com", "credentials"},
+		{"unparsable", "https://api.example.com/%zz", "not a URI"},
+		{"too long", "urn:x:" + strings.Repeat("a", 2000), "longer than 2000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckResourceIndicator(tt.raw)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("CheckResourceIndicator(%q) = %v, want nil", tt.raw, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("CheckResourceIndicator(%q) = %v, want an error containing %q", tt.raw, err, tt.wantErr)
+			case err != nil && strings.Contains(err.Error(), "pass@"):
+				t.Errorf("CheckResourceIndicator(%q) = %v: the password is echoed", tt.raw, err)
+			}
+		})
+	}
+}
+
 func TestCheckResourceAndIssuer(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -10,48 +10,86 @@ import (
 	"github.com/tokengate/tokengate/provider/store"
 )
 
-// Admin administers a provider's store without serving it: it registers,
-// lists and deletes clients and rotates signing keys, as the "tokengate
-// client" and "tokengate keys" commands do. It needs no issuer, and it may
-// work on a store that a server in another process is using at the same
-// time (see the package documentation, "Serving and administering").
-//
-// A [Provider] can do all of this too; Admin is for a program that never
-// serves. It is safe for concurrent use and starts no goroutines.
-type Admin struct {
-	cfg Config // defaults filled in by NewAdmin or New
+// AdminConfig configures an [Admin] made by [NewAdmin].
+type AdminConfig struct {
+	// Store is the store to administer. It is required: an Admin of a new
+	// in-memory store would administer nothing anyone can see.
+	Store store.Store
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
 }
 
-// NewAdmin returns an Admin of cfg.Store, which is required (an Admin of a
-// new in-memory store would administer nothing anyone can see). Of the rest
-// of cfg, it uses KeyAlgorithms, MaxTokenLifetime, DefaultTokenLifetime,
-// KeyRefreshInterval and Now, with the same defaults as [New]: give them the
-// values the server uses. Issuer and the serving settings are ignored.
+// Admin administers a provider's store: it registers, lists and deletes
+// clients and rotates signing keys, as the "tokengate client" and
+// "tokengate keys" commands do. It is safe for concurrent use and starts no
+// goroutines.
 //
-// Like New, on a store without signing keys it generates them and saves
-// them, so that the database is complete whichever opens it first.
-func NewAdmin(cfg Config) (*Admin, error) {
+// [NewAdmin] makes one for a program that never serves: it needs no issuer,
+// and it may work on a store that servers in other processes use at the
+// same time. What it must agree on with them — the key families, the
+// longest token lifetime and how often servers re-read the keys, which
+// decide how long a retired key stays published — it reads from the store,
+// where each server saves its own when it starts ([store.Settings]), so the
+// two cannot disagree. [Provider.Admin] returns the one of a running
+// Provider, whose changes that Provider sees at once.
+type Admin struct {
+	store store.Store
+	now   func() time.Time
+	// settings returns what the Admin must agree on with the servers.
+	settings func(context.Context) (*store.Settings, error)
+	// changed, if set, is told about a client registered or deleted (id)
+	// or keys rotated (id ""), for a Provider to forget or reload them.
+	changed func(ctx context.Context, clientID string) error
+}
+
+// NewAdmin returns an Admin of cfg.Store. Like [New], on a store without
+// signing keys it generates them and saves them (for the families of the
+// store's settings, or RS256, ES256 and EdDSA when no server has saved any
+// yet), so that the database is complete whichever opens it first.
+func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	if cfg.Store == nil {
-		return nil, errors.New("provider: Config.Store is required to administer a store")
+		return nil, errors.New("provider: AdminConfig.Store is required to administer a store")
 	}
-	if err := cfg.setDefaults(); err != nil {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &Admin{store: cfg.Store, now: cfg.Now}
+	a.settings = a.storedSettings
+	ctx := context.Background()
+	s, err := a.settings(ctx)
+	if err != nil {
 		return nil, err
 	}
-	a := &Admin{cfg: cfg}
-	if err := a.ensureKeys(context.Background()); err != nil {
+	if err := a.ensureKeys(ctx, s.KeyAlgorithms); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *Admin) now() time.Time { return a.cfg.Now() }
+// storedSettings reads the settings the servers saved, or the defaults of
+// [Config] when none has yet.
+func (a *Admin) storedSettings(ctx context.Context) (*store.Settings, error) {
+	s, err := a.store.Settings(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return &store.Settings{KeyAlgorithms: defaultKeyAlgorithms(), MaxTokenLifetime: DefaultMaxTokenLifetime,
+			KeyRefreshInterval: DefaultKeyRefreshInterval}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provider: reading the store's settings: %w", err)
+	}
+	return s, nil
+}
 
 // RegisterClient validates spec, registers a new client with a generated id
 // and, unless it is public, a generated 256-bit secret. The secret is
 // returned once and only its hash is stored. Errors from validation match
 // [ErrInvalidClient].
 func (a *Admin) RegisterClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
-	c, err := a.clientFromSpec(spec)
+	s, err := a.settings(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := clientFromSpec(spec, s)
 	if err != nil {
 		return nil, "", err
 	}
@@ -62,15 +100,18 @@ func (a *Admin) RegisterClient(ctx context.Context, spec ClientSpec) (*Client, s
 	}
 	c.ID = ClientIDPrefix + randomString(16)
 	c.CreatedAt = a.now()
-	if err := a.cfg.Store.CreateClient(ctx, c); err != nil {
+	if err := a.store.CreateClient(ctx, c); err != nil {
 		return nil, "", fmt.Errorf("provider: registering client: %w", err)
+	}
+	if err := a.notify(ctx, c.ID); err != nil {
+		return nil, "", err
 	}
 	return c, secret, nil
 }
 
 // Clients returns every registered client, ordered by id.
 func (a *Admin) Clients(ctx context.Context) ([]*Client, error) {
-	cs, err := a.cfg.Store.Clients(ctx)
+	cs, err := a.store.Clients(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("provider: listing clients: %w", err)
 	}
@@ -78,32 +119,41 @@ func (a *Admin) Clients(ctx context.Context) ([]*Client, error) {
 }
 
 // DeleteClient deletes a client and the tokens issued to it, which become
-// inactive at once. A missing client matches store.ErrNotFound. A server in
-// another process stops authenticating the client within its
-// ClientCacheTTL.
+// inactive at once. A missing client matches store.ErrNotFound. The
+// Provider of [Provider.Admin] stops authenticating the client at once; a
+// server in another process within its ClientCacheTTL.
 func (a *Admin) DeleteClient(ctx context.Context, id string) error {
-	if err := a.cfg.Store.DeleteClient(ctx, id); err != nil {
+	err := a.store.DeleteClient(ctx, id)
+	if nerr := a.notify(ctx, id); err == nil {
+		err = nerr
+	}
+	if err != nil {
 		return fmt.Errorf("provider: deleting client %q: %w", id, err)
 	}
 	return nil
 }
 
 // RotateKeys makes a new signing key for each of the key families algs
-// (AlgRS256, AlgES256, AlgEdDSA; none means every family in
-// Config.KeyAlgorithms; any other is an error). The keys they replace stop
-// signing at once but stay in the JWK Set until everything they signed has
-// expired: for MaxTokenLifetime, plus twice KeyRefreshInterval and a minute,
-// because servers on the same store go on signing with an old key until they
-// re-read the keys (within KeyRefreshInterval).
+// (AlgRS256, AlgES256, AlgEdDSA; none means every family of the store's
+// settings; any other is an error). The keys they replace stop signing at
+// once but stay in the JWK Set until everything they signed has expired:
+// for MaxTokenLifetime, plus twice KeyRefreshInterval and a minute, because
+// servers on the same store go on signing with an old key until they
+// re-read the keys. The Provider of [Provider.Admin] signs with the new
+// keys at once; other servers within their KeyRefreshInterval.
 func (a *Admin) RotateKeys(ctx context.Context, algs ...string) error {
+	s, err := a.settings(ctx)
+	if err != nil {
+		return err
+	}
 	if len(algs) == 0 {
-		algs = a.cfg.KeyAlgorithms
+		algs = s.KeyAlgorithms
 	}
 	now := a.now()
 	var add []*store.Key
 	for _, fam := range algs {
-		if !slices.Contains(a.cfg.KeyAlgorithms, fam) {
-			return fmt.Errorf("provider: rotating keys: %q is not one of the key algorithms %v", fam, a.cfg.KeyAlgorithms)
+		if !slices.Contains(s.KeyAlgorithms, fam) {
+			return fmt.Errorf("provider: rotating keys: %q is not one of the key algorithms %v", fam, s.KeyAlgorithms)
 		}
 		if slices.ContainsFunc(add, func(k *store.Key) bool { return k.Alg == fam }) {
 			continue
@@ -114,23 +164,30 @@ func (a *Admin) RotateKeys(ctx context.Context, algs ...string) error {
 		}
 		add = append(add, k)
 	}
-	retain := now.Add(a.cfg.MaxTokenLifetime + 2*a.cfg.KeyRefreshInterval + time.Minute)
-	if _, err := a.cfg.Store.RotateKeys(ctx, add, now, retain, false); err != nil {
+	retain := now.Add(s.MaxTokenLifetime + 2*s.KeyRefreshInterval + time.Minute)
+	if _, err := a.store.RotateKeys(ctx, add, now, retain, false); err != nil {
 		return fmt.Errorf("provider: rotating keys: %w", err)
 	}
-	return nil
+	return a.notify(ctx, "")
 }
 
-// ensureKeys creates a key for every configured family that has no active
-// key yet (first start). Two processes racing here are resolved by the store.
-func (a *Admin) ensureKeys(ctx context.Context) error {
-	keys, err := a.cfg.Store.Keys(ctx)
+func (a *Admin) notify(ctx context.Context, clientID string) error {
+	if a.changed == nil {
+		return nil
+	}
+	return a.changed(ctx, clientID)
+}
+
+// ensureKeys creates a key for every family in fams that has no active key
+// yet (first start). Two processes racing here are resolved by the store.
+func (a *Admin) ensureKeys(ctx context.Context, fams []string) error {
+	keys, err := a.store.Keys(ctx)
 	if err != nil {
 		return fmt.Errorf("provider: reading keys: %w", err)
 	}
 	var add []*store.Key
 	now := a.now()
-	for _, fam := range a.cfg.KeyAlgorithms {
+	for _, fam := range fams {
 		if slices.ContainsFunc(keys, func(k *store.Key) bool { return k.Alg == fam && k.Active() }) {
 			continue
 		}
@@ -141,7 +198,7 @@ func (a *Admin) ensureKeys(ctx context.Context) error {
 		add = append(add, k)
 	}
 	if len(add) > 0 {
-		if _, err := a.cfg.Store.RotateKeys(ctx, add, now, time.Time{}, true); err != nil {
+		if _, err := a.store.RotateKeys(ctx, add, now, time.Time{}, true); err != nil {
 			return fmt.Errorf("provider: saving keys: %w", err)
 		}
 	}

@@ -3,31 +3,80 @@ package provider_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store"
 )
 
 func TestNewAdmin(t *testing.T) {
-	tests := []struct {
-		name    string
-		cfg     provider.Config
-		wantErr string
-	}{
-		{"no store", provider.Config{}, "Config.Store is required"},
-		{"unknown key algorithm", provider.Config{Store: store.NewMemory(), KeyAlgorithms: []string{"HS256"}}, "Config.KeyAlgorithms"},
-		{"default lifetime over the maximum", provider.Config{Store: store.NewMemory(), DefaultTokenLifetime: 2 * provider.DefaultMaxTokenLifetime}, "DefaultTokenLifetime"},
+	if _, err := provider.NewAdmin(provider.AdminConfig{}); err == nil || !strings.Contains(err.Error(), "AdminConfig.Store is required") {
+		t.Errorf("NewAdmin without a store: %v, want an error naming AdminConfig.Store", err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := provider.NewAdmin(tt.cfg)
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("NewAdmin: %v, want an error naming %s", err, tt.wantErr)
-			}
-		})
+	// On a store no server has used, the Admin makes the keys a server
+	// with the default KeyAlgorithms would.
+	st := store.NewMemory()
+	if _, err := provider.NewAdmin(provider.AdminConfig{Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	if got := activeKeys(t, st); len(got) != 3 {
+		t.Errorf("keys after NewAdmin on an empty store = %v, want RS256, ES256 and EdDSA", got)
+	}
+}
+
+// TestAdminAgreesWithServer (issue 10, item 7): NewAdmin took a Config of
+// its own, and its doc asked users to give it the server's KeyAlgorithms,
+// MaxTokenLifetime and KeyRefreshInterval — values that could disagree, so
+// that a rotation by "tokengate keys rotate" retired a key for less time
+// than the server's tokens live. A server now saves them in the store and an
+// Admin of the same store, in another process, reads them from there.
+func TestAdminAgreesWithServer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	newEnv(t, sqliteStoreAt(t, path), func(c *provider.Config) { // the server
+
+		c.KeyAlgorithms = []string{provider.AlgES256}
+		c.MaxTokenLifetime = 72 * time.Hour
+		c.DefaultTokenLifetime = time.Hour
+		c.KeyRefreshInterval = 10 * time.Second
+	})
+	clk := newClock()
+	st := sqliteStoreAt(t, path) // another process
+	a, err := provider.NewAdmin(provider.AdminConfig{Store: st, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The server's longest lifetime, not the default 24h, bounds clients.
+	if _, _, err := a.RegisterClient(ctx, provider.ClientSpec{TokenLifetime: 48 * time.Hour}); err != nil {
+		t.Errorf("a 48h client under a 72h server: %v", err)
+	}
+	if _, _, err := a.RegisterClient(ctx, provider.ClientSpec{TokenLifetime: 73 * time.Hour}); !errors.Is(err, provider.ErrInvalidClient) {
+		t.Errorf("a 73h client under a 72h server: %v, want ErrInvalidClient", err)
+	}
+	// The server's families: only ES256 exists.
+	if err := a.RotateKeys(ctx, provider.AlgEdDSA); err == nil {
+		t.Error("rotating EdDSA, which the server does not keep, succeeded")
+	}
+	old := activeKeys(t, st)[provider.AlgES256]
+	if err := a.RotateKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := st.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := clk.Now().Add(72*time.Hour + 2*10*time.Second + time.Minute)
+	for _, k := range keys {
+		if k.ID == old && !k.NotAfter.Equal(want) {
+			t.Errorf("the retired key is published until %v, want %v: the server's MaxTokenLifetime and KeyRefreshInterval", k.NotAfter, want)
+		}
+	}
+	if len(keys) != 2 {
+		t.Errorf("%d keys, want the server's ES256 key and its successor", len(keys))
 	}
 }
 
@@ -50,20 +99,25 @@ func activeKeys(t *testing.T, st store.Store) map[string]string {
 	return out
 }
 
-// TestAdminRotateKeys: an Admin, with no issuer, initialises an empty store
-// and rotates the families it is asked to, and only those.
+// TestAdminRotateKeys: an Admin, with no issuer, rotates the families it is
+// asked to among the server's, and only those.
 func TestAdminRotateKeys(t *testing.T) {
 	st := store.NewMemory()
 	clk := newClock()
-	a, err := provider.NewAdmin(provider.Config{Store: st, Now: clk.Now, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
+	ctx := context.Background()
+	// A server with ES256 and EdDSA keys has used the store.
+	if err := st.SaveSettings(ctx, &store.Settings{KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA},
+		MaxTokenLifetime: time.Hour, KeyRefreshInterval: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := provider.NewAdmin(provider.AdminConfig{Store: st, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := activeKeys(t, st)
 	if len(before) != 2 || before[provider.AlgES256] == "" || before[provider.AlgEdDSA] == "" {
-		t.Fatalf("keys after NewAdmin on an empty store = %v, want one ES256 and one EdDSA", before)
+		t.Fatalf("keys after NewAdmin = %v, want one ES256 and one EdDSA", before)
 	}
-	ctx := context.Background()
 	if err := a.RotateKeys(ctx, provider.AlgEdDSA, provider.AlgEdDSA); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +150,7 @@ func TestAdminRotateKeys(t *testing.T) {
 func TestAdminClients(t *testing.T) {
 	st := sqliteStore(t)
 	e := newEnv(t, st)
-	a, err := provider.NewAdmin(provider.Config{Store: st, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
+	a, err := provider.NewAdmin(provider.AdminConfig{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,11 +40,11 @@ func TestUnknownClientCostsTheSame(t *testing.T) {
 	}
 	defer p.Close()
 	ctx := context.Background()
-	conf, secret, err := p.RegisterClient(ctx, ClientSpec{})
+	conf, secret, err := p.Admin().RegisterClient(ctx, ClientSpec{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _, err := p.RegisterClient(ctx, ClientSpec{Public: true})
+	pub, _, err := p.Admin().RegisterClient(ctx, ClientSpec{Public: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,8 +42,8 @@ func newBenchEnv(b *testing.B, st store.Store) *benchEnv {
 	}
 	srv.Config.Handler = p
 	ctx := context.Background()
-	app, appSecret, _ := p.RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"}, Resources: []string{"https://api.example/"}})
-	rs, rsSecret, _ := p.RegisterClient(ctx, provider.ClientSpec{Resources: []string{"https://api.example/"}, Introspection: store.IntrospectOwnAudience})
+	app, appSecret, _ := p.Admin().RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"}, Resources: []string{"https://api.example/"}})
+	rs, rsSecret, _ := p.Admin().RegisterClient(ctx, provider.ClientSpec{Resources: []string{"https://api.example/"}, Introspection: store.IntrospectOwnAudience})
 	// A store with some history: 10,000 tokens besides the one introspected.
 	for range 10000 {
 		if _, err := p.Mint(ctx, provider.MintRequest{ClientID: app.ID, Scopes: []string{"read"}}); err != nil {

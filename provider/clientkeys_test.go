@@ -47,7 +47,7 @@ func TestClientKeySetExactNames(t *testing.T) {
 	spec := func(set, uri string) provider.ClientSpec {
 		return provider.ClientSpec{Introspection: store.IntrospectAny, IntrospectionEncryptedResponseAlg: "ECDH-ES", JWKS: set, JWKSURI: uri}
 	}
-	if _, _, err := e.p.RegisterClient(context.Background(), spec(good, "")); err != nil {
+	if _, _, err := e.p.Admin().RegisterClient(context.Background(), spec(good, "")); err != nil {
 		t.Fatalf("the plain set: %v", err)
 	}
 	app := e.register(provider.ClientSpec{})
@@ -57,7 +57,7 @@ func TestClientKeySetExactNames(t *testing.T) {
 			if tt.set == good {
 				t.Fatal("the variant did not change the set")
 			}
-			if _, _, err := e.p.RegisterClient(context.Background(), spec(tt.set, "")); !errors.Is(err, provider.ErrInvalidClient) {
+			if _, _, err := e.p.Admin().RegisterClient(context.Background(), spec(tt.set, "")); !errors.Is(err, provider.ErrInvalidClient) {
 				t.Errorf("registration: %v, want ErrInvalidClient", err)
 			}
 			// The same set fetched from the client's jwks_uri: no answer

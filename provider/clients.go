@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -80,32 +79,13 @@ type ClientSpec struct {
 	JWKSURI string
 }
 
-// RegisterClient registers a client as [Admin.RegisterClient] does.
-func (p *Provider) RegisterClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
-	c, secret, err := p.admin.RegisterClient(ctx, spec)
-	if err == nil {
-		p.forgetClient(c.ID) // in case its id was asked for before it existed
-	}
-	return c, secret, err
-}
-
-// Clients returns every registered client, ordered by id.
-func (p *Provider) Clients(ctx context.Context) ([]*Client, error) {
-	return p.admin.Clients(ctx)
-}
-
-// DeleteClient deletes a client as [Admin.DeleteClient] does; this provider
-// stops authenticating it at once.
-func (p *Provider) DeleteClient(ctx context.Context, id string) error {
-	defer p.forgetClient(id)
-	return p.admin.DeleteClient(ctx, id)
-}
-
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidClient}, args...)...)
 }
 
-func (a *Admin) clientFromSpec(spec ClientSpec) (*Client, error) {
+// clientFromSpec validates spec against the settings s and returns the
+// client to store, without id or secret.
+func clientFromSpec(spec ClientSpec, s *store.Settings) (*Client, error) {
 	c := &Client{
 		Name:                              spec.Name,
 		Resources:                         slices.Clone(spec.Resources),
@@ -145,8 +125,8 @@ func (a *Admin) clientFromSpec(spec ClientSpec) (*Client, error) {
 			return nil, invalid("resource: %v", err)
 		}
 	}
-	if c.TokenLifetime < 0 || c.TokenLifetime > a.cfg.MaxTokenLifetime {
-		return nil, invalid("TokenLifetime %v is outside (0, %v]", c.TokenLifetime, a.cfg.MaxTokenLifetime)
+	if c.TokenLifetime < 0 || c.TokenLifetime > s.MaxTokenLifetime {
+		return nil, invalid("TokenLifetime %v is outside (0, %v]", c.TokenLifetime, s.MaxTokenLifetime)
 	}
 	if c.Introspection < store.IntrospectNone || c.Introspection > store.IntrospectAny {
 		return nil, invalid("Introspection %d is not a known right", c.Introspection)
@@ -160,20 +140,22 @@ func (a *Admin) clientFromSpec(spec ClientSpec) (*Client, error) {
 		}
 		c.AccessTokenFormat = "jwt"
 	}
-	if err := a.validateJWTResponse(c); err != nil {
+	if err := validateJWTResponse(c, s.KeyAlgorithms); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (a *Admin) validateJWTResponse(c *Client) error {
+// validateJWTResponse checks c's RFC 9701 registration against the key
+// families fams, filling in the defaults of RFC 9701 §6.
+func validateJWTResponse(c *Client, fams []string) error {
 	if c.IntrospectionEncryptedResponseEnc != "" && c.IntrospectionEncryptedResponseAlg == "" {
 		return invalid("IntrospectionEncryptedResponseEnc needs IntrospectionEncryptedResponseAlg")
 	}
 	if c.IntrospectionEncryptedResponseAlg != "" {
 		if c.IntrospectionSignedResponseAlg == "" {
-			c.IntrospectionSignedResponseAlg = a.cfg.KeyAlgorithms[0]
-			if slices.Contains(a.cfg.KeyAlgorithms, AlgRS256) {
+			c.IntrospectionSignedResponseAlg = fams[0]
+			if slices.Contains(fams, AlgRS256) {
 				c.IntrospectionSignedResponseAlg = AlgRS256 // RFC 9701 §6 default
 			}
 		}
@@ -204,7 +186,7 @@ func (a *Admin) validateJWTResponse(c *Client) error {
 		return invalid("JWKS and JWKSURI are only used with IntrospectionEncryptedResponseAlg")
 	}
 	if alg := c.IntrospectionSignedResponseAlg; alg != "" {
-		if algs := signingAlgs(a.cfg.KeyAlgorithms); !slices.Contains(algs, alg) {
+		if algs := signingAlgs(fams); !slices.Contains(algs, alg) {
 			return invalid("IntrospectionSignedResponseAlg %q is not one of %v", alg, algs)
 		}
 		if c.Introspection == store.IntrospectNone {

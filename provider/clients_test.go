@@ -49,13 +49,13 @@ func TestRegisterClientValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := e.p.RegisterClient(context.Background(), tt.spec)
+			_, _, err := e.p.Admin().RegisterClient(context.Background(), tt.spec)
 			if !errors.Is(err, provider.ErrInvalidClient) {
 				t.Errorf("err = %v, want ErrInvalidClient", err)
 			}
 		})
 	}
-	c, secret, err := e.p.RegisterClient(context.Background(), provider.ClientSpec{Introspection: store.IntrospectAny,
+	c, secret, err := e.p.Admin().RegisterClient(context.Background(), provider.ClientSpec{Introspection: store.IntrospectAny,
 		IntrospectionEncryptedResponseAlg: "ECDH-ES", JWKS: rsaJWKS})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestRegisterClientValidation(t *testing.T) {
 	if strings.Contains(string(stored.SecretHash), secret) || !store.Equal(stored.SecretHash, store.Hash(secret)) {
 		t.Error("secret not stored as its SHA-256 hash")
 	}
-	list, err := e.p.Clients(context.Background())
+	list, err := e.p.Admin().Clients(context.Background())
 	if err != nil || len(list) != 1 {
 		t.Errorf("Clients = %v, %v", list, err)
 	}
@@ -104,7 +104,7 @@ func TestSQLMetacharacters(t *testing.T) {
 			t.Errorf("revoke %q: %d", bad, a.status)
 		}
 	}
-	list, err := e.p.Clients(context.Background())
+	list, err := e.p.Admin().Clients(context.Background())
 	if err != nil || len(list) != 2 || list[0].Name == "" {
 		t.Fatalf("clients after the attempts: %v %v", list, err)
 	}
@@ -126,7 +126,7 @@ func TestSharedDatabase(t *testing.T) {
 		return s
 	}
 	serve := newEnv(t, open())
-	cli, err := provider.NewAdmin(provider.Config{Store: open(), KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA}})
+	cli, err := provider.NewAdmin(provider.AdminConfig{Store: open()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,13 +174,13 @@ func TestClientCache(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	if err := e.p.DeleteClient(ctx, rs1.id); err != nil {
+	if err := e.p.Admin().DeleteClient(ctx, rs1.id); err != nil {
 		t.Fatal(err)
 	}
 	if a := e.introspect(rs1, tok); a.status != 401 {
 		t.Errorf("deleted here: %d, want 401 at once", a.status)
 	}
-	if err := other.DeleteClient(ctx, rs2.id); err != nil {
+	if err := other.Admin().DeleteClient(ctx, rs2.id); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(provider.DefaultClientCacheTTL)
@@ -205,7 +205,7 @@ func TestDeletedClientTokenRequest(t *testing.T) {
 	defer other.Close()
 	app := e.register(provider.ClientSpec{})
 	e.token(app) // cached now
-	if err := other.DeleteClient(context.Background(), app.id); err != nil {
+	if err := other.Admin().DeleteClient(context.Background(), app.id); err != nil {
 		t.Fatal(err)
 	}
 	a := e.do(req{path: "/token", basic: basic(app.id, app.secret), form: form("grant_type", "client_credentials")})

@@ -48,18 +48,29 @@
 //	defer st.Close()
 //	p, err := provider.New(provider.Config{Issuer: "https://auth.example.com", Store: st})
 //	...
+//	defer p.Close()                                    // stops the sweeper of expired tokens
 //	http.ListenAndServe(addr, p)                       // tokengate serve
 //
-//	a, err := provider.NewAdmin(provider.Config{Store: st})
+//	a, err := provider.NewAdmin(provider.AdminConfig{Store: st})
 //	...
 //	c, secret, err := a.RegisterClient(ctx, spec)      // tokengate client create
 //	clients, err := a.Clients(ctx)                     // tokengate client list
 //	err = a.DeleteClient(ctx, id)                      // tokengate client delete
 //	err = a.RotateKeys(ctx, provider.AlgES256)         // tokengate keys rotate --alg ES256
 //
-// A Provider has the same methods, for an application that registers its
-// clients itself. A running server sees clients registered by another
-// process at once, a deleted client within ClientCacheTTL (its tokens are
-// inactive at once), and rotated keys within KeyRefreshInterval. Give the
-// Admin the server's KeyAlgorithms, MaxTokenLifetime and KeyRefreshInterval.
+// An application that registers its clients itself uses the Provider's own
+// Admin, p.Admin(), whose changes the Provider sees at once. A server in
+// another process sees clients registered at once, a deleted client within
+// ClientCacheTTL (its tokens are inactive at once), and rotated keys within
+// KeyRefreshInterval. The Admin reads the key families and lifetimes it must
+// agree on from the store, where New saves the server's.
+//
+// # Abuse
+//
+// Failed client authentications are throttled per (client id, address) and
+// per address, never per client id alone, so that a guesser cannot lock a
+// client out (Config.AuthFailuresPerMinute, Config.ClientAddress); each
+// client has a token quota (Config.TokensPerMinute). Both answer 429 with
+// Retry-After. An [Observer] counts failures, refusals and the store's
+// growth; package provider/prommetrics exports them to Prometheus.
 package provider

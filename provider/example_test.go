@@ -29,9 +29,9 @@ func ExampleNew() {
 	ctx := context.Background()
 	// A client that gets tokens for the orders API, and the API itself,
 	// which may introspect tokens meant for it.
-	app, appSecret, _ := p.RegisterClient(ctx, provider.ClientSpec{
+	app, appSecret, _ := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name: "shop", Scopes: []string{"orders:read", "orders:write"}, Resources: []string{"https://orders.example/"}})
-	api, apiSecret, _ := p.RegisterClient(ctx, provider.ClientSpec{
+	api, apiSecret, _ := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name: "orders API", Resources: []string{"https://orders.example/"}, Introspection: store.IntrospectOwnAudience})
 
 	cc := clientcredentials.Config{ClientID: app.ID, ClientSecret: appSecret, TokenURL: srv.URL + "/token", Scopes: []string{"orders:read"}}
@@ -58,9 +58,16 @@ func ExampleNew() {
 func ExampleNewAdmin() {
 	// What "tokengate client create" and "tokengate keys rotate" do: open the
 	// server's store (here in memory; usually provider/store/sqlite) and
-	// administer it, with no issuer and no HTTP.
+	// administer it, with no issuer and no HTTP. The server saved its key
+	// families and lifetimes in the store; the Admin follows them.
 	st := store.NewMemory()
-	a, err := provider.NewAdmin(provider.Config{Store: st, KeyAlgorithms: []string{provider.AlgEdDSA}})
+	server, err := provider.New(provider.Config{Issuer: "https://as.example", Store: st, KeyAlgorithms: []string{provider.AlgEdDSA}})
+	if err != nil {
+		panic(err)
+	}
+	server.Close()
+
+	a, err := provider.NewAdmin(provider.AdminConfig{Store: st})
 	if err != nil {
 		panic(err)
 	}

@@ -22,7 +22,7 @@ func FuzzEndpoints(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { p.Close() })
-	app, secret, err := p.RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"}, Resources: []string{"https://api.example/"}, Introspection: store.IntrospectAny})
+	app, secret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"}, Resources: []string{"https://api.example/"}, Introspection: store.IntrospectAny})
 	if err != nil {
 		f.Fatal(err)
 	}

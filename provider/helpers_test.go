@@ -98,7 +98,7 @@ type registered struct {
 
 func (e *env) register(spec provider.ClientSpec) registered {
 	e.t.Helper()
-	c, secret, err := e.p.RegisterClient(context.Background(), spec)
+	c, secret, err := e.p.Admin().RegisterClient(context.Background(), spec)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -265,13 +265,13 @@ func TestDeletedClientTokensInactive(t *testing.T) {
 	app := e.register(provider.ClientSpec{})
 	rs := e.register(provider.ClientSpec{Introspection: store.IntrospectAny})
 	tok := e.token(app)
-	if err := e.p.DeleteClient(context.Background(), app.id); err != nil {
+	if err := e.p.Admin().DeleteClient(context.Background(), app.id); err != nil {
 		t.Fatal(err)
 	}
 	if a := e.introspect(rs, tok); a.body != `{"active":false}` {
 		t.Errorf("token of deleted client: %s", a.body)
 	}
-	if err := e.p.DeleteClient(context.Background(), app.id); !errors.Is(err, store.ErrNotFound) {
+	if err := e.p.Admin().DeleteClient(context.Background(), app.id); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete = %v, want ErrNotFound", err)
 	}
 }

@@ -238,7 +238,7 @@ func TestKeyRotation(t *testing.T) {
 	if len(keys) != 2 {
 		t.Fatalf("restart generated new keys: %d in store", len(keys))
 	}
-	if err := p2.RotateKeys(context.Background()); err != nil {
+	if err := p2.Admin().RotateKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// The first provider sees the rotation after KeyRefreshInterval.

@@ -76,15 +76,6 @@ func generateKey(fam string, now time.Time) (*store.Key, error) {
 	return &store.Key{ID: randomString(12), Alg: fam, Private: der, CreatedAt: now}, nil
 }
 
-// RotateKeys rotates keys as [Admin.RotateKeys] does; this provider signs
-// with the new keys and publishes them at once.
-func (p *Provider) RotateKeys(ctx context.Context, algs ...string) error {
-	if err := p.admin.RotateKeys(ctx, algs...); err != nil {
-		return err
-	}
-	return p.reloadKeys(ctx)
-}
-
 // reloadKeys reads the keys from the store and rebuilds the JWK Set.
 func (p *Provider) reloadKeys(ctx context.Context) error {
 	keys, err := p.cfg.Store.Keys(ctx)

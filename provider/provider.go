@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,16 +44,17 @@ type TokenRequest struct {
 	Audience []string
 }
 
-// Config configures a [Provider] ([New] requires Issuer) or an [Admin]
-// ([NewAdmin] requires Store and ignores Issuer).
+// Config configures a [Provider]; [New] requires Issuer.
 type Config struct {
 	// Issuer is the issuer identifier (RFC 8414 §2): an https URL without
 	// query or fragment (http is allowed for loopback hosts). The endpoints
 	// are served under its path.
 	Issuer string
-	// Store keeps clients, tokens and keys. For New, the zero value means
-	// a new in-memory store (state is lost on exit); use
-	// provider/store/sqlite for a persistent one. NewAdmin requires it.
+	// Store keeps clients, tokens and keys. The zero value means a new
+	// in-memory store (state is lost on exit); use provider/store/sqlite
+	// for a persistent one. New saves KeyAlgorithms, MaxTokenLifetime and
+	// KeyRefreshInterval in it, for an [Admin] of the same store to read;
+	// servers sharing a store should agree on them.
 	Store store.Store
 
 	// DefaultTokenLifetime is the lifetime of access tokens of clients that
@@ -168,7 +170,7 @@ type Provider struct {
 	// metadataPaths are where the metadata is served (see ServeHTTP).
 	metadataPaths [3]string
 
-	admin     *Admin // the same cfg: RegisterClient and the like go through it
+	admin     *Admin // see Admin()
 	keys      keyring
 	jwksCache jwksCache
 	// jwksHTTP is cfg.HTTPClient refusing redirects.
@@ -210,9 +212,6 @@ func New(cfg Config) (*Provider, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if err := cfg.setServingDefaults(); err != nil {
-		return nil, err
-	}
 	g, err := newGuard(&cfg)
 	if err != nil {
 		return nil, err
@@ -220,10 +219,10 @@ func New(cfg Config) (*Provider, error) {
 	p := &Provider{
 		guard:    g,
 		cfg:      cfg,
-		admin:    &Admin{cfg: cfg},
 		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
 		basePath: strings.TrimSuffix(u.Path, "/"),
 	}
+	p.admin = &Admin{store: cfg.Store, now: cfg.Now, settings: p.settings, changed: p.adminChanged}
 	p.metadataPaths = [3]string{
 		"/.well-known/oauth-authorization-server" + p.basePath, // RFC 8414 §3.1
 		p.basePath + "/.well-known/oauth-authorization-server",
@@ -232,7 +231,10 @@ func New(cfg Config) (*Provider, error) {
 	p.jwksCache.entries = make(map[string]*jwksEntry)
 	p.jwksHTTP = oauthhttp.NoRedirects(cfg.HTTPClient)
 	p.clients.entries = make(map[string]clientEntry)
-	if err := p.admin.ensureKeys(context.Background()); err != nil {
+	if err := p.saveSettings(context.Background()); err != nil {
+		return nil, err
+	}
+	if err := p.admin.ensureKeys(context.Background(), cfg.KeyAlgorithms); err != nil {
 		return nil, err
 	}
 	if err := p.reloadKeys(context.Background()); err != nil {
@@ -251,6 +253,53 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
+// Admin returns the provider's [Admin], for an application that registers
+// its clients or rotates its keys itself. What it changes, this provider
+// sees at once: a deleted client stops authenticating, rotated keys sign
+// and are published.
+func (p *Provider) Admin() *Admin { return p.admin }
+
+// settings are what an Admin must agree on with this provider.
+func (p *Provider) settings(context.Context) (*store.Settings, error) {
+	return &store.Settings{KeyAlgorithms: slices.Clone(p.cfg.KeyAlgorithms), MaxTokenLifetime: p.cfg.MaxTokenLifetime,
+		KeyRefreshInterval: p.cfg.KeyRefreshInterval}, nil
+}
+
+// saveSettings saves the provider's settings in the store for Admins of
+// other processes, unless they are there already (a restart writes
+// nothing). Other settings there are replaced, with a warning: servers
+// sharing a store should agree.
+func (p *Provider) saveSettings(ctx context.Context) error {
+	want, _ := p.settings(ctx)
+	have, err := p.cfg.Store.Settings(ctx)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("provider: reading the store's settings: %w", err)
+	case slices.Equal(have.KeyAlgorithms, want.KeyAlgorithms) && have.MaxTokenLifetime == want.MaxTokenLifetime &&
+		have.KeyRefreshInterval == want.KeyRefreshInterval:
+		return nil
+	default:
+		p.cfg.Logger.Warn("provider: the store held another server's settings; servers sharing a store should agree on them",
+			"key_algorithms", have.KeyAlgorithms, "max_token_lifetime", have.MaxTokenLifetime,
+			"key_refresh_interval", have.KeyRefreshInterval)
+	}
+	if err := p.cfg.Store.SaveSettings(ctx, want); err != nil {
+		return fmt.Errorf("provider: saving settings: %w", err)
+	}
+	return nil
+}
+
+// adminChanged is told by the provider's Admin about a client it registered
+// or deleted, or (clientID "") keys it rotated.
+func (p *Provider) adminChanged(ctx context.Context, clientID string) error {
+	if clientID != "" {
+		p.forgetClient(clientID) // a registered id may have been asked for before it existed
+		return nil
+	}
+	return p.reloadKeys(ctx)
+}
+
 // Close stops the sweeper, waiting for the batch it may be deleting; the
 // provider still serves requests afterwards, and the store stays open
 // (closing it is up to whoever opened it). Close is safe to call more than
@@ -263,9 +312,9 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// setDefaults fills in the zero fields of cfg that New and NewAdmin share,
-// and checks them: like every Config in this module, a negative duration or
-// size is an error naming the field.
+// setDefaults fills in the zero fields of cfg and checks them: like every
+// Config in this module, a negative duration or size is an error naming the
+// field.
 func (cfg *Config) setDefaults() error {
 	for _, f := range []struct {
 		name  string
@@ -278,6 +327,8 @@ func (cfg *Config) setDefaults() error {
 		{"SweepBatchSize", int64(cfg.SweepBatchSize)},
 		{"MaxBodyBytes", cfg.MaxBodyBytes},
 		{"ClientCacheTTL", int64(cfg.ClientCacheTTL)},
+		{"AuthFailuresPerMinute", int64(cfg.AuthFailuresPerMinute)},
+		{"TokensPerMinute", int64(cfg.TokensPerMinute)},
 	} {
 		if f.value < 0 {
 			return fmt.Errorf("provider: Config.%s is negative", f.name)
@@ -293,7 +344,7 @@ func (cfg *Config) setDefaults() error {
 		return fmt.Errorf("provider: Config.DefaultTokenLifetime %v exceeds MaxTokenLifetime %v", cfg.DefaultTokenLifetime, cfg.MaxTokenLifetime)
 	}
 	if len(cfg.KeyAlgorithms) == 0 {
-		cfg.KeyAlgorithms = []string{AlgRS256, AlgES256, AlgEdDSA}
+		cfg.KeyAlgorithms = defaultKeyAlgorithms()
 	}
 	for i, a := range cfg.KeyAlgorithms {
 		if family(a) != a || slices.Contains(cfg.KeyAlgorithms[:i], a) {
@@ -315,6 +366,12 @@ func (cfg *Config) setDefaults() error {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.AuthFailuresPerMinute == 0 {
+		cfg.AuthFailuresPerMinute = DefaultAuthFailuresPerMinute
+	}
+	if cfg.TokensPerMinute == 0 {
+		cfg.TokensPerMinute = DefaultTokensPerMinute
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -327,24 +384,11 @@ func (cfg *Config) setDefaults() error {
 	return nil
 }
 
-// setServingDefaults fills in and checks the fields only New uses.
-func (cfg *Config) setServingDefaults() error {
-	if cfg.AuthFailuresPerMinute < 0 {
-		return fmt.Errorf("provider: Config.AuthFailuresPerMinute is negative")
-	}
-	if cfg.TokensPerMinute < 0 {
-		return fmt.Errorf("provider: Config.TokensPerMinute is negative")
-	}
-	if cfg.AuthFailuresPerMinute == 0 {
-		cfg.AuthFailuresPerMinute = DefaultAuthFailuresPerMinute
-	}
-	if cfg.TokensPerMinute == 0 {
-		cfg.TokensPerMinute = DefaultTokensPerMinute
-	}
-	return nil
-}
-
 func (p *Provider) now() time.Time { return p.cfg.Now() }
+
+// defaultKeyAlgorithms are the default Config.KeyAlgorithms: RS256 first,
+// since RFC 9068 §4 requires RS256 support.
+func defaultKeyAlgorithms() []string { return []string{AlgRS256, AlgES256, AlgEdDSA} }
 
 // Issuer returns the issuer identifier.
 func (p *Provider) Issuer() string { return p.issuer }

@@ -66,7 +66,7 @@ func BenchmarkSweepRevocationDelay(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	app, _, err := p.RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"}})
+	app, _, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func TestSweeper(t *testing.T) {
 		}
 		defer p.Close()
 		ctx := context.Background()
-		c, _, err := p.RegisterClient(ctx, provider.ClientSpec{})
+		c, _, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestSweepStopsOnClose(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		c, _, err := p.RegisterClient(ctx, provider.ClientSpec{})
+		c, _, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,7 @@ func openDB(path string, mustExist bool) (*provider.Admin, *sqlite.Store, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := provider.NewAdmin(provider.Config{Store: st})
+	a, err := provider.NewAdmin(provider.AdminConfig{Store: st})
 	if err != nil {
 		st.Close()
 		return nil, nil, err

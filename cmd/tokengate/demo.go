@@ -132,7 +132,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 	d.closers = append(d.closers, func() { p.Close() })
 	d.tokenURL, d.introspectionURL = p.TokenURL(), p.IntrospectionURL()
 
-	app, appSecret, err := p.RegisterClient(ctx, provider.ClientSpec{
+	app, appSecret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name:      "demo app",
 		Scopes:    []string{"orders:read"},
 		Resources: []string{d.apiURL},
@@ -141,7 +141,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 		return nil, fmt.Errorf("registering the demo app: %w", err)
 	}
 	d.appID, d.appSecret = app.ID, appSecret
-	api, rsSecret, err := p.RegisterClient(ctx, provider.ClientSpec{
+	api, rsSecret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name:          "orders API",
 		Resources:     []string{d.apiURL},
 		Introspection: store.IntrospectOwnAudience,

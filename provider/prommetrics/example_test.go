@@ -32,7 +32,7 @@ func ExampleNew() {
 	}
 	defer p.Close()
 	srv.Config.Handler = p
-	app, secret, _ := p.RegisterClient(context.Background(), provider.ClientSpec{Scopes: []string{"read"}})
+	app, secret, _ := p.Admin().RegisterClient(context.Background(), provider.ClientSpec{Scopes: []string{"read"}})
 
 	for _, s := range []string{"wrong", secret} {
 		res, err := http.Post(p.TokenURL(), "application/x-www-form-urlencoded", strings.NewReader(url.Values{

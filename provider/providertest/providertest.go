@@ -110,7 +110,7 @@ func New(t TB, opts ...Option) *Server {
 // RegisterClient registers a client, failing the test on error.
 func (s *Server) RegisterClient(spec provider.ClientSpec) Client {
 	s.t.Helper()
-	c, secret, err := s.Provider.RegisterClient(context.Background(), spec)
+	c, secret, err := s.Provider.Admin().RegisterClient(context.Background(), spec)
 	if err != nil {
 		s.t.Fatalf("providertest: %v", err)
 	}

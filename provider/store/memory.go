@@ -14,10 +14,11 @@ import (
 // [NewMemory].
 type Memory struct {
 	// mu guards every map below.
-	mu      sync.RWMutex
-	clients map[string]*Client
-	tokens  map[string]*Token // by string(hash)
-	keys    map[string]*Key   // by kid
+	mu       sync.RWMutex
+	clients  map[string]*Client
+	tokens   map[string]*Token // by string(hash)
+	keys     map[string]*Key   // by kid
+	settings *Settings         // nil until saved
 }
 
 // NewMemory returns an empty in-memory store.
@@ -178,6 +179,28 @@ func (m *Memory) RotateKeys(_ context.Context, add []*Key, now, retain time.Time
 		}
 	}
 	return n, nil
+}
+
+// Settings implements [Store].
+func (m *Memory) Settings(_ context.Context) (*Settings, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.settings == nil {
+		return nil, ErrNotFound
+	}
+	s := *m.settings
+	s.KeyAlgorithms = slices.Clone(s.KeyAlgorithms)
+	return &s, nil
+}
+
+// SaveSettings implements [Store].
+func (m *Memory) SaveSettings(_ context.Context, s *Settings) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := *s
+	c.KeyAlgorithms = slices.Clone(s.KeyAlgorithms)
+	m.settings = &c
+	return nil
 }
 
 // Close implements [Store]; it does nothing.

@@ -137,6 +137,20 @@ type Key struct {
 // Active reports whether k signs new tokens.
 func (k *Key) Active() bool { return k.RetiredAt.IsZero() }
 
+// Settings are what an administrator of a store must agree on with the
+// servers using it: a server saves its own when it starts, and an
+// administrative program reads them, so that the two cannot disagree on
+// how long a retired key must stay published or which key families exist.
+type Settings struct {
+	// KeyAlgorithms are the key families the server keeps: "RS256",
+	// "ES256", "EdDSA".
+	KeyAlgorithms []string
+	// MaxTokenLifetime caps every token's lifetime.
+	MaxTokenLifetime time.Duration
+	// KeyRefreshInterval is how often a server re-reads the keys.
+	KeyRefreshInterval time.Duration
+}
+
 // Store persists the provider's state. Implementations must be safe for
 // concurrent use, and a write must be visible to every read that starts
 // after it returns (so a revoked token never reads as live afterwards).
@@ -178,6 +192,11 @@ type Store interface {
 	// deletes retired keys whose NotAfter is before now. It reports how many
 	// keys it inserted. A persistent store commits it durably.
 	RotateKeys(ctx context.Context, add []*Key, now, retain time.Time, onlyIfMissing bool) (int, error)
+
+	// Settings returns the settings last saved, or [ErrNotFound].
+	Settings(ctx context.Context) (*Settings, error)
+	// SaveSettings replaces the settings.
+	SaveSettings(ctx context.Context, s *Settings) error
 
 	// Close releases the store's resources.
 	Close() error

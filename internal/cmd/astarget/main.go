@@ -120,13 +120,13 @@ func newTarget(ctx context.Context, cfg config) (_ *target, err error) {
 		return nil, err
 	}
 	onClose(func() { p.Close() })
-	app, appSecret, err := p.RegisterClient(ctx, provider.ClientSpec{
+	app, appSecret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name: "load app", Scopes: []string{"orders:read"}, Resources: []string{resource},
 	})
 	if err != nil {
 		return nil, err
 	}
-	rsc, rsSecret, err := p.RegisterClient(ctx, provider.ClientSpec{
+	rsc, rsSecret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name: "load API", Resources: []string{resource}, Introspection: store.IntrospectOwnAudience,
 	})
 	if err != nil {

@@ -112,13 +112,13 @@ func newTarget(ctx context.Context, apiAddr string, logger *slog.Logger) (_ *tar
 	if err != nil {
 		return nil, err
 	}
-	app, _, err := p.RegisterClient(ctx, provider.ClientSpec{
+	app, _, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name: "load app", Scopes: []string{"orders:read"}, Resources: []string{resource},
 	})
 	if err != nil {
 		return nil, err
 	}
-	api, apiSecret, err := p.RegisterClient(ctx, provider.ClientSpec{
+	api, apiSecret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name: "load API", Resources: []string{resource}, Introspection: store.IntrospectOwnAudience,
 	})
 	if err != nil {

@@ -126,6 +126,13 @@ var migrations = []string{
 		retired_at INTEGER NOT NULL DEFAULT 0,
 		not_after INTEGER NOT NULL DEFAULT 0
 	);`,
+	// 2: the servers' settings an administrator must agree with.
+	`CREATE TABLE settings (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		key_algorithms TEXT NOT NULL,
+		max_token_lifetime_ms INTEGER NOT NULL,
+		key_refresh_interval_ms INTEGER NOT NULL
+	);`,
 }
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it to
@@ -542,6 +549,41 @@ func (s *Store) RotateKeys(ctx context.Context, add []*store.Key, now, retain ti
 		return 0, fmt.Errorf("sqlite: %w", err)
 	}
 	return n, nil
+}
+
+// Settings implements [store.Store].
+func (s *Store) Settings(ctx context.Context) (*store.Settings, error) {
+	var st store.Settings
+	var algs string
+	var maxLifetime, refresh int64
+	err := s.db.QueryRowContext(ctx, `SELECT key_algorithms, max_token_lifetime_ms, key_refresh_interval_ms FROM settings WHERE id = 1`).
+		Scan(&algs, &maxLifetime, &refresh)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := unmarshalList(algs, &st.KeyAlgorithms); err != nil {
+		return nil, err
+	}
+	st.MaxTokenLifetime = time.Duration(maxLifetime) * time.Millisecond
+	st.KeyRefreshInterval = time.Duration(refresh) * time.Millisecond
+	return &st, nil
+}
+
+// SaveSettings implements [store.Store].
+func (s *Store) SaveSettings(ctx context.Context, st *store.Settings) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (id, key_algorithms, max_token_lifetime_ms, key_refresh_interval_ms)
+		VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET key_algorithms = excluded.key_algorithms,
+		max_token_lifetime_ms = excluded.max_token_lifetime_ms, key_refresh_interval_ms = excluded.key_refresh_interval_ms`,
+		marshalList(st.KeyAlgorithms), st.MaxTokenLifetime.Milliseconds(), st.KeyRefreshInterval.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
 }
 
 // Close implements [store.Store].

@@ -203,6 +203,28 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("Settings", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Settings(ctx); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Settings of a new store = %v, want ErrNotFound", err)
+		}
+		want := &store.Settings{KeyAlgorithms: []string{"ES256", "EdDSA"}, MaxTokenLifetime: 90 * time.Minute, KeyRefreshInterval: 30 * time.Second}
+		for range 2 { // saving again replaces
+			if err := s.SaveSettings(ctx, want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Settings(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.KeyAlgorithms, want.KeyAlgorithms) || got.MaxTokenLifetime != want.MaxTokenLifetime || got.KeyRefreshInterval != want.KeyRefreshInterval {
+				t.Errorf("Settings = %+v, want %+v", got, want)
+			}
+			got.KeyAlgorithms[0] = "mutated"
+			want = &store.Settings{KeyAlgorithms: []string{"RS256"}, MaxTokenLifetime: time.Hour, KeyRefreshInterval: time.Minute}
+		}
+	})
+
 	t.Run("Keys", func(t *testing.T) {
 		s := newStore(t)
 		k1 := &store.Key{ID: "k1", Alg: "ES256", Private: []byte{1}, CreatedAt: now}

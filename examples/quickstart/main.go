@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -29,11 +30,15 @@ func main() {
 // newAPI serves GET /orders to callers whose token the authorization server
 // at issuer says is active, meant for this API and grants orders:read.
 func newAPI(issuer, clientID, clientSecret string) (http.Handler, error) {
-	client, err := introspect.New(introspect.Config{Issuer: issuer, ClientID: clientID, ClientSecret: clientSecret})
+	verifier, err := introspect.New(introspect.Config{Issuer: issuer, ClientID: clientID, ClientSecret: clientSecret})
 	if err != nil {
 		return nil, err
 	}
-	guard, err := rs.New(rs.Config{Introspector: client, Audiences: []string{"http://127.0.0.1:8080"}})
+	// A wrong issuer or secret fails here, not as a 503 on the first request.
+	if err := verifier.Ping(context.Background()); err != nil {
+		return nil, err
+	}
+	guard, err := rs.New(rs.Config{Introspector: verifier, Audiences: []string{"http://127.0.0.1:8080"}})
 	if err != nil {
 		return nil, err
 	}

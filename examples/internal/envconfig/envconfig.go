@@ -39,6 +39,7 @@
 package envconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -253,6 +254,20 @@ type Service struct {
 	Public map[string]http.Handler
 
 	closers []func() error
+	// pingers are the introspection clients, checked by Ping.
+	pingers []*introspect.Cache
+}
+
+// Ping checks that every authorization server we introspect at answers
+// and accepts our credentials (see introspect.Cache.Ping), so that a
+// mistake shows at start-up instead of as 503s on the first requests.
+func (s *Service) Ping(ctx context.Context) error {
+	for _, p := range s.pingers {
+		if err := p.Ping(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close releases what Build started (the JWK Set refresh of RFC 9701).
@@ -296,6 +311,7 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 			return nil, err
 		}
 		validator = client
+		svc.pingers = append(svc.pingers, client)
 	} else {
 		router, err := c.route(ic, log, svc)
 		if err != nil {
@@ -351,6 +367,7 @@ func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*t
 				return nil, err
 			}
 			ri.Opaque = client
+			svc.pingers = append(svc.pingers, client)
 		}
 		issuers = append(issuers, ri)
 	}

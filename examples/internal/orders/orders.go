@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/tokengate/tokengate/examples/internal/envconfig"
 	"github.com/tokengate/tokengate/internal/httpserver"
@@ -59,6 +60,9 @@ func Routes(svc *envconfig.Service, api http.Handler) http.Handler {
 	return mux
 }
 
+// pingTimeout bounds the start-up check of the authorization server.
+const pingTimeout = 15 * time.Second
+
 // Run is what an example's main calls: [Main] with the process's
 // environment and stderr, stopped by SIGINT or SIGTERM; it exits with
 // Main's status.
@@ -86,6 +90,18 @@ func Main(ctx context.Context, name string, getenv func(string) string, stderr i
 		return 2
 	}
 	defer svc.Close()
+	// Fail fast: wrong credentials or a wrong endpoint would otherwise show
+	// only as 503s on the first requests.
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	err = svc.Ping(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return 0 // stopped while starting
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s example: the start-up check of the authorization server failed (check TOKENGATE_ISSUER or TOKENGATE_INTROSPECTION_URL, and the credentials): %v\n", name, err)
+		return 1
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s example: %v\n", name, err)

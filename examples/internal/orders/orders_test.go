@@ -26,37 +26,50 @@ import (
 )
 
 func TestMainExitCodes(t *testing.T) {
+	as := newFakeAS(t)
 	tests := []struct {
 		name     string
 		env      map[string]string
+		stopped  bool // Main's context is done before it starts
 		wantCode int
 		wantOut  []string
 	}{
-		{"empty environment", map[string]string{}, 2, []string{"demo example: configuration error", "TOKENGATE_ISSUER"}},
-		{"contradictory", map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_INTROSPECTION_URL": "https://b", "TOKENGATE_BEARER_TOKEN": "t"}, 2, []string{"only one of"}},
+		{name: "empty environment", env: map[string]string{}, stopped: true, wantCode: 2, wantOut: []string{"demo example: configuration error", "TOKENGATE_ISSUER"}},
+		{name: "contradictory", env: map[string]string{"TOKENGATE_ISSUER": "https://a", "TOKENGATE_INTROSPECTION_URL": "https://b", "TOKENGATE_BEARER_TOKEN": "t"}, stopped: true, wantCode: 2, wantOut: []string{"only one of"}},
 		{
-			// A valid configuration starts, logs the skipped audience check and
-			// stops cleanly when its context is done.
-			"valid, no audience",
-			map[string]string{"TOKENGATE_INTROSPECTION_URL": "http://127.0.0.1:1/introspect", "TOKENGATE_BEARER_TOKEN": "t", "ADDR": "127.0.0.1:0"},
-			0, []string{"audience check is skipped", "listening"},
+			// Stopped while starting: a clean exit, after logging the skipped
+			// audience check.
+			name:    "valid, no audience, stopped at once",
+			env:     map[string]string{"TOKENGATE_INTROSPECTION_URL": as.URL + "/introspect", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "s3cret", "ADDR": "127.0.0.1:0"},
+			stopped: true, wantCode: 0, wantOut: []string{"audience check is skipped"},
+		},
+		{
+			// Fail fast: the start-up check finds what a first request would.
+			name:     "the AS refuses our credentials",
+			env:      map[string]string{"TOKENGATE_INTROSPECTION_URL": as.URL + "/introspect", "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "wrong", "ADDR": "127.0.0.1:0"},
+			wantCode: 1, wantOut: []string{"demo example: the start-up check of the authorization server failed", "401"},
+		},
+		{
+			name:     "the AS is not there",
+			env:      map[string]string{"TOKENGATE_INTROSPECTION_URL": "http://127.0.0.1:1/introspect", "TOKENGATE_BEARER_TOKEN": "t", "ADDR": "127.0.0.1:0"},
+			wantCode: 1, wantOut: []string{"demo example: the start-up check of the authorization server failed", "127.0.0.1:1"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
+			defer cancel()
+			if tt.stopped {
+				cancel()
+			}
 			var out bytes.Buffer
 			built := false
 			code := orders.Main(ctx, "demo", func(k string) string { return tt.env[k] }, &out, func(*rs.Guard) http.Handler {
 				built = true
 				return http.NotFoundHandler()
 			})
-			if code != tt.wantCode {
-				t.Errorf("exit code %d, want %d; output:\n%s", code, tt.wantCode, &out)
-			}
-			if built != (tt.wantCode == 0) {
-				t.Errorf("handler built: %v", built)
+			if code != tt.wantCode || built {
+				t.Errorf("exit code %d, want %d; handler built: %v; output:\n%s", code, tt.wantCode, built, &out)
 			}
 			for _, w := range tt.wantOut {
 				if !strings.Contains(out.String(), w) {

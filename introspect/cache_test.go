@@ -776,7 +776,7 @@ func TestFloodOfBogusTokensDoesNotEvictGoodVerdicts(t *testing.T) {
 		} else {
 			bogusCalls.Add(1)
 		}
-		time.Sleep(time.Millisecond) // a server that takes its time lets calls pile up
+		time.Sleep(10 * time.Millisecond) // a slow server lets calls pile up
 		return &http.Response{
 			StatusCode: http.StatusOK,
 			Header:     http.Header{"Content-Type": {"application/json"}},

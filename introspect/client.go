@@ -108,7 +108,7 @@ type Config struct {
 	// [ErrMalformedResponse]. Defaults to 1 MiB.
 	MaxResponseBytes int64
 	// ClockSkew is the leeway when checking exp and nbf (see
-	// [Response.ValidAt]). Defaults to 30s.
+	// [tokeninfo.Response.ValidAt]). Defaults to 30s.
 	ClockSkew time.Duration
 	// Now returns the current time, for the exp/nbf checks, Retry-After
 	// dates and the circuit breaker's cool-down. Defaults to time.Now.
@@ -281,9 +281,17 @@ func (c *Client) Introspect(ctx context.Context, token string) (*Response, error
 	if token == "" {
 		return nil, errEmptyToken
 	}
+	if !c.enter() {
+		return nil, errShed
+	}
+	defer c.inFlight.Add(-1)
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	return c.call(ctx, token)
+	endpoint, err := c.introspectionURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.fetch(ctx, endpoint, token)
 }
 
 // Ping checks that the authorization server is reachable (discovering the
@@ -305,26 +313,21 @@ func (c *Client) Ping(ctx context.Context) error {
 // or TokenSource). It is a hash, so it can be logged.
 func (c *Client) CacheIdentity() string { return c.identity }
 
-// call asks the authorization server about token, discovering its endpoint
-// first if need be, unless Resilience.MaxInFlight calls are in flight
-// already: then it refuses at once with [ErrUnavailable] and a retry hint,
-// so that a flood of unknown tokens queues neither here nor at the server.
-func (c *Client) call(ctx context.Context, token string) (*Response, error) {
-	if c.inFlight.Add(1) > int64(c.cfg.Resilience.MaxInFlight) {
-		c.inFlight.Add(-1)
-		c.observe(Event{Kind: EventShed})
-		if ok, suppressed := c.shedLog.Allow(c.cfg.Now()); ok {
-			c.cfg.Logger.Warn("introspect: too many introspections in flight; refusing unknown tokens for now",
-				"max_in_flight", c.cfg.Resilience.MaxInFlight, "suppressed_since_last", suppressed)
-		}
-		return nil, errShed
+// enter takes one of the Resilience.MaxInFlight places for a call to the
+// authorization server, which the caller gives back with
+// c.inFlight.Add(-1). When they are all taken it reports false at once:
+// a flood of unknown tokens then queues neither here nor at the server.
+func (c *Client) enter() bool {
+	if c.inFlight.Add(1) <= int64(c.cfg.Resilience.MaxInFlight) {
+		return true
 	}
-	defer c.inFlight.Add(-1)
-	endpoint, err := c.introspectionURL(ctx)
-	if err != nil {
-		return nil, err
+	c.inFlight.Add(-1)
+	c.observe(Event{Kind: EventShed})
+	if ok, suppressed := c.shedLog.Allow(c.cfg.Now()); ok {
+		c.cfg.Logger.Warn("introspect: too many introspections in flight; refusing unknown tokens for now",
+			"max_in_flight", c.cfg.Resilience.MaxInFlight, "suppressed_since_last", suppressed)
 	}
-	return c.fetch(ctx, endpoint, token)
+	return false
 }
 
 // check reports whether a verdict is active and valid at now, with

@@ -56,7 +56,7 @@
 // lives min(exp − ClockSkew, [CacheConfig].MaxTTL): MaxTTL (2 minutes by
 // default) is therefore the bound on how late a revocation at the AS is
 // noticed; exp and nbf are checked again on every hit
-// ([Response.ValidAt]). Inactive verdicts are kept for NegativeTTL (5
+// ([tokeninfo.Response.ValidAt]). Inactive verdicts are kept for NegativeTTL (5
 // seconds) in a space of their own, so that a flood of bogus tokens cannot
 // evict the verdicts of real callers; errors are never kept.
 // [Cache.Invalidate] and [Cache.Purge] forget verdicts early. A shared

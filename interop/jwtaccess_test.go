@@ -175,11 +175,11 @@ func TestTwoIssuersOneGuard(t *testing.T) {
 	ours := startOurIssuer(t)
 	op := oidcProvider(t)
 
-	ourRemote, err := introspect.New(introspect.Config{Issuer: ours.Issuer, ClientID: ours.RS.ID, ClientSecret: ours.RS.Secret})
+	ourRemote, err := introspect.NewClient(introspect.Config{Issuer: ours.Issuer, ClientID: ours.RS.ID, ClientSecret: ours.RS.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opRemote, err := introspect.New(introspect.Config{Issuer: op.Issuer, ClientID: op.RSBasic.ID, ClientSecret: op.RSBasic.Secret})
+	opRemote, err := introspect.NewClient(introspect.Config{Issuer: op.Issuer, ClientID: op.RSBasic.ID, ClientSecret: op.RSBasic.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,11 @@ func TestTwoIssuersOneGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard, err := rs.New(rs.Config{Introspector: router, Audiences: []string{ourResource, op.Resource, op.JWTResource}})
+	cache, err := introspect.NewCache(router, introspect.CacheConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := rs.New(rs.Config{Introspector: cache, Audiences: []string{ourResource, op.Resource, op.JWTResource}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,9 +45,8 @@ func BenchmarkFirstSight(b *testing.B) {
 	as := providertest.New(b)
 	app := as.RegisterClient(provider.ClientSpec{Name: "app", Scopes: []string{"orders:read"}, Resources: []string{audience}})
 	api := as.RegisterClient(provider.ClientSpec{Name: "api", Introspection: store.IntrospectAny})
-	client, err := introspect.New(introspect.Config{
+	client, err := introspect.NewClient(introspect.Config{
 		IntrospectionURL: as.IntrospectionURL, ClientID: api.ID, ClientSecret: api.Secret,
-		Cache: introspect.CacheConfig{Disabled: true},
 	})
 	if err != nil {
 		b.Fatal(err)

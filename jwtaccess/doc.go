@@ -13,7 +13,8 @@
 //	})
 //	if err != nil { ... }
 //	defer v.Close()
-//	guard, err := rs.New(rs.Config{Introspector: v, Audiences: []string{"https://api.example.com"}})
+//	cache, err := introspect.NewCache(v, introspect.CacheConfig{})
+//	guard, err := rs.New(rs.Config{Introspector: cache, Audiences: []string{"https://api.example.com"}})
 //
 // # What is checked
 //

@@ -8,11 +8,12 @@
 // verdicts of both paths, and under the rs guard:
 //
 //	local, _ := jwtaccess.New(jwtaccess.Config{Issuer: iss, Audiences: auds})
-//	remote, _ := introspect.New(introspect.Config{Issuer: iss, ClientID: id, ClientSecret: secret})
+//	remote, _ := introspect.NewClient(introspect.Config{Issuer: iss, ClientID: id, ClientSecret: secret})
 //	router, _ := tokenroute.New(tokenroute.Config{Issuers: []tokenroute.Issuer{
 //		{Issuer: iss, JWT: local, Opaque: remote},
 //	}})
-//	guard, _ := rs.New(rs.Config{Introspector: router, Audiences: auds})
+//	cache, _ := introspect.NewCache(router, introspect.CacheConfig{})
+//	guard, _ := rs.New(rs.Config{Introspector: cache, Audiences: auds})
 //
 // # How a token is routed
 //

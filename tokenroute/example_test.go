@@ -34,7 +34,7 @@ func Example() {
 		case "/introspect":
 			introspections++
 			r.ParseForm()
-			fmt.Fprintf(w, `{"active":%t,"sub":"bob","aud":"https://api.example.com"}`, r.PostForm.Get("token") == "tg_at_opaque")
+			fmt.Fprintf(w, `{"active":%t,"sub":"bob","aud":"https://api.example.com","exp":%d}`, r.PostForm.Get("token") == "tg_at_opaque", time.Now().Add(time.Hour).Unix())
 		}
 	}))
 	defer as.Close()
@@ -44,13 +44,18 @@ func Example() {
 		panic(err)
 	}
 	defer local.Close()
-	remote, err := introspect.New(introspect.Config{Issuer: as.URL, ClientID: "api", ClientSecret: "secret"})
+	remote, err := introspect.NewClient(introspect.Config{Issuer: as.URL, ClientID: "api", ClientSecret: "secret"})
 	if err != nil {
 		panic(err)
 	}
 	router, err := tokenroute.New(tokenroute.Config{Issuers: []tokenroute.Issuer{
 		{Issuer: as.URL, JWT: local, Opaque: remote},
 	}})
+	if err != nil {
+		panic(err)
+	}
+	// One verdict cache above the router, for both kinds of token.
+	cache, err := introspect.NewCache(router, introspect.CacheConfig{})
 	if err != nil {
 		panic(err)
 	}
@@ -61,12 +66,14 @@ func Example() {
 	jws, _ := signer.Sign(claims)
 	jwt, _ := jws.CompactSerialize()
 
-	for _, token := range []string{jwt, "tg_at_opaque"} {
-		resp, err := router.Introspect(context.Background(), token)
+	for _, token := range []string{jwt, "tg_at_opaque", jwt, "tg_at_opaque"} {
+		resp, err := cache.Introspect(context.Background(), token)
 		fmt.Println(resp.Subject, err)
 	}
 	fmt.Println("introspections:", introspections)
 	// Output:
+	// alice <nil>
+	// bob <nil>
 	// alice <nil>
 	// bob <nil>
 	// introspections: 1

@@ -47,8 +47,9 @@ type Issuer struct {
 	// *jwtaccess.Validator. nil means they are introspected by Opaque.
 	JWT Introspector
 	// Opaque introspects this issuer's tokens that are not JWTs, usually
-	// what introspect.New returns. nil means this issuer's opaque tokens are not
-	// accepted.
+	// an *introspect.Client from introspect.NewClient: the verdict cache
+	// belongs above the router, not here. nil means this issuer's opaque
+	// tokens are not accepted.
 	Opaque Introspector
 	// OpaquePrefix, if set, claims for this issuer every token that begins
 	// with it and is not JWT-shaped (tokengate's provider issues "tg_at_").

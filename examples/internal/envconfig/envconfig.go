@@ -318,7 +318,14 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 			_ = svc.Close()
 			return nil, err
 		}
-		validator = router
+		// One verdict cache above the router: JWT and opaque verdicts
+		// alike, as introspect.New puts one above a lone client.
+		cache, err := introspect.NewCache(router, introspect.CacheConfig{Logger: log})
+		if err != nil {
+			_ = svc.Close()
+			return nil, err
+		}
+		validator = cache
 	}
 	gc := c.Guard
 	gc.Introspector = validator
@@ -346,8 +353,8 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 }
 
 // route builds a router over the issuers: for each, a JWT validator when
-// JWTAccessTokens is set and an introspection client (ic, for that issuer)
-// unless NoIntrospection is.
+// JWTAccessTokens is set and an introspection client (ic, for that issuer,
+// without a cache of its own) unless NoIntrospection is.
 func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*tokenroute.Router, error) {
 	var issuers []tokenroute.Issuer
 	for _, iss := range c.Issuers {
@@ -362,7 +369,7 @@ func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*t
 		}
 		if !c.NoIntrospection {
 			ic.Issuer = iss
-			client, err := introspect.New(ic)
+			client, err := introspect.NewClient(ic)
 			if err != nil {
 				return nil, err
 			}

@@ -254,8 +254,9 @@ type Service struct {
 	Public map[string]http.Handler
 
 	closers []func() error
-	// pingers are the introspection clients, checked by Ping.
-	pingers []*introspect.Cache
+	// pingers are the introspection clients (or caches over one), checked
+	// by Ping.
+	pingers []interface{ Ping(context.Context) error }
 }
 
 // Ping checks that every authorization server we introspect at answers

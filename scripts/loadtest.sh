@@ -17,7 +17,8 @@
 # therefore also prints the target's CPU time per request (user + system,
 # from /proc), which other processes barely disturb, and the ratio it implies.
 #
-# Usage: scripts/loadtest.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-w WARMUP]
+# Usage: scripts/loadtest.sh [-j] [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-w WARMUP]
+#   -j: the token is an RFC 9068 JWT access token checked locally (rstarget -jwt)
 #   -w: an unmeasured wrk run of this length on each URL first; 0 for none
 #   defaults (or from the environment): DURATION=10s THREADS=2 CONNECTIONS=32 ROUNDS=3 WARMUP=3s
 #
@@ -39,7 +40,12 @@ PROG=loadtest
 # shellcheck source=lib/wrk.sh
 . "$root/scripts/lib/wrk.sh"
 
-while getopts d:t:c:r:w:h opt; do
+JWT=
+while getopts jd:t:c:r:w:h opt; do
+	if [ "$opt" = j ]; then
+		JWT=-jwt
+		continue
+	fi
 	load_flag "$opt" "${OPTARG-}" || usage
 done
 shift $((OPTIND - 1))
@@ -58,7 +64,7 @@ echo "loadtest: building internal/cmd/rstarget"
 
 # The target's own deadline: every wrk run plus generous slack.
 exit_after=$((2 * ROUNDS * ($(seconds "$DURATION") + 10) + 2 * $(seconds "$WARMUP") + 120))s
-"$tmp/rstarget" -info "$tmp/info.json" -exit-after "$exit_after" >"$tmp/rstarget.log" 2>&1 &
+"$tmp/rstarget" -info "$tmp/info.json" ${JWT:+"$JWT"} -exit-after "$exit_after" >"$tmp/rstarget.log" 2>&1 &
 pids+=($!)
 target_pid=$!
 wait_for "$tmp/info.json" "$target_pid" rstarget

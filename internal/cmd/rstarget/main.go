@@ -12,7 +12,7 @@
 //
 // Usage:
 //
-//	rstarget -info FILE [-addr 127.0.0.1:0] [-pprof 127.0.0.1:6060] [-exit-after 15m]
+//	rstarget -info FILE [-jwt] [-addr 127.0.0.1:0] [-pprof 127.0.0.1:6060] [-exit-after 15m]
 //
 // When both ports listen, it writes FILE (mode 0600) with the URLs and a
 // token for orders:read:
@@ -21,6 +21,11 @@
 //	 "unprotected": "http://127.0.0.1:PORT/unprotected",
 //	 "stats": "http://127.0.0.1:PORT/stats",
 //	 "issuer": "http://127.0.0.1:PORT2", "token": "tg_at_…"}
+//
+// With -jwt the token is an RFC 9068 JWT access token, checked locally by
+// jwtaccess (keys from the provider's jwks_uri) through a tokenroute.Router
+// under the same verdict cache, as TOKENGATE_JWT_ACCESS_TOKENS=local does in
+// the examples; opaque tokens would still be introspected.
 //
 // It serves until SIGINT or SIGTERM, or until -exit-after has passed.
 package main
@@ -39,11 +44,13 @@ import (
 
 	"github.com/tokengate/tokengate/internal/loadtarget"
 	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/jwtaccess"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/scopes"
+	"github.com/tokengate/tokengate/tokenroute"
 )
 
 // resource is the audience of the tokens and the identifier of the API.
@@ -81,7 +88,7 @@ type target struct {
 
 // newTarget listens on apiAddr and on another loopback port for the AS,
 // registers the clients, mints the token and builds both handlers.
-func newTarget(ctx context.Context, apiAddr string, logger *slog.Logger) (_ *target, err error) {
+func newTarget(ctx context.Context, apiAddr string, jwt bool, logger *slog.Logger) (_ *target, err error) {
 	t := &target{}
 	asLn, err := loadtarget.Listen("127.0.0.1:0")
 	if err != nil {
@@ -113,7 +120,7 @@ func newTarget(ctx context.Context, apiAddr string, logger *slog.Logger) (_ *tar
 		return nil, err
 	}
 	app, _, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
-		Name: "load app", Scopes: []string{"orders:read"}, Resources: []string{resource},
+		Name: "load app", Scopes: []string{"orders:read"}, Resources: []string{resource}, JWTAccessTokens: jwt,
 	})
 	if err != nil {
 		return nil, err
@@ -142,17 +149,23 @@ func newTarget(ctx context.Context, apiAddr string, logger *slog.Logger) (_ *tar
 
 	// The resource server as a user would configure it: default cache,
 	// timeouts and resilience.
-	client, err := introspect.New(introspect.Config{
+	icfg := introspect.Config{
 		IntrospectionURL: introspectionURL,
 		ClientID:         api.ID,
 		ClientSecret:     apiSecret,
 		Logger:           logger,
-	})
+	}
+	var validator rs.Introspector
+	if jwt {
+		validator, err = jwtStack(t.info.Issuer, icfg, logger)
+	} else {
+		validator, err = introspect.New(icfg)
+	}
 	if err != nil {
 		return nil, err
 	}
 	guard, err := rs.New(rs.Config{
-		Introspector: client,
+		Introspector: validator,
 		Audiences:    []string{resource},
 		Realm:        "loadtarget",
 		Logger:       logger,
@@ -180,6 +193,24 @@ func newTarget(ctx context.Context, apiAddr string, logger *slog.Logger) (_ *tar
 	return t, nil
 }
 
+// jwtStack is the verdict cache above a router that sends the issuer's JWT
+// access tokens to a local validator and the others to introspection.
+func jwtStack(issuer string, icfg introspect.Config, logger *slog.Logger) (*introspect.Cache, error) {
+	local, err := jwtaccess.New(jwtaccess.Config{Issuer: issuer, Audiences: []string{resource}, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	client, err := introspect.NewClient(icfg)
+	if err != nil {
+		return nil, err
+	}
+	router, err := tokenroute.New(tokenroute.Config{Issuers: []tokenroute.Issuer{{Issuer: issuer, JWT: local, Opaque: client}}})
+	if err != nil {
+		return nil, err
+	}
+	return introspect.NewCache(router, introspect.CacheConfig{Logger: logger})
+}
+
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stderr))
 }
@@ -188,17 +219,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rstarget", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback `address` of the API (port 0 picks a free port)")
+	jwt := fs.Bool("jwt", false, "the token is an RFC 9068 JWT access token, checked locally")
 	opts := loadtarget.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if opts.InfoPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: rstarget -info FILE [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
+		fmt.Fprintln(stderr, "usage: rstarget -info FILE [-jwt] [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
 		return 2
 	}
 	// Warnings and errors only: a log line per request would be measured too.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	t, err := newTarget(ctx, *addr, logger)
+	t, err := newTarget(ctx, *addr, *jwt, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "rstarget:", err)
 		return 1

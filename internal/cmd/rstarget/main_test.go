@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,8 +31,15 @@ func get(t *testing.T, url, token string) (int, string) {
 }
 
 func TestTarget(t *testing.T) {
+	t.Run("opaque", func(t *testing.T) { testTarget(t, false) })
+	t.Run("jwt", func(t *testing.T) { testTarget(t, true) })
+}
+
+// testTarget checks the target, with an opaque token or a JWT access token
+// (which costs no introspection).
+func testTarget(t *testing.T, jwt bool) {
 	ctx, cancel := context.WithCancel(context.Background())
-	tg, err := newTarget(ctx, "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	tg, err := newTarget(ctx, "127.0.0.1:0", jwt, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +73,21 @@ func TestTarget(t *testing.T) {
 			}
 		})
 	}
-	// The token and the unknown one: one introspection each.
+	// The token and the unknown one: one introspection each, or only the
+	// unknown one when the token is a JWT checked locally.
+	want := 2
+	if jwt {
+		want = 1
+		if strings.Count(tg.info.Token, ".") != 2 {
+			t.Errorf("token %.20q… is not a JWT", tg.info.Token)
+		}
+	}
 	_, body := get(t, tg.info.Stats, "")
 	var stats struct {
 		Calls int `json:"as_introspections"`
 	}
-	if err := json.Unmarshal([]byte(body), &stats); err != nil || stats.Calls != 2 {
-		t.Errorf("stats %q (%v): want 2 introspections", body, err)
+	if err := json.Unmarshal([]byte(body), &stats); err != nil || stats.Calls != want {
+		t.Errorf("stats %q (%v): want %d introspections", body, err, want)
 	}
 }
 

@@ -65,7 +65,8 @@
 // revoked. Keep access-token lifetimes short, introspect the routes that
 // must see revocations at once (tokenroute's IntrospectJWTs), or feed
 // revocation events to [Validator.Revoke], which refuses a revoked jti until
-// the token expires.
+// the token expires (a verdict already cached above the validator lives on
+// until the cache's MaxTTL, 2 minutes by default).
 //
 // # Errors
 //

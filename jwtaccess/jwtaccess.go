@@ -240,8 +240,9 @@ func (v *Validator) Close() error {
 // Revoke refuses the token whose jti is jti until exp, its expiry (plus
 // ClockSkew), when it is next validated. It is the hook for revocation
 // events pushed by the authorization server: a JWT checked locally cannot
-// otherwise see a revocation before it expires. A verdict cached above the
-// validator is not reached by it: the cache must forget that token too.
+// otherwise see a revocation before it expires. A verdict already cached
+// above the validator is not reached by it: an introspect.Cache serves it
+// until its MaxTTL (2 minutes by default) unless told to forget the token.
 // It fails with [ErrRevocationsFull] when MaxRevocations live revocations
 // are remembered already.
 func (v *Validator) Revoke(jti string, exp time.Time) error {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testproc"
 )
 
 // Nginx is an nginx of its own on 127.0.0.1, one process, logging errors to
@@ -18,7 +20,7 @@ type Nginx struct {
 	Port int
 
 	dir  string
-	proc *process
+	proc *testproc.Process
 }
 
 // StartNginx starts nginx with the http-block directives that httpConf
@@ -36,7 +38,7 @@ func StartNginx(httpConf func(port int) string) (*Nginx, error) {
 	}
 	n := &Nginx{dir: dir}
 	for attempt := 0; ; attempt++ {
-		if n.Port, err = freePort(); err != nil {
+		if n.Port, err = testproc.FreePort(); err != nil {
 			break
 		}
 		if err = n.start(bin, httpConf(n.Port)); err == nil {
@@ -75,8 +77,8 @@ http {
 	if err != nil {
 		return err
 	}
-	if err := proc.waitTCP("127.0.0.1:" + strconv.Itoa(n.Port)); err != nil {
-		proc.signal(syscall.SIGKILL, time.Second)
+	if err := waitTCP(proc, "127.0.0.1:"+strconv.Itoa(n.Port)); err != nil {
+		proc.Signal(syscall.SIGKILL, time.Second)
 		return err
 	}
 	n.proc = proc
@@ -87,10 +89,10 @@ http {
 func (n *Nginx) URL() string { return "http://127.0.0.1:" + strconv.Itoa(n.Port) }
 
 // Output is the end of what nginx wrote (its error log).
-func (n *Nginx) Output() string { return n.proc.out.String() }
+func (n *Nginx) Output() string { return n.proc.Output() }
 
 // Close stops nginx and removes its directory.
 func (n *Nginx) Close() {
-	n.proc.signal(syscall.SIGQUIT, 5*time.Second)
+	n.proc.Signal(syscall.SIGQUIT, 5*time.Second)
 	os.RemoveAll(n.dir)
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testproc"
 )
 
 // Postgres is a PostgreSQL server of its own, in a temporary data directory,
@@ -29,7 +31,7 @@ type Postgres struct {
 
 	// mu guards proc, which Restart replaces.
 	mu   sync.Mutex
-	proc *process
+	proc *testproc.Process
 }
 
 // postgresBin finds the newest PostgreSQL server binaries Debian installed.
@@ -75,7 +77,7 @@ func StartPostgres() (*Postgres, error) {
 	}
 	p := &Postgres{bin: bin, dir: dir, cred: cred}
 	for attempt := 0; ; attempt++ {
-		if p.Port, err = freePort(); err != nil {
+		if p.Port, err = testproc.FreePort(); err != nil {
 			break
 		}
 		if err = p.start(); err == nil {
@@ -125,9 +127,9 @@ func initdb(bin, data string, cred *syscall.Credential) error {
 	if err != nil {
 		return err
 	}
-	<-proc.done
-	if proc.cmd.ProcessState.ExitCode() != 0 {
-		return fmt.Errorf("testserver: initdb failed:\n%s", proc.out)
+	<-proc.Done()
+	if proc.ExitCode() != 0 {
+		return fmt.Errorf("testserver: initdb failed:\n%s", proc.Output())
 	}
 	return nil
 }
@@ -146,7 +148,7 @@ func (p *Postgres) start() error {
 		return err
 	}
 	if err := p.waitReady(proc); err != nil {
-		proc.signal(syscall.SIGKILL, time.Second)
+		proc.Signal(syscall.SIGKILL, time.Second)
 		return err
 	}
 	p.mu.Lock()
@@ -156,7 +158,7 @@ func (p *Postgres) start() error {
 }
 
 // waitReady polls pg_isready until the server accepts connections.
-func (p *Postgres) waitReady(proc *process) error {
+func (p *Postgres) waitReady(proc *testproc.Process) error {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		out, err := exec.Command(filepath.Join(p.bin, "pg_isready"), "-q", "-h", "127.0.0.1",
@@ -164,11 +166,11 @@ func (p *Postgres) waitReady(proc *process) error {
 		if err == nil {
 			return nil
 		}
-		if proc.exited() {
-			return fmt.Errorf("testserver: postgres exited before it was ready; its output:\n%s", proc.out)
+		if proc.Exited() {
+			return fmt.Errorf("testserver: postgres exited before it was ready; its output:\n%s", proc.Output())
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("testserver: postgres not ready after %v (%s); its output:\n%s", startTimeout, out, proc.out)
+			return fmt.Errorf("testserver: postgres not ready after %v (%s); its output:\n%s", startTimeout, out, proc.Output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -208,7 +210,7 @@ func (p *Postgres) Kill() {
 	proc := p.proc
 	p.mu.Unlock()
 	if proc != nil {
-		proc.signal(syscall.SIGKILL, time.Second)
+		proc.Signal(syscall.SIGKILL, time.Second)
 	}
 }
 
@@ -222,7 +224,7 @@ func (p *Postgres) Stop() {
 	p.mu.Unlock()
 	if proc != nil {
 		// SIGINT is PostgreSQL's fast shutdown: roll back, then stop.
-		proc.signal(syscall.SIGINT, 10*time.Second)
+		proc.Signal(syscall.SIGINT, 10*time.Second)
 	}
 }
 

@@ -10,9 +10,10 @@ import (
 	"os/exec"
 	"os/user"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testproc"
 )
 
 // ErrNotInstalled means a server's software is missing from this machine.
@@ -21,87 +22,17 @@ var ErrNotInstalled = errors.New("testserver: not installed; run `bash scripts/s
 // startTimeout bounds how long a server may take to accept connections.
 const startTimeout = 60 * time.Second
 
-// logCap is how much of a server's output is kept (the end of it).
-const logCap = 32 << 10
-
-// tail keeps the last logCap bytes written to it.
-type tail struct {
-	mu  sync.Mutex // guards buf
-	buf []byte
-}
-
-func (b *tail) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - logCap; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tail) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
-// process is one running server.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  *tail
-	done chan struct{} // closed when the process has exited
-}
-
-// start runs argv as cred (nil: as ourselves) in its own process group.
-func start(name string, cred *syscall.Credential, argv ...string) (*process, error) {
+// start runs argv as cred (nil: as ourselves), in a process group of its own.
+func start(name string, cred *syscall.Credential, argv ...string) (*testproc.Process, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.SysProcAttr.Credential = cred
-	out := &tail{}
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("testserver: start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return testproc.Start(name, cmd)
 }
 
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// signal sends sig to the process group and waits up to wait for the
-// process to end; it kills the group if it has not.
-func (p *process) signal(sig syscall.Signal, wait time.Duration) {
-	if p.exited() {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(wait):
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-}
-
-// waitTCP waits until addr accepts a connection, the process exits, or
-// startTimeout passes.
-func (p *process) waitTCP(addr string) error {
+// waitTCP waits until addr accepts a connection, p exits, or startTimeout
+// passes.
+func waitTCP(p *testproc.Process, addr string) error {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -109,24 +40,14 @@ func (p *process) waitTCP(addr string) error {
 			c.Close()
 			return nil
 		}
-		if p.exited() {
-			return fmt.Errorf("testserver: %s exited before it listened on %s; its output:\n%s", p.name, addr, p.out)
+		if p.Exited() {
+			return fmt.Errorf("testserver: %s exited before it listened on %s; its output:\n%s", p.Name(), addr, p.Output())
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("testserver: %s not listening on %s after %v; its output:\n%s", p.name, addr, startTimeout, p.out)
+			return fmt.Errorf("testserver: %s not listening on %s after %v; its output:\n%s", p.Name(), addr, startTimeout, p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("testserver: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // unprivileged returns the credential to run a server that refuses to run

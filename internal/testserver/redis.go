@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testproc"
 )
 
 // Redis is a redis-server of its own on 127.0.0.1, with persistence off.
@@ -24,7 +26,7 @@ type Redis struct {
 
 	// mu guards proc, which Start replaces.
 	mu   sync.Mutex
-	proc *process
+	proc *testproc.Process
 }
 
 // StartRedis starts a Redis server. Close it with [Redis.Close].
@@ -39,7 +41,7 @@ func StartRedis() (*Redis, error) {
 	}
 	r := &Redis{bin: bin, dir: dir}
 	for attempt := 0; ; attempt++ {
-		if r.Port, err = freePort(); err != nil {
+		if r.Port, err = testproc.FreePort(); err != nil {
 			break
 		}
 		if err = r.Start(); err == nil {
@@ -68,7 +70,7 @@ func (r *Redis) Start() error {
 		return err
 	}
 	if err := r.waitPong(proc); err != nil {
-		proc.signal(syscall.SIGKILL, time.Second)
+		proc.Signal(syscall.SIGKILL, time.Second)
 		return err
 	}
 	r.mu.Lock()
@@ -78,8 +80,8 @@ func (r *Redis) Start() error {
 }
 
 // waitPong waits until the server answers PING.
-func (r *Redis) waitPong(proc *process) error {
-	if err := proc.waitTCP(r.Addr()); err != nil {
+func (r *Redis) waitPong(proc *testproc.Process) error {
+	if err := waitTCP(proc, r.Addr()); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(startTimeout)
@@ -87,7 +89,7 @@ func (r *Redis) waitPong(proc *process) error {
 		if err := r.Do("PING"); err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
-			return fmt.Errorf("testserver: redis not answering PING: %v; its output:\n%s", err, proc.out)
+			return fmt.Errorf("testserver: redis not answering PING: %v; its output:\n%s", err, proc.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -127,7 +129,7 @@ func (r *Redis) Stop() {
 	proc := r.proc
 	r.mu.Unlock()
 	if proc != nil {
-		proc.signal(syscall.SIGTERM, 5*time.Second)
+		proc.Signal(syscall.SIGTERM, 5*time.Second)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testproc"
 )
 
 // ErrNotInstalled means a peer's software is missing: run scripts/setup-peers.sh.
@@ -25,38 +26,9 @@ var ErrNotInstalled = errors.New("interoptest: peer not installed; run `bash scr
 // that takes a few seconds.
 const startTimeout = 60 * time.Second
 
-// logCap is how much of a peer's output is kept (the end of it).
-const logCap = 64 << 10
-
-// tailBuffer keeps the last logCap bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - logCap; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
 // process is one running peer.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  *tailBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, readable after done is closed
+	*testproc.Process
 
 	stopOnce sync.Once
 	// afterStop runs once the process has stopped: removing its data.
@@ -69,19 +41,11 @@ func startProcess(name, dir string, env map[string]string, drop []string, argv .
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = environ(env, drop)
-	cmd.SysProcAttr = sysProcAttr()
-	out := &tailBuffer{}
-	cmd.Stdout = out
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("interoptest: start %s: %w", name, err)
+	proc, err := testproc.Start(name, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("interoptest: %w", err)
 	}
-	p := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return &process{Process: proc}, nil
 }
 
 // environ returns os.Environ() without the variables named in drop and
@@ -137,10 +101,10 @@ func (p *process) waitReady(url string, accept ...int) error {
 			last = err.Error()
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("interoptest: %s exited before it was ready (%v); its output:\n%s", p.name, p.err, p.out)
+		case <-p.Done():
+			return fmt.Errorf("interoptest: %s exited before it was ready (%v); its output:\n%s", p.Name(), p.Err(), p.Output())
 		case <-ctx.Done():
-			return fmt.Errorf("interoptest: %s not ready at %s after %v (last: %s); its output:\n%s", p.name, url, startTimeout, last, p.out)
+			return fmt.Errorf("interoptest: %s not ready at %s after %v (last: %s); its output:\n%s", p.Name(), url, startTimeout, last, p.Output())
 		case <-tick.C:
 		}
 	}
@@ -149,11 +113,7 @@ func (p *process) waitReady(url string, accept ...int) error {
 // stop kills the peer's process group, waits for it and runs afterStop.
 func (p *process) stop() {
 	p.stopOnce.Do(func() {
-		killGroup(p.cmd.Process.Pid)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-		}
+		p.Kill()
 		for _, f := range p.afterStop {
 			f()
 		}
@@ -167,10 +127,11 @@ func (p *process) stop() {
 // in all.
 func launch(start func(port string) (*process, error), readyURL func(port string) string, accept ...int) (*process, string, error) {
 	for attempt := 0; ; attempt++ {
-		port, err := freePort()
+		n, err := testproc.FreePort()
 		if err != nil {
 			return nil, "", err
 		}
+		port := strconv.Itoa(n)
 		proc, err := start(port)
 		if err != nil {
 			return nil, "", err
@@ -180,7 +141,7 @@ func launch(start func(port string) (*process, error), readyURL func(port string
 			return proc, port, nil
 		}
 		proc.stop()
-		if attempt < 2 && addrInUse(proc.out.String()) {
+		if attempt < 2 && testproc.AddrInUse(proc.Output()) {
 			continue
 		}
 		return nil, "", err
@@ -193,7 +154,7 @@ type peer struct {
 }
 
 // Logs returns the end of the program's output.
-func (p *peer) Logs() string { return p.proc.out.String() }
+func (p *peer) Logs() string { return p.proc.Output() }
 
 // Close stops the program and removes its data. It is safe to call more
 // than once.
@@ -216,23 +177,6 @@ func startPeer[P interface {
 		p.Close()
 	})
 	return p
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("interoptest: find a free port: %w", err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
-}
-
-// addrInUse reports whether a peer's output says its port was taken
-// between freePort and its own bind.
-func addrInUse(out string) bool {
-	return strings.Contains(out, "EADDRINUSE") || strings.Contains(out, "Address already in use") ||
-		strings.Contains(out, "That port is already in use")
 }
 
 // repoRoot finds the module root (the directory holding go.mod) from the

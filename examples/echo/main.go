@@ -1,6 +1,6 @@
 // Command echo is the echo v4 version of examples/nethttp: the same routes,
 // scopes, JSON answer and environment contract (see
-// examples/internal/envconfig).
+// internal/envconfig).
 //
 //	TOKENGATE_ISSUER=https://as.example.com TOKENGATE_BEARER_TOKEN=… go run ./examples/echo
 package main

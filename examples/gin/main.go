@@ -1,6 +1,6 @@
 // Command gin is the gin version of examples/nethttp: the same routes,
 // scopes, JSON answer and environment contract (see
-// examples/internal/envconfig).
+// internal/envconfig).
 //
 //	TOKENGATE_ISSUER=https://as.example.com TOKENGATE_BEARER_TOKEN=… go run ./examples/gin
 package main

@@ -2,7 +2,7 @@
 // needs the scope orders:read, POST /api/orders needs orders:write, and both
 // answer with the caller as JSON {"subject","client_id","scopes"}.
 //
-// It is configured only from the environment (see examples/internal/envconfig):
+// It is configured only from the environment (see internal/envconfig):
 //
 //	TOKENGATE_INTROSPECTION_URL=https://as.example.com/introspect \
 //	TOKENGATE_CLIENT_ID=api TOKENGATE_CLIENT_SECRET=s3cret \

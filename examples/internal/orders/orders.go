@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tokengate/tokengate/examples/internal/envconfig"
+	"github.com/tokengate/tokengate/internal/envconfig"
 	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/scopes"

@@ -18,8 +18,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/tokengate/tokengate/examples/internal/envconfig"
 	"github.com/tokengate/tokengate/examples/internal/orders"
+	"github.com/tokengate/tokengate/internal/envconfig"
 	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/middleware/nethttp"
 	"github.com/tokengate/tokengate/rs"

@@ -1,5 +1,6 @@
 // Package envconfig reads the environment contract shared by the tokengate
-// examples (examples/nethttp, examples/echo, examples/gin):
+// examples (examples/nethttp, examples/echo, examples/gin), in internal/ so
+// that cmd/tokengate can read the same settings:
 //
 //	TOKENGATE_ISSUER              issuer URL; the introspection endpoint is discovered (RFC 8414, then OIDC);
 //	                              several, comma-separated, are each discovered on their own
@@ -34,8 +35,8 @@
 //	TOKENGATE_RESOURCE            our resource identifier (https URL); its metadata document is served at the
 //	                              RFC 9728 well-known path and named in every challenge (resource_metadata)
 //
-// It is internal to the examples: a real service reads its configuration
-// however it likes and fills introspect.Config and rs.Config itself.
+// It is internal: a real service reads its configuration however it likes
+// and fills introspect.Config and rs.Config itself.
 package envconfig
 
 import (

@@ -19,7 +19,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/tokengate/tokengate/examples/internal/envconfig"
+	"github.com/tokengate/tokengate/internal/envconfig"
 	"github.com/tokengate/tokengate/introspect"
 	"github.com/tokengate/tokengate/scopes"
 )

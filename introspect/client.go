@@ -357,7 +357,9 @@ func (c *Client) introspectionURL(ctx context.Context) (string, error) {
 		endpoint, err := c.discover(dctx)
 		c.breaker.record(c.cfg.Now(), err != nil)
 		if err != nil {
-			c.cfg.Logger.Error("introspect: discovery failed", "issuer", c.cfg.Issuer, "error", err)
+			if !pinging(dctx) {
+				c.cfg.Logger.Error("introspect: discovery failed", "issuer", c.cfg.Issuer, "error", err)
+			}
 			return "", err
 		}
 		return endpoint, nil

@@ -780,3 +780,38 @@ func TestDiscoveryRefusesDowngradeRedirect(t *testing.T) {
 		t.Fatalf("err = %v, want ErrUnavailable with every redirect refused", err)
 	}
 }
+
+// TestPingDoesNotLogWhatItReturns: Ping returns the failure to its caller,
+// who reports it; the client does not log it at Error level too, whether
+// our credentials are refused or the issuer's metadata cannot be found.
+// The next failure outside Ping is logged as before.
+func TestPingDoesNotLogWhatItReturns(t *testing.T) {
+	var buf bytes.Buffer
+	as := newFakeAS(t, &fakeAS{wantAuth: basic("rs", "secret"), reply: replyJSON(401, `{"error":"invalid_client"}`)})
+	c := newTestClient(t, as, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&buf, nil)) })
+	err := c.Ping(context.Background())
+	if !errors.Is(err, ErrASRejectedClient) || err.Error() != "introspect: ping: authorization server answered 401 Unauthorized: invalid_client" {
+		t.Fatalf("Ping = %v", err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("Ping logged what it returned:\n%s", buf.String())
+	}
+	c.Introspect(context.Background(), "tok")
+	if !strings.Contains(buf.String(), "level=ERROR") {
+		t.Errorf("a refusal outside Ping is not logged: %q", buf.String())
+	}
+
+	buf.Reset()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	d, err := NewClient(Config{Issuer: srv.URL, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ping(context.Background()); !errors.Is(err, ErrUnavailable) || strings.Count(err.Error(), "introspect: ") != 1 {
+		t.Fatalf("Ping = %v", err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("Ping logged what it returned:\n%s", buf.String())
+	}
+}

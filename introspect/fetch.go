@@ -34,7 +34,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, token string) (*Response
 	case c.cfg.TokenSource != nil:
 		tok, err := c.cfg.TokenSource.Token()
 		if err != nil {
-			return nil, c.tokenSourceError(err)
+			return nil, c.tokenSourceError(ctx, err)
 		}
 		req.Authorization = oauthhttp.Bearer(tok.AccessToken)
 	case c.cfg.ClientID != "" && c.cfg.AuthStyle == AuthStylePost:
@@ -63,7 +63,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, token string) (*Response
 			eb := oauthhttp.DecodeError(res.Body)
 			e.Code, e.Description, e.URI = eb.Code, eb.Description, eb.URI
 		}
-		if errors.Is(e, ErrASRejectedClient) {
+		if errors.Is(e, ErrASRejectedClient) && !pinging(ctx) {
 			if ok, suppressed := c.rejectLog.Allow(c.cfg.Now()); ok {
 				c.cfg.Logger.Error("introspect: the authorization server rejected our client credentials; check ClientID, ClientSecret or TokenSource",
 					"endpoint", endpoint, "client_id", c.cfg.ClientID, "status", e.StatusCode, "error_code", e.Code,
@@ -93,7 +93,7 @@ func isCategorized(err error) bool {
 // tokenSourceError categorizes a failure to get our own bearer token: a
 // token endpoint that refuses our credentials is [ErrASRejectedClient],
 // anything else [ErrUnavailable].
-func (c *Client) tokenSourceError(err error) error {
+func (c *Client) tokenSourceError(ctx context.Context, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status := 0
@@ -101,9 +101,11 @@ func (c *Client) tokenSourceError(err error) error {
 			status = re.Response.StatusCode
 		}
 		if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusBadRequest || re.ErrorCode == "invalid_client" {
-			if ok, suppressed := c.rejectLog.Allow(c.cfg.Now()); ok {
-				c.cfg.Logger.Error("introspect: the token endpoint refused our credentials; check the TokenSource configuration",
-					"status", status, "error_code", re.ErrorCode, "suppressed_since_last", suppressed)
+			if !pinging(ctx) {
+				if ok, suppressed := c.rejectLog.Allow(c.cfg.Now()); ok {
+					c.cfg.Logger.Error("introspect: the token endpoint refused our credentials; check the TokenSource configuration",
+						"status", status, "error_code", re.ErrorCode, "suppressed_since_last", suppressed)
+				}
 			}
 			return fmt.Errorf("%w: token source: %w", ErrASRejectedClient, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/tokeninfo"
@@ -67,17 +68,38 @@ var errAnswerInactive = fmt.Errorf("%w: active is false", ErrInactive)
 
 // ping asks in about a random token, which no authorization server can
 // know: a well-formed inactive answer shows that the endpoint is reachable
-// and our credentials accepted.
+// and our credentials accepted. The caller reports a failure, so the
+// layers below do not log it too (see pinging).
 func ping(ctx context.Context, in Introspector) error {
 	random := make([]byte, 32)
 	rand.Read(random) // never fails (crypto/rand, Go 1.24+)
-	_, err := in.Introspect(ctx, "tokengate-ping-"+base64.RawURLEncoding.EncodeToString(random))
+	_, err := in.Introspect(context.WithValue(ctx, pingKey{}, true), "tokengate-ping-"+base64.RawURLEncoding.EncodeToString(random))
 	switch {
 	case errors.Is(err, ErrInactive):
 		return nil
 	case err != nil:
-		return fmt.Errorf("introspect: ping: %w", err)
+		return &pingError{err}
 	default:
-		return fmt.Errorf("introspect: ping: %w: a random token was reported active", ErrMalformedResponse)
+		return &pingError{fmt.Errorf("%w: a random token was reported active", ErrMalformedResponse)}
 	}
 }
+
+// pingKey marks the context of a Ping's call, whose failure the caller of
+// Ping reports: the client then does not log it at Error level as well.
+type pingKey struct{}
+
+// pinging reports whether ctx is that of a Ping.
+func pinging(ctx context.Context) bool {
+	v, _ := ctx.Value(pingKey{}).(bool)
+	return v
+}
+
+// pingError is a failed Ping: "introspect: ping: " and the cause, whose own
+// "introspect: " prefix is not repeated.
+type pingError struct{ err error }
+
+func (e *pingError) Error() string {
+	return "introspect: ping: " + strings.TrimPrefix(e.err.Error(), "introspect: ")
+}
+
+func (e *pingError) Unwrap() error { return e.err }

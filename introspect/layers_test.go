@@ -150,7 +150,7 @@ func TestPing(t *testing.T) {
 					}
 					continue
 				}
-				if !errors.Is(err, tt.want) || !strings.HasPrefix(err.Error(), "introspect: ping: ") {
+				if !errors.Is(err, tt.want) || !strings.HasPrefix(err.Error(), "introspect: ping: ") || strings.Count(err.Error(), "introspect: ") != 1 {
 					t.Errorf("%s.Ping = %v, want %v", name, err, tt.want)
 				}
 				assertOneCategory(t, err)

@@ -1,9 +1,11 @@
 package rs_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/scopes"
 )
 
@@ -32,5 +34,19 @@ func BenchmarkCheckRejectNoToken(b *testing.B) {
 	for b.Loop() {
 		_, err := g.Check(r, scopes.Requirement{})
 		_ = g.Reject(err)
+	}
+}
+
+// BenchmarkCheckCredentials is BenchmarkCheck for a request that is not an
+// *http.Request, as the gRPC adapter makes it.
+func BenchmarkCheckCredentials(b *testing.B) {
+	g := newGuard(b, nil)
+	creds := rs.Credentials{Authorization: []string{"Bearer good"}}
+	ctx, req := context.Background(), scopes.All("orders:read")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := g.CheckCredentials(ctx, creds, req); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -22,6 +22,12 @@
 // the same bytes. [Config.ErrorBody] gives every answer your API's body
 // format, on every route and in every framework.
 //
+// A transport that is not built on *http.Request, such as gRPC
+// (middleware/grpc), calls [Guard.CheckCredentials] with what the call
+// presents (its Authorization values and DPoP proofs, the method and URL a
+// proof must name, its client certificate), gets the same decision and
+// answer, and stores the principal with [ContextWithPrincipal].
+//
 // # Token extraction
 //
 // The Authorization request header (RFC 6750 §2.1) is always read: the

@@ -12,9 +12,9 @@ import (
 // authenticateDPoP is Authenticate for a token sent with the DPoP scheme
 // (RFC 9449 §7.1): the token must be DPoP-bound and the request must carry
 // a proof by the key it is bound to.
-func (g *Guard) authenticateDPoP(r *http.Request, token string) (*Principal, error) {
-	ctx := r.Context()
-	proof, err := dpop.FromHeader(r.Header)
+func (g *Guard) authenticateDPoP(pr presented, token string) (*Principal, error) {
+	ctx := pr.ctx
+	proof, err := pr.proof()
 	if err != nil { // before introspection: no proof, no need to ask
 		return nil, g.proofError(ctx, token, err)
 	}
@@ -26,11 +26,12 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string) (*Principal, err
 		return nil, newError(ErrInvalidToken, "the access token is not DPoP-bound", nil).because(reasonSenderConstrained)
 	}
 	if cnf.x5t != "" { // bound to both: the certificate first, so that a proof is not spent on a request that fails anyway
-		if err := g.checkCertificate(r, token, cnf.x5t); err != nil {
+		if err := g.checkCertificate(pr, token, cnf.x5t); err != nil {
 			return nil, err
 		}
 	}
-	req := dpop.ProofRequest{Method: r.Method, URL: g.cfg.RequestURL(r), AccessToken: token}
+	method, url := pr.target(g.cfg.RequestURL)
+	req := dpop.ProofRequest{Method: method, URL: url, AccessToken: token}
 	if err := g.cfg.DPoP.Verify(ctx, proof, req, cnf.jkt); err != nil {
 		return nil, g.proofError(ctx, token, err)
 	}
@@ -82,7 +83,14 @@ func defaultRequestURL(r *http.Request) string {
 // syntax is RFC 6750's b64token. Its errors are marked for the DPoP
 // challenge when the scheme is DPoP.
 func fromDPoPHeader(r *http.Request) (string, error) {
-	tok, viaDPoP, err := fromAuthorization(r, true)
+	return fromAuthorizationDPoP(r.Header["Authorization"])
+}
+
+// fromAuthorizationDPoP reads the values of an Authorization field with
+// the Bearer or the DPoP scheme; its errors are marked for the DPoP
+// challenge when the scheme is DPoP.
+func fromAuthorizationDPoP(vals []string) (string, error) {
+	tok, viaDPoP, err := fromAuthorization(vals, true)
 	if err != nil && viaDPoP {
 		if e, ok := err.(*Error); ok {
 			e.viaDPoP = true
@@ -91,10 +99,9 @@ func fromDPoPHeader(r *http.Request) (string, error) {
 	return tok, err
 }
 
-// usesDPoPScheme reports whether the request's one Authorization header
-// has the DPoP scheme.
-func usesDPoPScheme(r *http.Request) bool {
-	vals := r.Header["Authorization"]
+// usesDPoPScheme reports whether vals, the values of the request's
+// Authorization field, are one with the DPoP scheme.
+func usesDPoPScheme(vals []string) bool {
 	if len(vals) != 1 {
 		return false
 	}

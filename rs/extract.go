@@ -43,15 +43,14 @@ type Extractor struct {
 // without a token, or a token that is not an RFC 6750 b64token (spaces,
 // commas, non-ASCII, …) is invalid_request.
 func fromHeader(r *http.Request) (string, error) {
-	tok, _, err := fromAuthorization(r, false)
+	tok, _, err := fromAuthorization(r.Header["Authorization"], false)
 	return tok, err
 }
 
-// fromAuthorization reads the Authorization header with the Bearer scheme,
-// or the DPoP scheme if allowDPoP; viaDPoP reports which.
-func fromAuthorization(r *http.Request, allowDPoP bool) (token string, viaDPoP bool, err error) {
-	vals := r.Header["Authorization"] // only its length is looked at before the cap
-	switch len(vals) {
+// fromAuthorization reads vals, the values of the Authorization field, with
+// the Bearer scheme, or the DPoP scheme if allowDPoP; viaDPoP reports which.
+func fromAuthorization(vals []string, allowDPoP bool) (token string, viaDPoP bool, err error) {
+	switch len(vals) { // only the number of values is looked at before the cap
 	case 0:
 		return "", false, nil
 	case 1:

@@ -70,11 +70,16 @@ func New(cfg Config) (*Guard, error) {
 // ([RequestWithPrincipal]), as behind an outer middleware, is not validated
 // again: only req is checked.
 func (g *Guard) Check(r *http.Request, req scopes.Requirement) (*Principal, error) {
-	p, ok := PrincipalFrom(r.Context())
+	return g.check(presented{ctx: r.Context(), r: r}, req)
+}
+
+// check is the one decision of [Guard.Check] and [Guard.CheckCredentials].
+func (g *Guard) check(pr presented, req scopes.Requirement) (*Principal, error) {
+	p, ok := PrincipalFrom(pr.ctx)
 	reused := ok && p.guard == g
 	if !reused {
 		var err error
-		if p, err = g.authenticate(r); err != nil {
+		if p, err = g.authenticate(pr); err != nil {
 			g.observeRefused(err)
 			return nil, err
 		}
@@ -92,8 +97,8 @@ func (g *Guard) Check(r *http.Request, req scopes.Requirement) (*Principal, erro
 // authenticate extracts the request's access token, validates it and
 // applies the guard's policy. It returns nil and no error for a request
 // without token when [Config.AllowAnonymous] is set.
-func (g *Guard) authenticate(r *http.Request) (*Principal, error) {
-	token, err := g.extract(r)
+func (g *Guard) authenticate(pr presented) (*Principal, error) {
+	token, err := pr.tokenFrom(g)
 	if err != nil {
 		return nil, err
 	}
@@ -103,15 +108,14 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, error) {
 		}
 		return nil, newError(ErrNoToken, "", nil)
 	}
-	if g.cfg.DPoP != nil && usesDPoPScheme(r) {
-		p, err := g.authenticateDPoP(r, token)
+	if g.cfg.DPoP != nil && usesDPoPScheme(pr.authorization()) {
+		p, err := g.authenticateDPoP(pr, token)
 		if e, ok := err.(*Error); ok {
 			e.viaDPoP = true
 		}
 		return p, err
 	}
-	ctx := r.Context()
-	p, cnf, err := g.verdict(ctx, token)
+	p, cnf, err := g.verdict(pr.ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +123,7 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, error) {
 		return nil, newError(ErrInvalidToken, "the DPoP-bound access token must be sent with the DPoP scheme", nil).because(reasonSenderConstrained)
 	}
 	if cnf.x5t != "" {
-		if err := g.checkCertificate(r, token, cnf.x5t); err != nil {
+		if err := g.checkCertificate(pr, token, cnf.x5t); err != nil {
 			return nil, err
 		}
 	}

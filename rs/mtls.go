@@ -45,8 +45,8 @@ func CertificateThumbprint(cert *x509.Certificate) string {
 // The accepted thumbprint is not copied into the [Principal]: a field there
 // would grow every principal, and so every bearer request; it stays in
 // Principal.Response.Confirmation.
-func (g *Guard) checkCertificate(r *http.Request, token, x5t string) error {
-	cert, err := g.cfg.ClientCertificate(r)
+func (g *Guard) checkCertificate(pr presented, token, x5t string) error {
+	cert, err := pr.certificate(g.cfg.ClientCertificate)
 	switch {
 	case err != nil:
 	case cert == nil:
@@ -60,6 +60,6 @@ func (g *Guard) checkCertificate(r *http.Request, token, x5t string) error {
 		}
 		err = errCertificateMismatch
 	}
-	g.cfg.Logger.InfoContext(r.Context(), "rs: certificate-bound token rejected", "token_sha256", tokenHash(token), "err", err)
+	g.cfg.Logger.InfoContext(pr.ctx, "rs: certificate-bound token rejected", "token_sha256", tokenHash(token), "err", err)
 	return newError(ErrInvalidToken, descCertificate, err).because("certificate")
 }

@@ -52,13 +52,11 @@ type contextKey struct{}
 // outer middleware of the same guard, so nested middleware does not copy
 // the request again.
 func RequestWithPrincipal(r *http.Request, p *Principal) *http.Request {
-	if p == nil {
-		return r
+	ctx := r.Context()
+	if pctx := ContextWithPrincipal(ctx, p); pctx != ctx {
+		return r.WithContext(pctx)
 	}
-	if cur, _ := r.Context().Value(contextKey{}).(*Principal); cur == p {
-		return r
-	}
-	return r.WithContext(context.WithValue(r.Context(), contextKey{}, p))
+	return r
 }
 
 // PrincipalFrom returns the principal stored in ctx by an adapter, and

@@ -226,27 +226,30 @@ func (t *table[K]) take(key K, now int64) time.Duration {
 // caller holds mu.
 func (t *table[K]) put(key K, tat, now int64) {
 	if _, ok := t.m[key]; !ok && len(t.m) >= t.max {
-		t.makeRoom(now)
+		// Dropping a key whose budget is whole changes nothing; dropping
+		// another forgets its failures, and never refuses anyone.
+		makeRoom(t.m, now, t.max)
 	}
 	t.m[key] = tat
 	t.n.Store(int64(len(t.m)))
 }
 
-// makeRoom drops the keys whose budget is whole again, and if that frees
-// less than a quarter of the table, arbitrary keys down to three quarters:
-// a full table costs one pass per max/4 new keys. Dropping a key forgets its
-// failures; it never refuses anyone.
-func (t *table[K]) makeRoom(now int64) {
-	for k, tat := range t.m {
-		if tat <= now {
-			delete(t.m, k)
+// makeRoom makes room in m, which holds at most max keys, each with the
+// time (Unix nanoseconds) after which it no longer matters: it drops those
+// first, and if that leaves more than three quarters of max, arbitrary keys
+// down to three quarters, so that a full table costs one pass per max/4 new
+// keys.
+func makeRoom[K comparable](m map[K]int64, now int64, max int) {
+	for k, t := range m {
+		if t <= now {
+			delete(m, k)
 		}
 	}
-	for k := range t.m {
-		if len(t.m) <= t.max*3/4 {
+	for k := range m {
+		if len(m) <= max*3/4 {
 			break
 		}
-		delete(t.m, k)
+		delete(m, k)
 	}
 }
 
@@ -278,17 +281,7 @@ func (t *trustTable) set(p pair, now, trustFor int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.until[p]; !ok && len(t.until) >= t.max {
-		for k, u := range t.until {
-			if u <= now {
-				delete(t.until, k)
-			}
-		}
-		for k := range t.until {
-			if len(t.until) <= t.max*3/4 {
-				break
-			}
-			delete(t.until, k)
-		}
+		makeRoom(t.until, now, t.max)
 	}
 	t.until[p] = now + trustFor
 }

@@ -300,11 +300,8 @@ func scanClient(row scanner) (*store.Client, error) {
 	err := row.Scan(&c.ID, &c.SecretHash, &c.Name, &scopes, &grants, &resources, &lifetime, &right,
 		&c.AccessTokenFormat, &c.IntrospectionSignedResponseAlg, &c.IntrospectionEncryptedResponseAlg,
 		&c.IntrospectionEncryptedResponseEnc, &c.JWKS, &c.JWKSURI, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rowError(err)
 	}
 	if err := unmarshalList(scopes, &c.Scopes); err != nil {
 		return nil, err
@@ -412,6 +409,14 @@ func (s *Store) durableTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// rowError is the error of a one-row read: store.ErrNotFound for no row.
+func rowError(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return fmt.Errorf("sqlite: %w", err)
+}
+
 // hasCode reports whether err is a SQLite error with one of the (extended)
 // result codes.
 func hasCode(err error, codes ...int) bool {
@@ -446,11 +451,8 @@ func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 	var iat, exp int64
 	err := s.getToken.QueryRowContext(pointRead(ctx), hash).Scan(&t.ClientID, &t.Subject, &t.Scope, &aud,
 		&t.JWTID, &t.GrantID, &t.Format, &t.Claims, &iat, &exp, &t.Revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rowError(err)
 	}
 	if err := unmarshalList(aud, &t.Audience); err != nil {
 		return nil, err
@@ -558,11 +560,8 @@ func (s *Store) Settings(ctx context.Context) (*store.Settings, error) {
 	var maxLifetime, refresh int64
 	err := s.db.QueryRowContext(ctx, `SELECT key_algorithms, max_token_lifetime_ms, key_refresh_interval_ms FROM settings WHERE id = 1`).
 		Scan(&algs, &maxLifetime, &refresh)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rowError(err)
 	}
 	if err := unmarshalList(algs, &st.KeyAlgorithms); err != nil {
 		return nil, err

@@ -198,21 +198,34 @@ func (d *Decoder) verifySignature(ctx context.Context, jws *jose.JSONWebSignatur
 		}
 		return payload, nil
 	}
-	store, err := d.keySet(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var candidates []jwkset.JWK
-	if h.Kid != "" {
-		jwk, err := store.KeyRead(ctx, h.Kid)
-		if err != nil {
+	switch {
+	case d.pinned != nil && h.Kid != "":
+		for _, k := range d.pinned {
+			if k.Marshal().KID == h.Kid {
+				candidates = append(candidates, k)
+			}
+		}
+		if len(candidates) == 0 {
+			return nil, reject(ErrSignature, fmt.Sprintf("no key with kid %.80q in Config.JWKS", h.Kid), nil)
+		}
+	case d.pinned != nil:
+		candidates = d.pinned
+	case d.remote == nil:
+		return nil, reject(ErrSignature, "no key set configured for asymmetric signatures", nil)
+	case h.Kid != "":
+		k, err := d.remote.Key(ctx, h.Kid)
+		if errors.Is(err, jwks.ErrKeyNotFound) {
 			return nil, reject(ErrSignature, fmt.Sprintf("no key with kid %.80q in the authorization server's JWK Set", h.Kid), err)
 		}
-		candidates = []jwkset.JWK{jwk}
-	} else {
-		all, err := store.KeyReadAll(ctx)
 		if err != nil {
-			return nil, reject(ErrSignature, "reading the JWK Set", err)
+			return nil, fmt.Errorf("jwtintrospect: %w: %w", introspect.ErrUnavailable, err)
+		}
+		candidates = []jwkset.JWK{k}
+	default:
+		all, err := d.remote.Keys(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("jwtintrospect: %w: %w", introspect.ErrUnavailable, err)
 		}
 		candidates = all
 	}

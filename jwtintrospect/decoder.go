@@ -2,7 +2,6 @@ package jwtintrospect
 
 import (
 	"cmp"
-	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/json"
@@ -12,14 +11,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
-	"github.com/tokengate/tokengate/internal/strictjson"
+	"github.com/tokengate/tokengate/internal/jwks"
 )
 
 // MediaType is the media type of an RFC 9701 response (RFC 9701 §4), sent as
@@ -145,15 +143,12 @@ type Decoder struct {
 	keyAlgs  []jose.KeyAlgorithm
 	encAlgs  []jose.ContentEncryption
 	hmac     bool
-	http     *http.Client
-	remote   bool // the key set comes from a URL (configured or discovered)
-	ctx      context.Context
-	cancel   context.CancelFunc
 	jwksJSON []byte // the public JWK Set of DecryptionKeys, for JWKSHandler
 
-	// mu guards keys, which is nil until the remote key set has been set up.
-	mu   sync.Mutex
-	keys jwkset.Storage
+	// The authorization server's signing keys: pinned (Config.JWKS), or
+	// remote (JWKSURL or discovered), or neither when only HMAC is allowed.
+	pinned []jwkset.JWK
+	remote *jwks.Set
 }
 
 var (
@@ -235,22 +230,17 @@ func New(cfg Config) (*Decoder, error) {
 		}
 	}
 	if cfg.JWKS != nil {
-		var set jwkset.JWKSMarshal
-		if err := strictjson.Unmarshal(cfg.JWKS, &set); err != nil {
-			return nil, fmt.Errorf("jwtintrospect: Config.JWKS is not a JWK Set: %w", err)
-		}
-		store, err := set.ToStorage()
+		keys, err := jwks.Parse(cfg.JWKS)
 		if err != nil {
 			return nil, fmt.Errorf("jwtintrospect: Config.JWKS: %w", err)
 		}
-		all, _ := store.KeyReadAll(context.Background())
-		if len(all) == 0 {
+		if len(keys) == 0 {
 			return nil, errors.New("jwtintrospect: Config.JWKS holds no usable key")
 		}
-		d.keys = store
+		d.pinned = keys
 	}
-	d.remote = asymmetric && cfg.JWKS == nil
-	if d.remote && cfg.JWKSURL == "" {
+	remote := asymmetric && cfg.JWKS == nil
+	if remote && cfg.JWKSURL == "" {
 		if err := checkURL(cfg.Issuer, cfg.InsecureAllowHTTPJWKSURL); err != nil {
 			return nil, fmt.Errorf("jwtintrospect: no Config.JWKSURL or Config.JWKS, and the jwks_uri cannot be discovered from Config.Issuer: %w", err)
 		}
@@ -262,9 +252,25 @@ func New(cfg Config) (*Decoder, error) {
 	}
 
 	d.cfg = cfg
-	// Redirects are followed only where JWKSURL itself could point.
-	d.http = oauthhttp.CheckRedirects(boundedClient(cfg.HTTPClient, cfg.MaxJWKSBytes), cfg.InsecureAllowHTTPJWKSURL, "InsecureAllowHTTPJWKSURL")
-	d.ctx, d.cancel = context.WithCancel(context.Background())
+	if remote {
+		set, err := jwks.New(jwks.Config{
+			Issuer: cfg.Issuer,
+			URL:    cfg.JWKSURL,
+			// Redirects are followed only where JWKSURL itself could point.
+			HTTPClient:       oauthhttp.CheckRedirects(boundedClient(cfg.HTTPClient, cfg.MaxJWKSBytes), cfg.InsecureAllowHTTPJWKSURL, "InsecureAllowHTTPJWKSURL"),
+			MaxBytes:         cfg.MaxJWKSBytes,
+			RefreshInterval:  cfg.JWKSRefreshInterval,
+			RefreshRateLimit: cfg.JWKSRefreshRateLimit,
+			AllowHTTP:        cfg.InsecureAllowHTTPJWKSURL,
+			InsecureOption:   "InsecureAllowHTTPJWKSURL",
+			Logger:           cfg.Logger,
+			Now:              cfg.Now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("jwtintrospect: %w", err)
+		}
+		d.remote = set
+	}
 	return d, nil
 }
 
@@ -361,7 +367,9 @@ func (d *Decoder) Accept() string { return MediaType }
 // Close stops the background refresh of the JWK Set. Decode keeps working
 // afterwards, refreshing only on an unknown "kid". Close is idempotent.
 func (d *Decoder) Close() error {
-	d.cancel()
+	if d.remote != nil {
+		return d.remote.Close()
+	}
 	return nil
 }
 

@@ -65,20 +65,24 @@
 //
 // Every rejected response matches [introspect.ErrMalformedResponse] with
 // [errors.Is], so the rs guard fails closed, and also one of [ErrFormat],
-// [ErrSignature], [ErrDecrypt] or [ErrClaims], which say why. When the
-// jwks_uri has to be discovered and discovery fails, the error matches
-// [introspect.ErrUnavailable] instead. A verified response whose
+// [ErrSignature], [ErrDecrypt] or [ErrClaims], which say why. When the JWK
+// Set cannot be had (discovery or the fetch fails, the document is too
+// large or redirected where it may not go, or a kid is unknown while a
+// refresh is not allowed yet), the error matches [introspect.ErrUnavailable]
+// instead: retry later. A verified response whose
 // token_introspection says "active": false is returned as an
 // [introspect.Response] with Active false; the introspection client turns
 // it into [introspect.ErrInactive].
 //
 // # Key refresh
 //
-// The authorization server's JWK Set is fetched with
-// github.com/MicahParks/keyfunc/v3 (over github.com/MicahParks/jwkset) on
-// first use, then refreshed in the background every JWKSRefreshInterval until
-// [Decoder.Close] is called. An unknown "kid" triggers one immediate refresh,
-// at most once per JWKSRefreshRateLimit; a kid still unknown afterwards is a
-// verification failure ([ErrSignature]). Each JWK Set read is capped at
+// The authorization server's JWK Set is fetched on first use, then refreshed
+// in the background every JWKSRefreshInterval until [Decoder.Close] is
+// called, as jwtaccess does it (one internal package for both; keys parsed by
+// github.com/MicahParks/jwkset, with exact member names and none twice). An
+// unknown "kid" triggers one immediate refresh, at most once per
+// JWKSRefreshRateLimit; a kid still unknown after that refresh is a
+// verification failure ([ErrSignature]), one seen while no refresh is
+// allowed is [introspect.ErrUnavailable]. Each JWK Set read is capped at
 // MaxJWKSBytes. Signatures and decryption use github.com/go-jose/go-jose/v4.
 package jwtintrospect

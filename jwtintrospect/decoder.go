@@ -16,8 +16,8 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/internal/jwks"
+	"github.com/tokengate/tokengate/internal/oauthhttp"
 )
 
 // MediaType is the media type of an RFC 9701 response (RFC 9701 §4), sent as

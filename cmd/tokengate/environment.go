@@ -33,7 +33,7 @@ var environment = []envVar{
 	{name: "TOKENGATE_CLIENT_AUTH", flag: "auth", group: "auth", doc: "basic (client_secret_basic) or post (client_secret_post)"},
 	{name: "TOKENGATE_BEARER_TOKEN", flag: "bearer", group: "credentials", doc: "a bearer token to introspect with, instead of a secret"},
 	{name: "TOKENGATE_TOKEN", doc: "the TOKEN to introspect or revoke, when none is given"},
-	{name: "TOKENGATE_DB", flag: "db", group: "db", doc: "the SQLite database of serve, client and keys"},
+	{name: "TOKENGATE_DB", flag: "db", group: "db", doc: "the SQLite database of serve, client, user and keys"},
 }
 
 // tokenVar is the variable that holds the token to introspect or revoke.

@@ -9,6 +9,7 @@
 //	demo        start an authorization server and a protected API, and print curl lines to try
 //	serve       run the authorization server on a SQLite database
 //	client      register, list and delete clients (create | list | delete)
+//	user        create, list and delete the users who sign in (create | list | delete | passwd)
 //	keys        manage signing keys (rotate)
 //	token       get an access token with the client_credentials grant (RFC 6749 §4.4)
 //	introspect  ask an authorization server whether a token is active (RFC 7662)
@@ -26,7 +27,7 @@
 //	TOKENGATE_CLIENT_AUTH        --auth: basic (client_secret_basic) or post (client_secret_post)
 //	TOKENGATE_BEARER_TOKEN       --bearer: a bearer token to introspect with, instead of a secret
 //	TOKENGATE_TOKEN              the TOKEN to introspect or revoke, when none is given
-//	TOKENGATE_DB                 --db: the SQLite database of serve, client and keys
+//	TOKENGATE_DB                 --db: the SQLite database of serve, client, user and keys
 //
 // A flag keeps the variables of its kind out, so that the two never mix:
 // --token-url ignores TOKENGATE_ISSUER, --client-id ignores
@@ -103,6 +104,7 @@ active at once.`
 			{name: "list", summary: "list the registered clients", run: runClientList},
 			{name: "delete", summary: "delete clients; their tokens stop being active at once", run: runClientDelete},
 		}},
+		userCommands(),
 		{name: "keys", summary: "manage signing keys (rotate)", doc: "Manage the provider's signing keys in a tokengate database.", sub: []command{
 			{name: "rotate", summary: "replace the active signing keys", run: runKeysRotate},
 		}},

@@ -3,6 +3,7 @@ package introspect
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"unique"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/tokengate/tokengate/internal/lograte"
 )
 
 // Cache defaults used by [NewCache] for zero [CacheConfig] fields.
@@ -64,8 +67,19 @@ type CacheConfig struct {
 	// verdicts. The in-memory cache stays the fast path. It needs a next
 	// layer with a CacheIdentity method (see [NewCache]): caches whose next
 	// layers have the same identity share entries; any other pair never
-	// does.
+	// does. It needs SharedKeys too.
 	Shared SharedCache
+	// SharedKeys authenticate what goes through Shared: each value written
+	// carries an HMAC-SHA256 under the first key, bound to the entry's key,
+	// and a value read is used only if one of the keys verifies it, so that
+	// whoever can write to the shared store cannot mint a verdict (see
+	// [SharedCache]). Every process sharing verdicts needs the same keys;
+	// each must be random and at least [MinSharedKeyBytes] long. Required
+	// with Shared.
+	//
+	// To rotate without a window of misses: deploy [old, new] everywhere
+	// (both verify, old signs), then [new, old] (new signs), then [new].
+	SharedKeys [][]byte
 
 	// Timeout bounds the call to the next layer that concurrent misses of
 	// one token share, and each caller's wait for it. Defaults to 10s, the
@@ -111,6 +125,12 @@ type Cache struct {
 	gen atomic.Uint64
 	// sharedPrefix scopes shared keys to next's CacheIdentity.
 	sharedPrefix string
+	// sharedKeys authenticate shared values.
+	sharedKeys sharedKeyring
+	// sharedReadLog, sharedWriteLog and sharedRejectLog rate-limit the
+	// Warn lines of a shared tier that fails, or holds values that are not
+	// ours: a Redis that is down fails every miss.
+	sharedReadLog, sharedWriteLog, sharedRejectLog lograte.Limiter
 	// calls coalesces concurrent misses of one token; its keys are token
 	// hashes.
 	calls singleflight.Group
@@ -175,6 +195,13 @@ func NewCache(next Introspector, cfg CacheConfig) (*Cache, error) {
 			return nil, fmt.Errorf("introspect: CacheConfig.Shared: %T has no CacheIdentity method, so its verdicts cannot be told from another's in a shared tier", next)
 		}
 		c.sharedPrefix = sharedPrefix(id.CacheIdentity())
+		ring, err := newSharedKeyring(cfg.SharedKeys)
+		if err != nil {
+			return nil, fmt.Errorf("introspect: CacheConfig.SharedKeys%s", prefixErr(err))
+		}
+		c.sharedKeys = ring
+	} else if len(cfg.SharedKeys) > 0 {
+		return nil, errors.New("introspect: CacheConfig.SharedKeys is set without CacheConfig.Shared")
 	}
 	if err := c.active.init(cfg.Size); err != nil {
 		return nil, fmt.Errorf("introspect: CacheConfig.Size: %w", err)
@@ -260,7 +287,7 @@ func (c *Cache) resolve(ctx context.Context, key tokenKey, token string) (*Respo
 		if ttl := c.ttl(resp, now); ttl > 0 {
 			c.store(key, resp, now.Add(ttl), gen)
 			if c.cfg.Shared != nil {
-				c.sharedSet(ctx, key, resp, now, now.Add(ttl))
+				c.sharedSet(ctx, key, resp, now, now.Add(ttl), gen)
 			}
 		} else if resp == nil {
 			// Not cached, but a stale active verdict must not be served
@@ -397,9 +424,16 @@ func (c *Cache) len() int { return c.active.len() + c.inactive.len() }
 // Invalidate forgets the verdict on token, in memory and in the shared tier,
 // so that the next call asks the next layer. Use it when the application
 // learns of a revocation. It returns the shared tier's error, if any; the
-// in-memory verdict is gone regardless.
+// in-memory verdict is gone regardless. A call to the next layer in flight
+// meanwhile does not store its answer, here or in the shared tier.
 func (c *Cache) Invalidate(ctx context.Context, token string) error {
-	key := keyOf(token)
+	return c.InvalidateHash(ctx, keyOf(token))
+}
+
+// InvalidateHash is [Cache.Invalidate] for a token known only by its
+// SHA-256, as revocation events name it (package revocationfeed).
+func (c *Cache) InvalidateHash(ctx context.Context, tokenSHA256 [sha256.Size]byte) error {
+	key := tokenKey(tokenSHA256)
 	c.gen.Add(1)
 	c.active.remove(key)
 	c.inactive.remove(key)
@@ -453,4 +487,13 @@ func intern(resp *Response) {
 	for i := range resp.Audience {
 		in(&resp.Audience[i])
 	}
+}
+
+// prefixErr formats a field's error after its name: "[1] is 3 bytes"
+// joins the name, "is required" follows a space.
+func prefixErr(err error) string {
+	if msg := err.Error(); len(msg) > 0 && msg[0] == '[' {
+		return msg
+	}
+	return " " + err.Error()
 }

@@ -1,7 +1,9 @@
 package introspect
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -95,6 +97,9 @@ func cachedClient(t testing.TB, as *fakeAS, clock *fakeClock, mod func(*Config, 
 	})
 	if cc.Logger == nil {
 		cc.Logger = client.cfg.Logger
+	}
+	if cc.Shared != nil && cc.SharedKeys == nil {
+		cc.SharedKeys = testSharedKeys
 	}
 	c, err := NewCache(client, cc)
 	if err != nil {
@@ -857,3 +862,134 @@ func TestFloodOfBogusTokensDoesNotEvictGoodVerdicts(t *testing.T) {
 		t.Errorf("no bogus token reached the AS (%d) or the negative space (%d): the test proves nothing", bogusCalls.Load(), c.inactive.len())
 	}
 }
+
+// testSharedKeys authenticate the shared tier in tests.
+var testSharedKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+
+// TestSharedTierIsAuthenticated: a value in the shared store that the
+// resource servers did not write under that key is ignored and counted,
+// and the next layer is asked. Each case tampers with the store in its own
+// way after a first cache has written a verdict there.
+func TestSharedTierIsAuthenticated(t *testing.T) {
+	active := &Response{Active: true, Subject: "alice", Scope: "read", Expiry: testNow.Add(time.Hour)}
+	ctx := context.Background()
+	otherKey := []byte("fedcba9876543210fedcba9876543210")
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, s *memShared, a *Cache)
+		keys   [][]byte // of the reading cache; testSharedKeys if nil
+		want   bool     // the reader uses the shared verdict
+	}{
+		{"untouched", func(*testing.T, *memShared, *Cache) {}, nil, true},
+		{"forged: a well-formed value without the key", func(t *testing.T, s *memShared, a *Cache) {
+			name := a.sharedKey(keyOf("tok"))
+			forger, _ := newSharedKeyring([][]byte{otherKey})
+			forged := forger.seal(name, testNow.Add(time.Minute), []byte(`{"active":true,"sub":"mallory","exp":4102444800}`))
+			copy(forged[1:5], a.sharedKeys[0].id[:]) // claims our key id
+			s.m[name] = forged
+		}, nil, false},
+		{"forged: plain JSON, the old unauthenticated format", func(t *testing.T, s *memShared, a *Cache) {
+			s.m[a.sharedKey(keyOf("tok"))] = append([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0}, `{"active":true,"sub":"mallory"}`...)
+		}, nil, false},
+		{"altered: the subject changed", func(t *testing.T, s *memShared, a *Cache) {
+			name := a.sharedKey(keyOf("tok"))
+			s.m[name] = bytes.Replace(s.m[name], []byte("alice"), []byte("admin"), 1)
+		}, nil, false},
+		{"altered: freshness extended", func(t *testing.T, s *memShared, a *Cache) {
+			name := a.sharedKey(keyOf("tok"))
+			s.m[name][6]++
+		}, nil, false},
+		{"moved: another token's verdict under this token's key", func(t *testing.T, s *memShared, a *Cache) {
+			if _, err := a.Introspect(ctx, "other-tok"); err != nil {
+				t.Fatal(err)
+			}
+			s.m[a.sharedKey(keyOf("tok"))] = s.m[a.sharedKey(keyOf("other-tok"))]
+		}, nil, false},
+		{"written under another key", func(*testing.T, *memShared, *Cache) {}, [][]byte{otherKey}, false},
+		{"rotation: the old key still verifies", func(*testing.T, *memShared, *Cache) {}, [][]byte{otherKey, testSharedKeys[0]}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shared := &memShared{}
+			mk := func(keys [][]byte) (*Cache, *identifiedNext, *countingObserver) {
+				next := &identifiedNext{staticNext: staticNext{resp: active}, id: "as-1"}
+				obs := &countingObserver{}
+				c, err := NewCache(next, CacheConfig{Shared: shared, SharedKeys: keys, Observer: obs,
+					Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c, next, obs
+			}
+			a, _, _ := mk(testSharedKeys)
+			if _, err := a.Introspect(ctx, "tok"); err != nil {
+				t.Fatal(err)
+			}
+			tt.tamper(t, shared, a) // nothing else uses shared meanwhile
+			keys := tt.keys
+			if keys == nil {
+				keys = testSharedKeys
+			}
+			b, nextB, obsB := mk(keys)
+			resp, err := b.Introspect(ctx, "tok")
+			if err != nil || resp.Subject != "alice" {
+				t.Fatalf("Introspect = %+v, %v; want alice's verdict", resp, err)
+			}
+			used := nextB.calls.Load() == 0
+			if used != tt.want {
+				t.Fatalf("shared verdict used = %v, want %v", used, tt.want)
+			}
+			if rejected := obsB.count(EventSharedRejected); rejected != map[bool]int{true: 0, false: 1}[tt.want] {
+				t.Errorf("%d rejections counted", rejected)
+			}
+		})
+	}
+}
+
+// TestSharedWriteAfterInvalidateIsDropped: an answer that was in flight
+// when the token was invalidated (a revocation event arrived meanwhile)
+// reaches neither the memory nor the shared tier, where other processes
+// would find it after they dropped theirs.
+func TestSharedWriteAfterInvalidateIsDropped(t *testing.T) {
+	shared := &memShared{}
+	release := make(chan struct{})
+	next := &blockingNext{resp: &Response{Active: true, Subject: "alice", Expiry: testNow.Add(time.Hour)}, release: release, started: make(chan struct{})}
+	c, err := NewCache(next, CacheConfig{Shared: shared, SharedKeys: testSharedKeys, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := c.Introspect(context.Background(), "tok")
+		done <- err
+	}()
+	<-next.started
+	if err := c.InvalidateHash(context.Background(), sha256.Sum256([]byte("tok"))); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	shared.mu.Lock()
+	n := len(shared.m)
+	shared.mu.Unlock()
+	if n != 0 || c.len() != 0 {
+		t.Errorf("after an invalidation during the call: %d shared entries, %d in memory; want none", n, c.len())
+	}
+}
+
+// blockingNext answers once release is closed, telling started when asked.
+type blockingNext struct {
+	resp    *Response
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingNext) Introspect(ctx context.Context, _ string) (*Response, error) {
+	close(b.started)
+	<-b.release
+	return b.resp, nil
+}
+
+func (b *blockingNext) CacheIdentity() string { return "blocking" }

@@ -59,8 +59,12 @@
 // ([tokeninfo.Response.ValidAt]). Inactive verdicts are kept for NegativeTTL (5
 // seconds) in a space of their own, so that a flood of bogus tokens cannot
 // evict the verdicts of real callers; errors are never kept.
-// [Cache.Invalidate] and [Cache.Purge] forget verdicts early. A shared
-// second tier (for example Redis) plugs in through [SharedCache].
+// [Cache.Invalidate] and [Cache.Purge] forget verdicts early;
+// [Cache.InvalidateHash] forgets a token known only by its SHA-256, as
+// revocation events name it. A shared second tier (Redis, through package
+// introspect/rediscache) plugs in through [SharedCache]; its values are
+// authenticated with CacheConfig.SharedKeys, so that whoever can write to the
+// store cannot mint a verdict.
 //
 // Concurrent misses of one token make a single call to the next layer. That
 // call runs detached from the callers, bounded by CacheConfig.Timeout, so a

@@ -2,7 +2,6 @@ package introspect
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -59,24 +58,29 @@ func (fixedShared) Delete(context.Context, string) error { return nil }
 // a fresh, valid verdict is ever accepted. Seeds live in
 // testdata/fuzz/FuzzSharedValue.
 func FuzzSharedValue(f *testing.F) {
-	fresh := make([]byte, 9)
-	fresh[0] = sharedVersion
-	binary.BigEndian.PutUint64(fresh[1:], uint64(testNow.Add(time.Minute).UnixNano()))
-	f.Add(append(fresh, `{"active":true,"sub":"alice","exp":1767323045}`...))
-	f.Add(append(fresh[:9:9], `{"active":false}`...))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		client, err := NewClient(Config{IntrospectionURL: "https://as.example/introspect"})
-		if err != nil {
-			t.Fatal(err)
-		}
+	client, err := NewClient(Config{IntrospectionURL: "https://as.example/introspect"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	newCache := func(raw []byte) *Cache {
 		c, err := NewCache(client, CacheConfig{
-			Now:    func() time.Time { return testNow },
-			Logger: slog.New(slog.DiscardHandler),
-			Shared: fixedShared{raw},
+			Now:        func() time.Time { return testNow },
+			Logger:     slog.New(slog.DiscardHandler),
+			Shared:     fixedShared{raw},
+			SharedKeys: testSharedKeys,
 		})
 		if err != nil {
-			t.Fatal(err)
+			f.Fatal(err)
 		}
+		return c
+	}
+	name := newCache(nil).sharedKey(keyOf("tok"))
+	fresh := testNow.Add(time.Minute)
+	ring, _ := newSharedKeyring(testSharedKeys)
+	f.Add(ring.seal(name, fresh, []byte(`{"active":true,"sub":"alice","exp":1767323045}`)))
+	f.Add(ring.seal(name, fresh, []byte(`{"active":false}`)))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c := newCache(raw)
 		resp, err, ok := c.sharedGet(t.Context(), keyOf("tok"), testNow, 0)
 		switch {
 		case !ok:
@@ -90,6 +94,13 @@ func FuzzSharedValue(f *testing.F) {
 		default:
 			if resp == nil || !resp.Active || c.check(resp, testNow) != nil {
 				t.Fatalf("accepted an invalid verdict %+v", resp)
+			}
+		}
+		// Whatever the fuzzer made, it verified only if it is one of the
+		// seeds (the fuzzer holds no key).
+		if ok {
+			if _, _, err := ring.open(name, raw); err != nil {
+				t.Fatalf("a value that does not verify was used: %v", err)
 			}
 		}
 	})

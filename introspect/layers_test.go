@@ -52,8 +52,12 @@ func TestNewCacheValidation(t *testing.T) {
 		{"zero config", plain, CacheConfig{}, ""},
 		{"nil next", nil, CacheConfig{}, "next is nil"},
 		{"a cache in a cache", inner, CacheConfig{}, "already a *Cache"},
-		{"shared tier without identity", plain, CacheConfig{Shared: &memShared{}}, "CacheIdentity"},
-		{"shared tier with identity", &identifiedNext{id: "x"}, CacheConfig{Shared: &memShared{}}, ""},
+		{"shared tier without identity", plain, CacheConfig{Shared: &memShared{}, SharedKeys: testSharedKeys}, "CacheIdentity"},
+		{"shared tier with identity", &identifiedNext{id: "x"}, CacheConfig{Shared: &memShared{}, SharedKeys: testSharedKeys}, ""},
+		{"shared tier without keys", &identifiedNext{id: "x"}, CacheConfig{Shared: &memShared{}}, "SharedKeys is required"},
+		{"short shared key", &identifiedNext{id: "x"}, CacheConfig{Shared: &memShared{}, SharedKeys: [][]byte{make([]byte, 31)}}, "SharedKeys[0] is 31 bytes"},
+		{"shared key twice", &identifiedNext{id: "x"}, CacheConfig{Shared: &memShared{}, SharedKeys: [][]byte{testSharedKeys[0], testSharedKeys[0]}}, "SharedKeys[1] repeats"},
+		{"keys without a shared tier", plain, CacheConfig{SharedKeys: testSharedKeys}, "without CacheConfig.Shared"},
 		{"negative Size", plain, CacheConfig{Size: -1}, "Size"},
 		{"negative NegativeSize", plain, CacheConfig{NegativeSize: -1}, "NegativeSize"},
 		{"negative MaxTTL", plain, CacheConfig{MaxTTL: -1}, "MaxTTL"},
@@ -279,7 +283,7 @@ func TestCacheIdentityScopesTheSharedTier(t *testing.T) {
 	active := &Response{Active: true, Subject: "alice", Expiry: testNow.Add(time.Hour)}
 	mk := func(id string) (*Cache, *identifiedNext) {
 		next := &identifiedNext{staticNext: staticNext{resp: active}, id: id}
-		c, err := NewCache(next, CacheConfig{Shared: shared, Now: func() time.Time { return testNow }})
+		c, err := NewCache(next, CacheConfig{Shared: shared, SharedKeys: testSharedKeys, Now: func() time.Time { return testNow }})
 		if err != nil {
 			t.Fatal(err)
 		}

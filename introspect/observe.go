@@ -54,6 +54,25 @@ const (
 	// Many of them mean a flood of unknown tokens, or a bound too low for
 	// the traffic.
 	EventShed
+	// EventSharedError is a read or write of the shared tier that failed
+	// (the store down, slow or full); the request went on without it.
+	EventSharedError
+	// EventSharedRejected is a value of the shared tier that was ignored
+	// because it did not verify under CacheConfig.SharedKeys: forged,
+	// altered, moved from another key, or written with a key this process
+	// does not hold. Any of them means someone other than the resource
+	// servers writes to the store, or the keys differ between processes.
+	EventSharedRejected
+	// EventRevocation is a revocation event received from the
+	// authorization server (package revocationfeed); Outcome is "applied",
+	// "duplicate" (seen already, or about a token expired since) or
+	// "refused" (it did not verify: signature, issuer, audience, type or
+	// age).
+	EventRevocation
+	// EventRevocationFeed is a change of the state of the revocation event
+	// stream; Outcome is "up" or "down". While it is down, revoked tokens
+	// are noticed within CacheConfig.MaxTTL, as without events.
+	EventRevocationFeed
 )
 
 // String returns the kind's name in snake case, e.g. "cache_hit".
@@ -79,6 +98,14 @@ func (k EventKind) String() string {
 		return "circuit"
 	case EventShed:
 		return "shed"
+	case EventSharedError:
+		return "shared_error"
+	case EventSharedRejected:
+		return "shared_rejected"
+	case EventRevocation:
+		return "revocation"
+	case EventRevocationFeed:
+		return "revocation_feed"
 	}
 	return "unknown"
 }
@@ -87,7 +114,8 @@ func (k EventKind) String() string {
 type Event struct {
 	// Kind says what is counted; never the zero value.
 	Kind EventKind
-	// Outcome qualifies EventASCall and EventCircuit; empty otherwise.
+	// Outcome qualifies EventASCall, EventCircuit, EventRevocation and
+	// EventRevocationFeed; empty otherwise.
 	Outcome string
 	// Duration is the latency of an EventASCall; zero otherwise.
 	Duration time.Duration

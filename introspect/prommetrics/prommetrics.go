@@ -31,13 +31,19 @@ var defaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1
 // safe for concurrent use; a cache hit costs one atomic add.
 type Observer struct {
 	hits, negativeHits, misses, sharedHits, coalesced, stale, evictions, shed prometheus.Counter
+	sharedErrors, sharedRejected                                              prometheus.Counter
 
-	asCalls   map[string]prometheus.Counter
-	asLatency map[string]prometheus.Observer
-	circuit   prometheus.Gauge
+	asCalls     map[string]prometheus.Counter
+	asLatency   map[string]prometheus.Observer
+	revocations map[string]prometheus.Counter
+	circuit     prometheus.Gauge
+	feedUp      prometheus.Gauge
 }
 
-var outcomes = []string{"active", "inactive", "unavailable", "rejected", "malformed"}
+var (
+	outcomes           = []string{"active", "inactive", "unavailable", "rejected", "malformed"}
+	revocationOutcomes = []string{"applied", "duplicate", "refused"}
+)
 
 // New creates the metrics and registers them with cfg.Registerer.
 func New(cfg Config) (*Observer, error) {
@@ -64,6 +70,14 @@ func New(cfg Config) (*Observer, error) {
 		stale:        counter("stale_serves_total", "Expired active verdicts served because the authorization server was unavailable."),
 		evictions:    counter("cache_evictions_total", "Verdicts evicted to make room in the full cache."),
 		shed:         counter("shed_total", "Introspections refused at once, without asking the authorization server, because the most allowed were in flight."),
+		sharedErrors: counter("shared_cache_errors_total", "Reads and writes of the shared tier that failed (the store down, slow or full); requests went on without it."),
+		sharedRejected: counter("shared_cache_rejected_total",
+			"Shared-tier values ignored because they did not verify under the shared keys: forged, altered, moved, or written with another key."),
+		feedUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: cfg.Namespace, Subsystem: "introspect", Name: "revocation_feed_up", ConstLabels: cfg.ConstLabels,
+			Help: "1 while the revocation event stream is received, 0 while it cannot be (revocations then take up to the cache's MaxTTL).",
+		}),
+		revocations: make(map[string]prometheus.Counter, len(revocationOutcomes)),
 		circuit: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: cfg.Namespace, Subsystem: "introspect", Name: "circuit_state", ConstLabels: cfg.ConstLabels,
 			Help: "Circuit breaker state towards the authorization server: 0 closed, 1 half-open, 2 open.",
@@ -79,11 +93,19 @@ func New(cfg Config) (*Observer, error) {
 		Namespace: cfg.Namespace, Subsystem: "introspect", Name: "as_request_duration_seconds", ConstLabels: cfg.ConstLabels,
 		Help: "Latency of HTTP attempts to the authorization server, by outcome.", Buckets: cfg.Buckets,
 	}, []string{"outcome"})
+	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: cfg.Namespace, Subsystem: "introspect", Name: "revocation_events_total", ConstLabels: cfg.ConstLabels,
+		Help: "Revocation events received from the authorization server, by outcome (applied, duplicate, refused).",
+	}, []string{"outcome"})
 	for _, oc := range outcomes {
 		o.asCalls[oc] = calls.WithLabelValues(oc)
 		o.asLatency[oc] = latency.WithLabelValues(oc)
 	}
-	for _, c := range []prometheus.Collector{o.hits, o.negativeHits, o.misses, o.sharedHits, o.coalesced, o.stale, o.evictions, o.shed, o.circuit, calls, latency} {
+	for _, oc := range revocationOutcomes {
+		o.revocations[oc] = revocations.WithLabelValues(oc)
+	}
+	for _, c := range []prometheus.Collector{o.hits, o.negativeHits, o.misses, o.sharedHits, o.coalesced, o.stale, o.evictions, o.shed,
+		o.sharedErrors, o.sharedRejected, o.circuit, o.feedUp, calls, latency, revocations} {
 		if err := cfg.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("prommetrics: %w", err)
 		}
@@ -110,6 +132,21 @@ func (o *Observer) Observe(e introspect.Event) {
 		o.evictions.Inc()
 	case introspect.EventShed:
 		o.shed.Inc()
+	case introspect.EventSharedError:
+		o.sharedErrors.Inc()
+	case introspect.EventSharedRejected:
+		o.sharedRejected.Inc()
+	case introspect.EventRevocation:
+		if c, ok := o.revocations[e.Outcome]; ok {
+			c.Inc()
+		}
+	case introspect.EventRevocationFeed:
+		switch e.Outcome {
+		case "up":
+			o.feedUp.Set(1)
+		case "down":
+			o.feedUp.Set(0)
+		}
 	case introspect.EventASCall:
 		if c, ok := o.asCalls[e.Outcome]; ok {
 			c.Inc()

@@ -90,6 +90,14 @@ func TestObserverCircuitAndCounters(t *testing.T) {
 		{Kind: introspect.EventShed},
 		{Kind: introspect.EventShed},
 		{Kind: introspect.EventASCall, Outcome: "nonsense"}, // ignored, no new series
+		{Kind: introspect.EventSharedError},
+		{Kind: introspect.EventSharedRejected},
+		{Kind: introspect.EventSharedRejected},
+		{Kind: introspect.EventRevocationFeed, Outcome: "up"},
+		{Kind: introspect.EventRevocationFeed, Outcome: "down"},
+		{Kind: introspect.EventRevocation, Outcome: "applied"},
+		{Kind: introspect.EventRevocation, Outcome: "refused"},
+		{Kind: introspect.EventRevocation, Outcome: "refused"},
 	}
 	for _, e := range events {
 		obs.Observe(e)
@@ -104,18 +112,26 @@ func TestObserverCircuitAndCounters(t *testing.T) {
 			switch {
 			case m.Counter != nil && len(m.Label) == 0:
 				got[mf.GetName()] = m.Counter.GetValue()
+			case m.Counter != nil && mf.GetName() == "x_introspect_revocation_events_total":
+				got[mf.GetName()+"/"+m.Label[0].GetValue()] = m.Counter.GetValue()
 			case m.Gauge != nil:
 				got[mf.GetName()] = m.Gauge.GetValue()
 			}
 		}
 	}
 	for name, v := range map[string]float64{
-		"x_introspect_circuit_state":           2,
-		"x_introspect_stale_serves_total":      1,
-		"x_introspect_cache_evictions_total":   1,
-		"x_introspect_coalesced_waits_total":   1,
-		"x_introspect_shared_cache_hits_total": 1,
-		"x_introspect_shed_total":              2,
+		"x_introspect_circuit_state":                     2,
+		"x_introspect_stale_serves_total":                1,
+		"x_introspect_cache_evictions_total":             1,
+		"x_introspect_coalesced_waits_total":             1,
+		"x_introspect_shared_cache_hits_total":           1,
+		"x_introspect_shed_total":                        2,
+		"x_introspect_shared_cache_errors_total":         1,
+		"x_introspect_shared_cache_rejected_total":       2,
+		"x_introspect_revocation_feed_up":                0,
+		"x_introspect_revocation_events_total/applied":   1,
+		"x_introspect_revocation_events_total/duplicate": 0,
+		"x_introspect_revocation_events_total/refused":   2,
 	} {
 		if got[name] != v {
 			t.Errorf("%s = %v, want %v", name, got[name], v)

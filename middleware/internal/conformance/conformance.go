@@ -85,16 +85,22 @@ func (a Adapter) Protect(t testing.TB, g *rs.Guard, req scopes.Requirement, fina
 // context as JSON, or {"anonymous":true}.
 func Answer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	p, ok := rs.PrincipalFrom(r.Context())
+	_, _ = io.WriteString(w, AnswerBody(r.Context()))
+}
+
+// AnswerBody is what [Answer] writes for the principal in ctx.
+func AnswerBody(ctx context.Context) string {
+	p, ok := rs.PrincipalFrom(ctx)
 	if !ok {
-		_, _ = io.WriteString(w, `{"anonymous":true}`)
-		return
+		return `{"anonymous":true}`
 	}
-	_ = json.NewEncoder(w).Encode(struct {
+	var b strings.Builder
+	_ = json.NewEncoder(&b).Encode(struct {
 		Subject  string   `json:"subject"`
 		ClientID string   `json:"client_id"`
 		Scopes   []string `json:"scopes"`
 	}{p.Subject, p.ClientID, p.Scopes.List()})
+	return b.String()
 }
 
 // Now is the suite's fixed clock.

@@ -32,6 +32,11 @@ var environment = []envVar{
 	{name: "TOKENGATE_CLIENT_SECRET", flag: "client-secret", group: "credentials", doc: "its secret (kept out of the process list)"},
 	{name: "TOKENGATE_CLIENT_AUTH", flag: "auth", group: "auth", doc: "basic (client_secret_basic) or post (client_secret_post)"},
 	{name: "TOKENGATE_BEARER_TOKEN", flag: "bearer", group: "credentials", doc: "a bearer token to introspect with, instead of a secret"},
+	{name: "TOKENGATE_AUDIENCE", flag: "audience", group: "audience", doc: "proxy: accepted audiences, comma-separated"},
+	{name: "TOKENGATE_JWT_ACCESS_TOKENS", flag: "jwt-access-tokens", group: "jwt-access-tokens", doc: "proxy: local checks RFC 9068 JWT access tokens locally"},
+	{name: "TOKENGATE_JWT_RESPONSE", flag: "jwt-response", group: "jwt-response", doc: "proxy: signed or encrypted RFC 9701 introspection answers"},
+	{name: "TOKENGATE_RS_KEY", flag: "rs-key", group: "jwt-response", doc: "proxy: the key file that decrypts them"},
+	{name: "TOKENGATE_RESOURCE", flag: "resource", group: "resource", doc: "proxy: our RFC 9728 resource identifier"},
 	{name: "TOKENGATE_TOKEN", doc: "the TOKEN to introspect or revoke, when none is given"},
 	{name: "TOKENGATE_DB", flag: "db", group: "db", doc: "the SQLite database of serve, client, user and keys"},
 }

@@ -19,9 +19,14 @@ type flagSet struct {
 	cmd         string // e.g. "client create"
 	synopsis    string // the arguments after the command name
 	description string
-	// fromEnv maps the flags that parse set from the environment to the
-	// variable they came from, so that errors name what the user set.
+	// fromEnv maps the flags that parse set from the environment (or from
+	// a configuration file) to where they came from, so that errors name
+	// what the user set.
 	fromEnv map[string]string
+	// beforeEnvironment, if set, runs after the command line is parsed and
+	// before the environment fills the flags it did not give: "proxy"
+	// reads its --config file there.
+	beforeEnvironment func() error
 }
 
 // newFlagSet returns the flag set of "tokengate cmd". Package flag never
@@ -99,6 +104,11 @@ func (f *flagSet) parse(args []string) (positional []string, code int, ok bool) 
 		}
 		positional = append(positional, rest[0])
 		args = rest[1:]
+	}
+	if f.beforeEnvironment != nil {
+		if err := f.beforeEnvironment(); err != nil {
+			return nil, f.usageError("%v", err), false
+		}
 	}
 	if err := f.applyEnvironment(); err != nil {
 		return nil, f.usageError("%v", err), false

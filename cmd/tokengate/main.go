@@ -14,6 +14,7 @@
 //	token       get an access token with the client_credentials grant (RFC 6749 §4.4)
 //	introspect  ask an authorization server whether a token is active (RFC 7662)
 //	revoke      revoke a token at an authorization server (RFC 7009)
+//	proxy       check tokens in front of any HTTP service: reverse proxy or forward auth
 //	version     print the version
 //
 // Environment (a flag given on the command line wins):
@@ -26,6 +27,11 @@
 //	TOKENGATE_CLIENT_SECRET      --client-secret: its secret (kept out of the process list)
 //	TOKENGATE_CLIENT_AUTH        --auth: basic (client_secret_basic) or post (client_secret_post)
 //	TOKENGATE_BEARER_TOKEN       --bearer: a bearer token to introspect with, instead of a secret
+//	TOKENGATE_AUDIENCE           --audience: proxy: accepted audiences, comma-separated
+//	TOKENGATE_JWT_ACCESS_TOKENS  --jwt-access-tokens: proxy: local checks RFC 9068 JWT access tokens locally
+//	TOKENGATE_JWT_RESPONSE       --jwt-response: proxy: signed or encrypted RFC 9701 introspection answers
+//	TOKENGATE_RS_KEY             --rs-key: proxy: the key file that decrypts them
+//	TOKENGATE_RESOURCE           --resource: proxy: our RFC 9728 resource identifier
 //	TOKENGATE_TOKEN              the TOKEN to introspect or revoke, when none is given
 //	TOKENGATE_DB                 --db: the SQLite database of serve, client, user and keys
 //
@@ -111,6 +117,7 @@ active at once.`
 		{name: "token", summary: "get an access token with the client_credentials grant (RFC 6749 §4.4)", run: runToken},
 		{name: "introspect", summary: "ask an authorization server whether a token is active (RFC 7662)", run: runIntrospect},
 		{name: "revoke", summary: "revoke a token at an authorization server (RFC 7009)", run: runRevoke},
+		{name: "proxy", summary: "check tokens in front of any HTTP service: reverse proxy or forward auth", run: runProxy},
 		{name: "version", aliases: []string{"-v", "-version", "--version"}, summary: "print the version", run: runVersion},
 	}
 }

@@ -34,29 +34,8 @@ func TestServeProcess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "tokengate.db")
-			cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json")
-			cmd.Env = append(os.Environ(), "TOKENGATE_TEST_RUN_MAIN=1")
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			var logs strings.Builder
-			sc := bufio.NewScanner(stderr)
-			issuer := ""
-			for issuer == "" && sc.Scan() {
-				logs.WriteString(sc.Text() + "\n")
-				var m map[string]any
-				if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "tokengate serve: listening" {
-					issuer, _ = m["issuer"].(string)
-				}
-			}
-			if issuer == "" {
-				t.Fatalf("serve never listened:\n%s", logs.String())
-			}
+			p, listening := startProcess(t, nil, "tokengate serve: listening", "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json")
+			issuer, _ := listening["issuer"].(string)
 
 			id, secret := createClient(t, db, "--name", "app", "--scopes", "a")
 			r := runCLI(t, "", nil, "token", "--issuer", issuer, "--client-id", id, "--client-secret", secret)
@@ -64,19 +43,62 @@ func TestServeProcess(t *testing.T) {
 				t.Fatalf("token from the serve process: code %d, %s%s", r.code, r.stdout, r.stderr)
 			}
 
-			if err := cmd.Process.Signal(tt.sig); err != nil {
+			if err := p.cmd.Process.Signal(tt.sig); err != nil {
 				t.Fatal(err)
 			}
-			for sc.Scan() {
-				logs.WriteString(sc.Text() + "\n")
+			logs, err := p.wait()
+			if err != nil {
+				t.Errorf("serve after %s: %v\n%s", tt.name, err, logs)
 			}
-			if err := cmd.Wait(); err != nil {
-				t.Errorf("serve after %s: %v\n%s", tt.name, err, logs.String())
+			if !strings.Contains(logs, `"msg":"tokengate serve: stopped"`) {
+				t.Errorf("serve did not log a clean stop:\n%s", logs)
 			}
-			if !strings.Contains(logs.String(), `"msg":"tokengate serve: stopped"`) {
-				t.Errorf("serve did not log a clean stop:\n%s", logs.String())
-			}
-			assertNoSecrets(t, "serve logs", logs.String(), secret, strings.TrimSpace(r.stdout))
+			assertNoSecrets(t, "serve logs", logs, secret, strings.TrimSpace(r.stdout))
 		})
 	}
+}
+
+// process is this test binary running as the tokengate command, with JSON
+// logs on stderr.
+type process struct {
+	cmd  *exec.Cmd
+	sc   *bufio.Scanner
+	logs strings.Builder
+}
+
+// startProcess runs "tokengate args..." as a process with the environment
+// and vars, and reads its logs until the line whose msg is want, which it
+// returns. The process is killed when the test ends.
+func startProcess(t *testing.T, vars []string, want string, args ...string) (*process, map[string]any) {
+	t.Helper()
+	p := &process{cmd: exec.Command(os.Args[0], args...)}
+	p.cmd.Env = append(append(os.Environ(), "TOKENGATE_TEST_RUN_MAIN=1"), vars...)
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	p.sc = bufio.NewScanner(stderr)
+	for p.sc.Scan() {
+		p.logs.WriteString(p.sc.Text() + "\n")
+		var m map[string]any
+		if json.Unmarshal(p.sc.Bytes(), &m) == nil && m["msg"] == want {
+			return p, m
+		}
+	}
+	t.Fatalf("%q never logged %q:\n%s", args, want, p.logs.String())
+	return nil, nil
+}
+
+// wait reads the rest of the logs, waits for the process to exit and
+// returns all its logs and how it exited.
+func (p *process) wait() (logs string, err error) {
+	for p.sc.Scan() {
+		p.logs.WriteString(p.sc.Text() + "\n")
+	}
+	err = p.cmd.Wait()
+	return p.logs.String(), err
 }

@@ -89,6 +89,12 @@ type Config struct {
 	Addr string
 	// Notes are facts worth logging at start-up, such as a skipped check.
 	Notes []string
+	// ClientObserver, if set, is called once for each introspection client
+	// Build makes, and that client (with the cache over it, if it has its
+	// own) reports its events to the observer returned: "tokengate proxy"
+	// follows each client's circuit breaker for its readiness. Not read
+	// from the environment.
+	ClientObserver func() introspect.Observer
 }
 
 // Load reads the contract through getenv (os.Getenv in main). It returns
@@ -307,6 +313,7 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 	}
 	var validator rs.Introspector
 	if !c.JWTAccessTokens && len(c.Issuers) <= 1 {
+		c.observe(&ic)
 		client, err := introspect.New(ic)
 		if err != nil {
 			_ = svc.Close()
@@ -371,6 +378,7 @@ func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*t
 		}
 		if !c.NoIntrospection {
 			ic.Issuer = iss
+			c.observe(&ic)
 			client, err := introspect.NewClient(ic)
 			if err != nil {
 				return nil, err
@@ -381,4 +389,11 @@ func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*t
 		issuers = append(issuers, ri)
 	}
 	return tokenroute.New(tokenroute.Config{Issuers: issuers})
+}
+
+// observe gives ic an observer of its own from ClientObserver, if set.
+func (c *Config) observe(ic *introspect.Config) {
+	if c.ClientObserver != nil {
+		ic.Observer = c.ClientObserver()
+	}
 }

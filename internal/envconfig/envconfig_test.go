@@ -1,6 +1,7 @@
 package envconfig_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,12 +9,14 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -306,5 +309,73 @@ func TestBuildJWTAccessTokens(t *testing.T) {
 		if (err == nil) != c.ok || (c.ok && p.Subject != "alice") {
 			t.Errorf("%s: %v, %v; want accepted %v", c.name, p, err, c.ok)
 		}
+	}
+}
+
+// countingObserver counts the calls to the authorization server it is told of.
+type countingObserver struct{ calls atomic.Int64 }
+
+func (o *countingObserver) Observe(e introspect.Event) {
+	if e.Kind == introspect.EventASCall {
+		o.calls.Add(1)
+	}
+}
+
+// TestBuildClientObserver: each introspection client reports to an observer
+// of its own, one issuer or several.
+func TestBuildClientObserver(t *testing.T) {
+	as := func() *httptest.Server {
+		var srv *httptest.Server
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/.well-known/oauth-authorization-server":
+				fmt.Fprintf(w, `{"issuer":%q,"introspection_endpoint":%q}`, srv.URL, srv.URL+"/introspect")
+			case "/introspect":
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"active":false}`)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a, b := as(), as()
+	for _, tt := range []struct {
+		name    string
+		issuers string
+	}{
+		{"one issuer", a.URL},
+		{"two issuers", a.URL + "," + b.URL},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"TOKENGATE_ISSUER": tt.issuers, "TOKENGATE_CLIENT_ID": "api", "TOKENGATE_CLIENT_SECRET": "s"}
+			cfg, err := envconfig.Load(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var observers []*countingObserver
+			cfg.ClientObserver = func() introspect.Observer {
+				o := &countingObserver{}
+				observers = append(observers, o)
+				return o
+			}
+			svc, err := cfg.Build(slog.New(slog.DiscardHandler), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close()
+			if err := svc.Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if want := strings.Count(tt.issuers, ",") + 1; len(observers) != want {
+				t.Fatalf("%d observers, want one per client: %d", len(observers), want)
+			}
+			for i, o := range observers {
+				if n := o.calls.Load(); n != 1 {
+					t.Errorf("observer %d saw %d calls, want its client's ping", i, n)
+				}
+			}
+		})
 	}
 }

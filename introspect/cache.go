@@ -228,10 +228,10 @@ func (c *Cache) Introspect(ctx context.Context, token string) (*Response, error)
 		return nil, errEmptyToken
 	}
 	key := keyOf(token)
-	if resp, err, ok := c.lookup(key, c.cfg.Now(), true); ok {
+	if resp, err, ok := c.lookup(ctx, key, c.cfg.Now(), true); ok {
 		return resp, err
 	}
-	c.observe(Event{Kind: EventCacheMiss})
+	observeCall(c.cfg.Observer, ctx, Event{Kind: EventCacheMiss})
 	return c.load(ctx, key, token)
 }
 
@@ -253,7 +253,7 @@ func (c *Cache) load(ctx context.Context, key tokenKey, token string) (*Response
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	case res := <-ch:
 		if !led.Load() {
-			c.observe(Event{Kind: EventCoalescedWait})
+			observeCall(c.cfg.Observer, ctx, Event{Kind: EventCoalescedWait})
 		}
 		if res.Err != nil {
 			return nil, res.Err
@@ -268,12 +268,12 @@ func (c *Cache) resolve(ctx context.Context, key tokenKey, token string) (*Respo
 	gen := c.gen.Load()
 	// A caller that missed just as an earlier flight for this token ended
 	// finds its verdict here rather than asking again.
-	if resp, err, ok := c.lookup(key, c.cfg.Now(), false); ok {
+	if resp, err, ok := c.lookup(ctx, key, c.cfg.Now(), false); ok {
 		return resp, err
 	}
 	if c.cfg.Shared != nil {
 		if resp, err, ok := c.sharedGet(ctx, key, c.cfg.Now(), gen); ok {
-			c.observe(Event{Kind: EventSharedHit})
+			observeCall(c.cfg.Observer, ctx, Event{Kind: EventSharedHit})
 			return resp, err
 		}
 	}
@@ -296,7 +296,7 @@ func (c *Cache) resolve(ctx context.Context, key tokenKey, token string) (*Respo
 		}
 	case errors.Is(err, ErrUnavailable):
 		if stale := c.staleFor(key, now); stale != nil {
-			c.observe(Event{Kind: EventStaleServe})
+			observeCall(c.cfg.Observer, ctx, Event{Kind: EventStaleServe})
 			c.cfg.Logger.Warn("introspect: next layer unavailable; serving a stale verdict", "error", err)
 			return stale, nil
 		}
@@ -324,8 +324,9 @@ func (c *Cache) adopt(resp *Response, now time.Time) (*Response, error) {
 
 // lookup returns a cached answer for key at now: (resp, nil, true) for an
 // active verdict still valid, (nil, err, true) for an inactive one, and
-// false on a miss. It reports hits to the Observer if observe is set.
-func (c *Cache) lookup(key tokenKey, now time.Time, observe bool) (*Response, error, bool) {
+// false on a miss. It reports hits to the Observer, as events of the call
+// of ctx, if observe is set.
+func (c *Cache) lookup(ctx context.Context, key tokenKey, now time.Time, observe bool) (*Response, error, bool) {
 	n := now.UnixNano()
 	if v, ok := c.active.get(key); ok {
 		if n >= v.fresh {
@@ -338,7 +339,7 @@ func (c *Cache) lookup(key tokenKey, now time.Time, observe bool) (*Response, er
 			return nil, err, true
 		}
 		if observe {
-			c.observe(Event{Kind: EventCacheHit})
+			observeCall(c.cfg.Observer, ctx, Event{Kind: EventCacheHit})
 		}
 		return v.resp, nil, true
 	}
@@ -351,7 +352,7 @@ func (c *Cache) lookup(key tokenKey, now time.Time, observe bool) (*Response, er
 		return nil, nil, false
 	}
 	if observe {
-		c.observe(Event{Kind: EventNegativeHit})
+		observeCall(c.cfg.Observer, ctx, Event{Kind: EventNegativeHit})
 	}
 	return nil, errCachedInactive, true
 }

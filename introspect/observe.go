@@ -1,6 +1,7 @@
 package introspect
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -16,6 +17,32 @@ import (
 // for concurrent use. An Event never contains a token.
 type Observer interface {
 	Observe(Event)
+}
+
+// ContextObserver is an [Observer] that also wants the context of the
+// call an event belongs to, for example to put the event on that call's
+// trace span or to link a metric to it (package otelgate does both). A
+// [Cache] or [Client] whose Observer has this method calls it, instead of
+// Observe, for the events of one call: cache hits, negative hits and
+// misses, coalesced waits, shared-tier hits, stale serves and calls to
+// the authorization server. The events of a call shared by concurrent
+// misses (shared-tier hit, stale serve, calls to the authorization
+// server) come with the context of the caller that started it, stripped
+// of its cancellation. The other events still go to Observe.
+type ContextObserver interface {
+	Observer
+	ObserveContext(ctx context.Context, e Event)
+}
+
+// observeCall reports e, an event of the call of ctx, to o, if any.
+func observeCall(o Observer, ctx context.Context, e Event) {
+	switch o := o.(type) {
+	case nil:
+	case ContextObserver:
+		o.ObserveContext(ctx, e)
+	default:
+		o.Observe(e)
+	}
 }
 
 // EventKind says what an [Event] counts.

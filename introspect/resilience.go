@@ -80,7 +80,7 @@ func (c *Client) fetch(ctx context.Context, endpoint, token string) (*Response, 
 		if err == nil {
 			err = c.check(resp, c.cfg.Now())
 		}
-		c.observe(Event{Kind: EventASCall, Outcome: outcomeOf(err), Duration: time.Since(start)})
+		observeCall(c.cfg.Observer, ctx, Event{Kind: EventASCall, Outcome: outcomeOf(err), Duration: time.Since(start)})
 		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 			// The caller hung up: that says nothing about the server.
 			c.breaker.forget(c.cfg.Now())

@@ -2,7 +2,9 @@
 # Installs the real peers and servers that the tests start on loopback:
 #   - node oidc-provider 9.x, pinned by interop/testdata/oidc-provider/package-lock.json (npm ci);
 #   - Django OAuth Toolkit 1.7, Debian 12's python3-django-oauth-toolkit (for /usr/bin/python3);
-#   - PostgreSQL, Redis and nginx from Debian (started by internal/testserver, never as services).
+#   - node openid-client 6.x, pinned by interop/testdata/openid-client/package-lock.json (npm ci);
+#   - PostgreSQL, Redis and nginx from Debian (started by internal/testserver, never as services);
+#   - Chromium from Debian, which the browser tests start headless on a page of their own.
 # Idempotent, silent on success, and quick when everything is already there.
 # Needs root (or sudo) for apt-get, and node >= 20 with npm on PATH.
 set -euo pipefail
@@ -34,10 +36,12 @@ fi
 # --- Debian packages ------------------------------------------------------
 #   python3-django-oauth-toolkit: Django OAuth Toolkit 1.7, an interop peer;
 #   postgresql, redis-server, nginx: servers the tests start themselves on
-#   loopback (internal/testserver), each in a temporary directory.
+#   loopback (internal/testserver), each in a temporary directory;
+#   chromium: the browser the sign-in tests drive (chromedp), headless, with
+#   a user-data-dir of their own; it runs no service.
 # The packages' own services are not started: policy-rc.d refuses them for
 # the length of the install, so nothing listens on the machine's ports.
-debs=(python3-django-oauth-toolkit postgresql redis-server nginx-light)
+debs=(python3-django-oauth-toolkit postgresql redis-server nginx-light chromium)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -75,10 +79,21 @@ command -v npm >/dev/null || die "npm is not on PATH"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || die "node $(node --version) is too old: oidc-provider 9 needs node >= 20"
 
-op_dir=$root/interop/testdata/oidc-provider
-stamp=$op_dir/node_modules/.tokengate-lock-sha256
-want=$(sha256sum "$op_dir/package-lock.json" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -f "$op_dir/node_modules/oidc-provider/package.json" ]; then
-	(cd "$op_dir" && run npm ci --no-audit --no-fund --loglevel=error)
-	echo "$want" >"$stamp"
-fi
+# npm_ci DIR PACKAGE: install the node_modules of DIR from its lockfile,
+# unless they were installed from this lockfile and have PACKAGE.
+npm_ci() {
+	local dir=$1 stamp want
+	stamp=$dir/node_modules/.tokengate-lock-sha256
+	want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -f "$dir/node_modules/$2/package.json" ]; then
+		(cd "$dir" && run npm ci --no-audit --no-fund --loglevel=error)
+		echo "$want" >"$stamp"
+	fi
+}
+npm_ci "$root/interop/testdata/oidc-provider" oidc-provider
+
+# --- node openid-client 6.x (npm, lockfile) -------------------------------
+npm_ci "$root/interop/testdata/openid-client" openid-client
+
+# --- Chromium --------------------------------------------------------------
+command -v chromium >/dev/null || die "chromium is not on PATH after installing it"

@@ -126,7 +126,20 @@ func jwksURIClients() ([]map[string]any, error) {
 	return clients, nil
 }
 
+// opSignIn is who signs in at the shared oidc-provider through its pages:
+// a confidential client with the authorization_code and refresh_token
+// grants, and a user.
+var opSignIn struct {
+	Client      interoptest.Client
+	RedirectURI string
+	User        interoptest.User
+}
+
 func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
+	opSignIn.Client = interoptest.Client{ID: "rp-code", Secret: rand.Text()}
+	// Never opened: the user agent stops at it.
+	opSignIn.RedirectURI = "http://127.0.0.1:9/callback"
+	opSignIn.User = interoptest.User{Subject: "sub-alice", Username: "alice", Password: rand.Text(), Name: "Alice Liddell", Email: "alice@example.com"}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -170,7 +183,13 @@ func launchOIDCProvider() (*interoptest.OIDCProvider, error) {
 		return nil, err
 	}
 	extra = append(extra, byURI...)
+	extra = append(extra, map[string]any{
+		"client_id": opSignIn.Client.ID, "client_secret": opSignIn.Client.Secret,
+		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
+		"redirect_uris": []string{opSignIn.RedirectURI}, "scope": "openid profile email offline_access orders:read",
+	})
 	return interoptest.LaunchOIDCProvider(interoptest.OIDCProviderOptions{
+		Users:        []interoptest.User{opSignIn.User},
 		ExtraClients: extra,
 		FetchAllow:   []string{rsJWKS.Server.URL},
 	})

@@ -35,12 +35,27 @@ type OIDCProviderOptions struct {
 	// A resource-server client needs "grant_types": [], "response_types": []
 	// and "redirect_uris": [].
 	ExtraClients []map[string]any
+	// Users sign in through oidc-provider's minimal login and consent
+	// pages (server.js), which post the fields of tokengate's built-in
+	// pages, so that a [UserAgent] drives both. A client that signs them
+	// in is one of ExtraClients with the authorization_code grant; its
+	// access tokens are for userinfo, its refresh tokens rotate.
+	Users []User
 	// FetchAllow are loopback origins ("http://127.0.0.1:PORT", such as an
 	// httptest.Server's URL) that oidc-provider may fetch from, typically a
 	// client's jwks_uri served by the test. oidc-provider 9 refuses to fetch
 	// from loopback and other special-use addresses (its SSRF protection);
 	// the zero value keeps that refusal for every address.
 	FetchAllow []string
+}
+
+// User is a person who signs in at a peer.
+type User struct {
+	Subject  string `json:"sub"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
 }
 
 // OIDCProvider is a running node oidc-provider 9.x: an OpenID Provider with
@@ -171,6 +186,10 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("interoptest: %w", err)
 	}
+	usersJSON, err := json.Marshal(opts.Users)
+	if err != nil {
+		return nil, fmt.Errorf("interoptest: %w", err)
+	}
 
 	proc, port, err := launch(func(port string) (*process, error) {
 		env := map[string]string{
@@ -179,6 +198,7 @@ func LaunchOIDCProvider(opts OIDCProviderOptions) (*OIDCProvider, error) {
 			"OP_RESOURCE":     p.Resource,
 			"OP_SCOPES":       p.Scopes,
 			"OP_JWT_RESOURCE": p.JWTResource,
+			"OP_USERS":        string(usersJSON),
 		}
 		if len(opts.FetchAllow) > 0 {
 			env["OP_FETCH_ALLOW"] = strings.Join(opts.FetchAllow, " ")

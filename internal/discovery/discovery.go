@@ -28,6 +28,10 @@ type Metadata struct {
 	// IntrospectionEndpointAuthMethodsSupported lists the client
 	// authentication methods the introspection endpoint accepts.
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	// RevocationEventsEndpoint is the "revocation_events_endpoint" member:
+	// where resource servers poll for revocation events
+	// (docs/revocation-events.md).
+	RevocationEventsEndpoint string `json:"revocation_events_endpoint,omitempty"`
 	// URL is where the document was read.
 	URL string `json:"-"`
 }

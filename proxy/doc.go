@@ -54,7 +54,11 @@
 // from X-Original-Method and X-Original-URI (nginx), or X-Forwarded-Method
 // and X-Forwarded-Uri (Traefik), or takes the request itself for one (Envoy,
 // which sends the original method and path), and it answers only the
-// addresses in Config.TrustedProxies. nginx passes on only 401 and 403 from
+// addresses in Config.TrustedProxies. A call with both pairs is refused with
+// 400: each proxy sets its own pair and passes the client's headers on, so
+// the other pair would be the client's choice of what is checked. (Envoy
+// passes on only the headers its allowed_headers names: leave these out.)
+// nginx passes on only 401 and 403 from
 // auth_request; the README shows the configuration that passes on 400 and
 // 503 with its Retry-After too.
 package proxy

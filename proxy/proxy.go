@@ -290,7 +290,7 @@ func (p *Proxy) original(w http.ResponseWriter, r *http.Request) (*http.Request,
 	}
 	method, uri, ok := forwardedRequest(r.Header)
 	if !ok {
-		refuse(w, http.StatusBadRequest, "X-Original-URI or X-Forwarded-Uri is sent twice, or without its method, or is not a path")
+		refuse(w, http.StatusBadRequest, "the forwarding headers are not one X-Original-Method and X-Original-URI, or one X-Forwarded-Method and X-Forwarded-Uri")
 		return nil, false
 	}
 	if uri == "" {
@@ -307,21 +307,25 @@ func (p *Proxy) original(w http.ResponseWriter, r *http.Request) (*http.Request,
 }
 
 // forwardedRequest returns the method and URI of the forwarding headers: the
-// X-Original-* pair of nginx, else the X-Forwarded-* pair of Traefik, else
-// "" for none. A header sent twice, a URI without its method or a method
-// that is not an HTTP token is not ok.
+// X-Original-* pair of nginx, or the X-Forwarded-* pair of Traefik, or ""
+// for none. Both pairs at once are not ok: each proxy sets its own pair and
+// passes the client's headers on, so the other pair is the client's, and
+// believing it would let a client choose the request that is checked. A
+// header sent twice, a URI without its method or a method that is not an
+// HTTP token is not ok either.
 func forwardedRequest(h http.Header) (method, uri string, ok bool) {
+	var found bool
 	for _, pair := range [...][2]string{{"X-Original-Method", "X-Original-Uri"}, {"X-Forwarded-Method", "X-Forwarded-Uri"}} {
-		uris, methods := h.Values(pair[1]), h.Values(pair[0])
+		methods, uris := h.Values(pair[0]), h.Values(pair[1])
 		switch {
-		case len(uris) == 0:
+		case len(methods) == 0 && len(uris) == 0:
 			continue
-		case len(uris) > 1 || len(methods) != 1 || !isToken(methods[0]):
+		case found || len(uris) != 1 || len(methods) != 1 || !isToken(methods[0]):
 			return "", "", false
 		}
-		return methods[0], uris[0], true
+		found, method, uri = true, methods[0], uris[0]
 	}
-	return "", "", true
+	return method, uri, true
 }
 
 // isToken reports whether s is an RFC 9110 token, as a method is.

@@ -20,8 +20,9 @@ type AdminConfig struct {
 }
 
 // Admin administers a provider's store: it registers, lists and deletes
-// clients and rotates signing keys, as the "tokengate client" and
-// "tokengate keys" commands do. It is safe for concurrent use and starts no
+// clients, rotates signing keys, lists and revokes users' consents and ends
+// their sessions, as the "tokengate client", "tokengate keys" and
+// "tokengate consent" commands do. It is safe for concurrent use and starts no
 // goroutines.
 //
 // [NewAdmin] makes one for a program that never serves: it needs no issuer,
@@ -203,4 +204,46 @@ func (a *Admin) ensureKeys(ctx context.Context, fams []string) error {
 		}
 	}
 	return nil
+}
+
+// Consents returns what the user subject consented to, one consent per
+// client, ordered by client id ("tokengate consent list").
+func (a *Admin) Consents(ctx context.Context, subject string) ([]*store.Consent, error) {
+	cs, err := a.store.Consents(ctx, subject)
+	if err != nil {
+		return nil, fmt.Errorf("provider: listing consents: %w", err)
+	}
+	return cs, nil
+}
+
+// RevokeConsent revokes the consent of the user subject to the client
+// clientID — to every client if clientID is "" — and with it every token
+// of that user issued to that client, refresh tokens included, and every
+// code not yet redeemed ("tokengate consent revoke"). The user is asked
+// again at the next authorization. It reports how many tokens it revoked;
+// once it returns, they are inactive, in every process sharing the store.
+func (a *Admin) RevokeConsent(ctx context.Context, subject, clientID string) (int64, error) {
+	if subject == "" {
+		return 0, errors.New("provider: revoking consent: the subject is empty")
+	}
+	n, err := a.store.RevokeConsent(ctx, subject, clientID)
+	if err != nil {
+		return 0, fmt.Errorf("provider: revoking consent: %w", err)
+	}
+	return n, nil
+}
+
+// EndSessions ends every provider session of the user subject, in every
+// browser: the user signs in again at the next authorization. Tokens
+// already issued stay valid (see [Admin.RevokeConsent]). It reports how
+// many sessions there were.
+func (a *Admin) EndSessions(ctx context.Context, subject string) (int64, error) {
+	if subject == "" {
+		return 0, errors.New("provider: ending sessions: the subject is empty")
+	}
+	n, err := a.store.DeleteSessions(ctx, subject)
+	if err != nil {
+		return 0, fmt.Errorf("provider: ending sessions: %w", err)
+	}
+	return n, nil
 }

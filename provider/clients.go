@@ -2,7 +2,9 @@ package provider
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
@@ -34,16 +36,21 @@ type ClientSpec struct {
 	// Name is a human-readable label.
 	Name string
 	// Public registers a public client, which has no secret (RFC 6749
-	// §2.1). Public clients cannot use client_credentials nor introspect;
-	// they exist for grants of a later version.
+	// §2.1): a native or browser app, which proves itself with PKCE alone.
+	// Public clients cannot use client_credentials nor introspect.
 	Public bool
 	// Scopes the client may obtain; a token request without scope gets
 	// them all, except ScopeIntrospection unless it is the only one: a
 	// token for APIs should not also open the introspection endpoint, so
 	// it has to be asked for by name.
 	Scopes []string
-	// GrantTypes the client may use. Defaults to client_credentials for a
-	// confidential client.
+	// GrantTypes the client may use: GrantClientCredentials,
+	// GrantAuthorizationCode, GrantRefreshToken. Defaults to
+	// authorization_code when RedirectURIs are given, else to
+	// client_credentials for a confidential client. refresh_token needs
+	// authorization_code; with it, the client receives refresh tokens
+	// (for an OpenID Connect request, only when offline_access was
+	// granted).
 	GrantTypes []string
 	// Resources are the resource indicators (RFC 8707: absolute URIs
 	// without fragment) the client may ask tokens for; a request without
@@ -77,6 +84,33 @@ type ClientSpec struct {
 	// (https, or http on loopback). Set at most one.
 	JWKS    string
 	JWKSURI string
+
+	// RedirectURIs are where authorization responses may be sent (RFC 6749
+	// §3.1.2), required for the authorization_code grant and compared
+	// exactly (RFC 9700 §4.1.3), except the port of an http loopback IP
+	// address (RFC 8252 §7.3). Each is absolute, without fragment: https,
+	// http on a loopback host, or a private-use scheme of a native app
+	// with a dot in it (com.example.app:/callback, RFC 8252 §7.1).
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where the browser may be sent after
+	// RP-initiated logout, under the same rules.
+	PostLogoutRedirectURIs []string
+	// FirstParty marks a client the operator trusts: its users are not
+	// asked for consent (unless it asks for prompt=consent itself).
+	FirstParty bool
+	// IDTokenSignedResponseAlg is the JWS algorithm of its ID tokens: one
+	// of RS256, PS256, ES256, EdDSA that the provider has keys for.
+	// Defaults to RS256, or the provider's first key family when it keeps
+	// no RSA key.
+	IDTokenSignedResponseAlg string
+	// IDTokenIncludeClaims puts the user's claims that the granted scopes
+	// name (profile, email, …) into the ID token too, not only the userinfo
+	// answer (django-oidc-provider's OIDC_IDTOKEN_INCLUDE_CLAIMS).
+	IDTokenIncludeClaims bool
+	// PairwiseSubject gives the client a "sub" of its own for each user
+	// (OpenID Connect Core §8.1), so that clients cannot correlate users;
+	// its redirect URIs must then share one host, the sector.
+	PairwiseSubject bool
 }
 
 func invalid(format string, args ...any) error {
@@ -108,17 +142,32 @@ func clientFromSpec(spec ClientSpec, s *store.Settings) (*Client, error) {
 			c.Scopes = append(c.Scopes, s)
 		}
 	}
-	c.GrantTypes = slices.Clone(spec.GrantTypes)
-	if len(c.GrantTypes) == 0 && !spec.Public {
-		c.GrantTypes = []string{GrantClientCredentials}
+	c.GrantTypes = slices.Compact(slices.Clone(spec.GrantTypes))
+	if len(c.GrantTypes) == 0 {
+		switch {
+		case len(spec.RedirectURIs) > 0:
+			c.GrantTypes = []string{GrantAuthorizationCode}
+		case !spec.Public:
+			c.GrantTypes = []string{GrantClientCredentials}
+		}
 	}
 	for _, g := range c.GrantTypes {
-		if g != GrantClientCredentials {
-			return nil, invalid("grant type %q is not supported (only client_credentials)", g)
+		switch g {
+		case GrantClientCredentials:
+			if spec.Public {
+				return nil, invalid("a public client cannot use client_credentials (RFC 6749 §4.4)")
+			}
+		case GrantAuthorizationCode:
+		case GrantRefreshToken:
+			if !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
+				return nil, invalid("refresh_token needs the authorization_code grant")
+			}
+		default:
+			return nil, invalid("grant type %q is not supported (client_credentials, authorization_code, refresh_token)", g)
 		}
-		if spec.Public {
-			return nil, invalid("a public client cannot use client_credentials (RFC 6749 §4.4)")
-		}
+	}
+	if err := signInFromSpec(c, spec, s); err != nil {
+		return nil, err
 	}
 	for _, r := range c.Resources {
 		if err := oauthhttp.CheckResourceIndicator(r); err != nil {
@@ -192,6 +241,78 @@ func validateJWTResponse(c *Client, fams []string) error {
 		if c.Introspection == store.IntrospectNone {
 			return invalid("IntrospectionSignedResponseAlg is set but the client may not introspect")
 		}
+	}
+	return nil
+}
+
+// signInFromSpec validates and copies spec's fields of signing people in.
+func signInFromSpec(c *Client, spec ClientSpec, s *store.Settings) error {
+	code := slices.Contains(c.GrantTypes, GrantAuthorizationCode)
+	switch {
+	case code && len(spec.RedirectURIs) == 0:
+		return invalid("the authorization_code grant needs at least one redirect URI")
+	case !code && (len(spec.RedirectURIs) > 0 || len(spec.PostLogoutRedirectURIs) > 0):
+		return invalid("redirect URIs are only for the authorization_code grant")
+	case !code && (spec.FirstParty || spec.IDTokenSignedResponseAlg != "" || spec.IDTokenIncludeClaims || spec.PairwiseSubject):
+		return invalid("FirstParty and the ID token settings are only for the authorization_code grant")
+	}
+	for _, l := range []struct {
+		name string
+		uris []string
+		dst  *[]string
+	}{{"redirect URI", spec.RedirectURIs, &c.RedirectURIs}, {"post-logout redirect URI", spec.PostLogoutRedirectURIs, &c.PostLogoutRedirectURIs}} {
+		for _, u := range l.uris {
+			if err := checkRedirectURI(u); err != nil {
+				return invalid("%s: %v", l.name, err)
+			}
+			if !slices.Contains(*l.dst, u) {
+				*l.dst = append(*l.dst, u)
+			}
+		}
+	}
+	c.FirstParty, c.IDTokenIncludeClaims, c.PairwiseSubject = spec.FirstParty, spec.IDTokenIncludeClaims, spec.PairwiseSubject
+	if c.PairwiseSubject {
+		if _, err := sectorIdentifier(c); err != nil {
+			return invalid("%v", err)
+		}
+	}
+	if alg := spec.IDTokenSignedResponseAlg; alg != "" {
+		if algs := signingAlgs(s.KeyAlgorithms); !slices.Contains(algs, alg) {
+			return invalid("IDTokenSignedResponseAlg %q is not one of %v", alg, algs)
+		}
+		c.IDTokenSignedResponseAlg = alg
+	}
+	return nil
+}
+
+// checkRedirectURI accepts a redirect URI to register: absolute, without
+// fragment or user info, at most maxRedirectURIBytes, and https, http on a
+// loopback host (RFC 8252 §7.3), or a private-use scheme with a dot (RFC
+// 8252 §7.1) — never a scheme a browser runs or reads locally.
+func checkRedirectURI(raw string) error {
+	if len(raw) > maxRedirectURIBytes {
+		return fmt.Errorf("longer than %d bytes", maxRedirectURIBytes)
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs():
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	case strings.Contains(raw, "#"):
+		return fmt.Errorf("%q must not have a fragment (RFC 6749 §3.1.2)", raw)
+	case u.User != nil:
+		return fmt.Errorf("%q must not carry user info", u.Redacted())
+	case u.Scheme == "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q has no host", raw)
+		}
+	case u.Scheme == "http":
+		if !oauthhttp.IsLoopback(u.Hostname()) {
+			return fmt.Errorf("%q is plain http on a host that is not loopback; use https", raw)
+		}
+	case strings.Contains(u.Scheme, "."):
+		// A private-use scheme of a native app: reverse domain name.
+	default:
+		return fmt.Errorf("%q: scheme must be https, http on loopback, or a private-use scheme with a dot", raw)
 	}
 	return nil
 }

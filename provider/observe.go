@@ -2,7 +2,8 @@ package provider
 
 // Observer receives an [Event] for what the provider does that a dashboard
 // or an alert may count: failed and throttled client authentications,
-// refused and issued tokens, swept tokens. Package provider/prommetrics
+// refused and issued tokens, swept tokens, logins, consents, logouts and
+// reused codes or refresh tokens. Package provider/prommetrics
 // adapts it to Prometheus.
 //
 // Observe is called synchronously on the request path and concurrently: it
@@ -33,6 +34,24 @@ const (
 	// EventTokensSwept is a batch of expired tokens deleted; Count says how
 	// many.
 	EventTokensSwept
+	// EventLogin is a user signed in: the application finished a login
+	// interaction and the provider started a session.
+	EventLogin
+	// EventLoginDenied is a login interaction the application ended with
+	// [Provider.Deny].
+	EventLoginDenied
+	// EventConsentGranted is a consent interaction the application
+	// finished with [Provider.FinishConsent].
+	EventConsentGranted
+	// EventConsentDenied is a consent interaction the application ended
+	// with [Provider.Deny].
+	EventConsentDenied
+	// EventLogout is a provider session ended at the end_session_endpoint.
+	EventLogout
+	// EventReuseDetected is an authorization code or a refresh token
+	// presented again after it was used: a sign that it was stolen. Every
+	// token of its grant has been revoked.
+	EventReuseDetected
 )
 
 // String returns the kind's name in snake case, e.g. "auth_failure".
@@ -48,6 +67,18 @@ func (k EventKind) String() string {
 		return "token_issued"
 	case EventTokensSwept:
 		return "tokens_swept"
+	case EventLogin:
+		return "login"
+	case EventLoginDenied:
+		return "login_denied"
+	case EventConsentGranted:
+		return "consent_granted"
+	case EventConsentDenied:
+		return "consent_denied"
+	case EventLogout:
+		return "logout"
+	case EventReuseDetected:
+		return "reuse_detected"
 	}
 	return "unknown"
 }

@@ -32,6 +32,14 @@ const (
 	DefaultSweepBatchSize     = 250
 	DefaultMaxBodyBytes       = 64 << 10
 	DefaultClientCacheTTL     = time.Second
+
+	DefaultCodeLifetime             = time.Minute
+	DefaultInteractionLifetime      = 10 * time.Minute
+	DefaultSessionLifetime          = 14 * 24 * time.Hour
+	DefaultConsentLifetime          = 90 * 24 * time.Hour
+	DefaultRefreshTokenIdleLifetime = 14 * 24 * time.Hour
+	DefaultRefreshTokenLifetime     = 90 * 24 * time.Hour
+	DefaultIDTokenLifetime          = time.Hour
 )
 
 // TokenRequest describes a token about to be issued, for [Config.TokenClaims].
@@ -42,6 +50,25 @@ type TokenRequest struct {
 	Scopes []string
 	// Audience is the token's audience.
 	Audience []string
+	// Subject is the user's subject for a user's token (as the client
+	// sees it: pairwise if the client has pairwise subjects); "" for a
+	// client's own token.
+	Subject string
+}
+
+// IDTokenRequest describes an ID token about to be issued, for
+// [Config.IDTokenClaims].
+type IDTokenRequest struct {
+	// Client is the client the ID token is issued to; the hook must not
+	// modify it.
+	Client *Client
+	// Subject is the user's subject in the provider (before any pairwise
+	// mapping), as given to [Provider.FinishLogin].
+	Subject string
+	// Scopes are the granted scopes.
+	Scopes []string
+	// Refresh reports whether the ID token is issued at a refresh.
+	Refresh bool
 }
 
 // Config configures a [Provider]; [New] requires Issuer.
@@ -139,6 +166,79 @@ type Config struct {
 	// Package provider/prommetrics adapts it to Prometheus.
 	Observer Observer
 
+	// LoginURL is where the provider sends the browser when a user must
+	// sign in: LoginURL with "interaction=ID" added to its query. The
+	// application there signs the user in however it likes and calls
+	// [Provider.FinishLogin] (see [Interaction]). It is an absolute http(s)
+	// URL, or a path on the issuer's host. Empty means that nobody signs
+	// in: the authorization endpoint answers every request with an error
+	// page, and the provider is the machine-only authorization server of
+	// the client credentials grant.
+	LoginURL string
+	// ConsentURL is where the provider sends the browser to ask for
+	// consent, like LoginURL. Defaults to LoginURL: [Interaction.Kind]
+	// tells the two apart.
+	ConsentURL string
+	// Claims returns the claims of the user subject that scopes grant —
+	// the standard claims of OpenID Connect Core §5.4 for profile, email,
+	// address and phone, and those of Config.ScopeClaims — for the userinfo
+	// endpoint and, for clients registered with IDTokenIncludeClaims, the
+	// ID token (django-oidc-provider's OIDC_USERINFO). The provider keeps
+	// only the claims the granted scopes name, and sets "sub" itself.
+	// Package provider/users offers one (Directory.Claims). Nil means no
+	// claim but "sub".
+	Claims func(ctx context.Context, subject string, scopes []string) (map[string]any, error)
+	// ScopeClaims maps scopes of the application's own to the claims they
+	// grant (django-oidc-provider's OIDC_EXTRA_SCOPE_CLAIMS): with
+	// {"roles": {"roles"}}, a client granted the scope "roles" receives the
+	// claim "roles" that Claims returns. Every client may ask for these
+	// scopes. The standard scopes may not be redefined.
+	ScopeClaims map[string][]string
+	// IDTokenClaims, if set, may add claims to an ID token about to be
+	// signed (django-oidc-provider's OIDC_IDTOKEN_PROCESSING_HOOK). It may
+	// not set or remove the registered ones (iss, sub, aud, exp, iat,
+	// auth_time, nonce, acr, amr, azp, at_hash, c_hash, sid, jti, nbf):
+	// that refuses the token with a server error, and so does returning an
+	// error.
+	IDTokenClaims func(ctx context.Context, req *IDTokenRequest, claims map[string]any) error
+	// AfterLogin, if set, is called by [Provider.FinishLogin] before the
+	// login is accepted (django-oidc-provider's OIDC_AFTER_USERLOGIN_HOOK):
+	// it may audit it, adjust l (its ACR or AMR, say), or refuse it by
+	// returning an error, which FinishLogin returns wrapped with
+	// [ErrInvalidInteraction]. It must not modify client.
+	AfterLogin func(ctx context.Context, client *Client, l *Login) error
+	// AfterEndSession, if set, is called after a provider session was
+	// ended at the end_session_endpoint (django-oidc-provider's
+	// OIDC_AFTER_END_SESSION_HOOK), with the user whose session it was and
+	// the client that asked ("" if none could be told).
+	AfterEndSession func(ctx context.Context, subject, clientID string)
+
+	// CodeLifetime is how long an authorization code may be redeemed.
+	// Defaults to DefaultCodeLifetime (1 minute; RFC 6749 §4.1.2 advises
+	// at most 10).
+	CodeLifetime time.Duration
+	// InteractionLifetime is how long the application has to finish an
+	// interaction. Defaults to DefaultInteractionLifetime (10 minutes).
+	InteractionLifetime time.Duration
+	// SessionLifetime is how long a provider session lasts after the user
+	// signed in (single sign-on for every client meanwhile). Defaults to
+	// DefaultSessionLifetime (14 days).
+	SessionLifetime time.Duration
+	// ConsentLifetime is how long a remembered consent lasts. Defaults to
+	// DefaultConsentLifetime (90 days).
+	ConsentLifetime time.Duration
+	// RefreshTokenIdleLifetime is how long a refresh token lasts unused;
+	// each use gives a new one. Defaults to DefaultRefreshTokenIdleLifetime
+	// (14 days).
+	RefreshTokenIdleLifetime time.Duration
+	// RefreshTokenLifetime is how long refresh tokens are renewed after
+	// the user signed in (the grant's absolute lifetime): the user signs in
+	// again after it. Defaults to DefaultRefreshTokenLifetime (90 days).
+	RefreshTokenLifetime time.Duration
+	// IDTokenLifetime is how long an ID token is valid. Defaults to
+	// DefaultIDTokenLifetime (1 hour); at most MaxTokenLifetime.
+	IDTokenLifetime time.Duration
+
 	// HTTPClient fetches clients' jwks_uri for encrypted introspection
 	// responses. Defaults to a client with a 10s timeout. Redirects are
 	// never followed, whatever its CheckRedirect: the registered URL is the
@@ -177,6 +277,8 @@ type Provider struct {
 	jwksHTTP *http.Client
 	clients  clientCache
 	guard    *guard
+	// secureCookies: the issuer is https, so cookies are Secure.
+	secureCookies bool
 	// onCompare, if set (by tests), is called for each secret comparison.
 	onCompare func()
 
@@ -193,6 +295,10 @@ const (
 	pathIntrospection = "/introspect"
 	pathRevocation    = "/revoke"
 	pathJWKS          = "/jwks.json"
+	pathAuthorize     = "/authorize"
+	pathResume        = "/authorize/resume"
+	pathUserinfo      = "/userinfo"
+	pathEndSession    = "/logout"
 )
 
 // New returns a Provider for cfg. On first start with an empty store it
@@ -217,10 +323,11 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{
-		guard:    g,
-		cfg:      cfg,
-		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
-		basePath: strings.TrimSuffix(u.Path, "/"),
+		guard:         g,
+		cfg:           cfg,
+		issuer:        strings.TrimSuffix(cfg.Issuer, "/"),
+		basePath:      strings.TrimSuffix(u.Path, "/"),
+		secureCookies: u.Scheme == "https",
 	}
 	p.admin = &Admin{store: cfg.Store, now: cfg.Now, settings: p.settings, changed: p.adminChanged}
 	p.metadataPaths = [3]string{
@@ -329,6 +436,13 @@ func (cfg *Config) setDefaults() error {
 		{"ClientCacheTTL", int64(cfg.ClientCacheTTL)},
 		{"AuthFailuresPerMinute", int64(cfg.AuthFailuresPerMinute)},
 		{"TokensPerMinute", int64(cfg.TokensPerMinute)},
+		{"CodeLifetime", int64(cfg.CodeLifetime)},
+		{"InteractionLifetime", int64(cfg.InteractionLifetime)},
+		{"SessionLifetime", int64(cfg.SessionLifetime)},
+		{"ConsentLifetime", int64(cfg.ConsentLifetime)},
+		{"RefreshTokenIdleLifetime", int64(cfg.RefreshTokenIdleLifetime)},
+		{"RefreshTokenLifetime", int64(cfg.RefreshTokenLifetime)},
+		{"IDTokenLifetime", int64(cfg.IDTokenLifetime)},
 	} {
 		if f.value < 0 {
 			return fmt.Errorf("provider: Config.%s is negative", f.name)
@@ -371,6 +485,9 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.TokensPerMinute == 0 {
 		cfg.TokensPerMinute = DefaultTokensPerMinute
+	}
+	if err := cfg.setSignInDefaults(); err != nil {
+		return err
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -456,6 +573,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveIntrospection(w, r)
 	case pathRevocation:
 		p.serveRevocation(w, r)
+	case pathAuthorize:
+		p.serveAuthorize(w, r)
+	case pathResume:
+		p.serveResume(w, r)
 	default:
 		http.NotFound(w, r)
 	}

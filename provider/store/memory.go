@@ -14,19 +14,27 @@ import (
 // [NewMemory].
 type Memory struct {
 	// mu guards every map below.
-	mu       sync.RWMutex
-	clients  map[string]*Client
-	tokens   map[string]*Token // by string(hash)
-	keys     map[string]*Key   // by kid
-	settings *Settings         // nil until saved
+	mu           sync.RWMutex
+	clients      map[string]*Client
+	tokens       map[string]*Token       // by string(hash)
+	keys         map[string]*Key         // by kid
+	settings     *Settings               // nil until saved
+	codes        map[string]*Code        // by string(hash)
+	consents     map[[2]string]*Consent  // by subject, client id
+	sessions     map[string]*Session     // by string(hash)
+	interactions map[string]*Interaction // by string(hash)
 }
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
 	return &Memory{
-		clients: make(map[string]*Client),
-		tokens:  make(map[string]*Token),
-		keys:    make(map[string]*Key),
+		clients:      make(map[string]*Client),
+		tokens:       make(map[string]*Token),
+		keys:         make(map[string]*Key),
+		codes:        make(map[string]*Code),
+		consents:     make(map[[2]string]*Consent),
+		sessions:     make(map[string]*Session),
+		interactions: make(map[string]*Interaction),
 	}
 }
 
@@ -75,6 +83,16 @@ func (m *Memory) DeleteClient(_ context.Context, id string) error {
 	for h, t := range m.tokens {
 		if t.ClientID == id {
 			delete(m.tokens, h)
+		}
+	}
+	for h, c := range m.codes {
+		if c.ClientID == id {
+			delete(m.codes, h)
+		}
+	}
+	for k := range m.consents {
+		if k[1] == id {
+			delete(m.consents, k)
 		}
 	}
 	return nil
@@ -190,6 +208,7 @@ func (m *Memory) Settings(_ context.Context) (*Settings, error) {
 	}
 	s := *m.settings
 	s.KeyAlgorithms = slices.Clone(s.KeyAlgorithms)
+	s.PairwiseSalt = slices.Clone(s.PairwiseSalt)
 	return &s, nil
 }
 
@@ -199,6 +218,7 @@ func (m *Memory) SaveSettings(_ context.Context, s *Settings) error {
 	defer m.mu.Unlock()
 	c := *s
 	c.KeyAlgorithms = slices.Clone(s.KeyAlgorithms)
+	c.PairwiseSalt = slices.Clone(s.PairwiseSalt)
 	m.settings = &c
 	return nil
 }

@@ -1,10 +1,26 @@
 // Package store defines the storage the provider needs — clients, issued
-// tokens (by hash), signing keys and revocations — behind one small interface,
-// [Store], with an in-memory implementation ([NewMemory]). Package
-// provider/store/sqlite implements it on an embedded SQLite database.
+// tokens (by hash), signing keys and revocations, and for signing people in
+// authorization codes, sessions, consents and interactions — behind one
+// interface, [Store], with an in-memory implementation ([NewMemory]).
+// Package provider/store/sqlite implements it on an embedded SQLite
+// database; package provider/store/storetest is the suite every
+// implementation passes.
 //
-// Nothing in a Store is a usable secret except the private signing keys:
-// client secrets and tokens are kept only as SHA-256 hashes (see [Hash]).
+// Nothing in a Store is a usable secret except the private signing keys and
+// the pairwise salt: client secrets, tokens, codes, session and interaction
+// ids are kept only as SHA-256 hashes (see [Hash]).
+//
+// # For implementers
+//
+// Every method on the request path is one indexed read or one transaction:
+// a point read by hash ([Store.Token], [Store.Code], [Store.Session],
+// [Store.Interaction], [Store.Consent]) or one conditional write
+// ([Store.RedeemCode], [Store.RotateToken], [Store.FinishInteraction],
+// [Store.TakeInteraction]), so that a networked database answers each in
+// one round trip. The writes whose loss would give access back — revoking,
+// redeeming a code, rotating a refresh token, ending a session, revoking
+// consent, deleting a client, rotating keys — are durable: once the method
+// returns, not even a crash of the machine may undo them.
 package store
 
 import (
@@ -21,6 +37,10 @@ var ErrNotFound = errors.New("store: not found")
 
 // ErrExists means a client with the same id already exists.
 var ErrExists = errors.New("store: already exists")
+
+// ErrUsed means a single-use record was used already: an authorization
+// code redeemed, a refresh token rotated, an interaction finished.
+var ErrUsed = errors.New("store: already used")
 
 // IntrospectionRight says which tokens a client may introspect.
 type IntrospectionRight int
@@ -81,6 +101,25 @@ type Client struct {
 	// it; used to encrypt RFC 9701 responses to the client.
 	JWKS    string
 	JWKSURI string
+	// RedirectURIs are where authorization responses may be sent (RFC 6749
+	// §3.1.2), compared exactly.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where the browser may be sent after
+	// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §3).
+	PostLogoutRedirectURIs []string
+	// FirstParty clients are trusted by the provider's operator: their
+	// users are not asked for consent.
+	FirstParty bool
+	// IDTokenSignedResponseAlg is the JWS algorithm of the client's ID
+	// tokens (OpenID Connect Dynamic Client Registration §2); "" means the
+	// provider's default.
+	IDTokenSignedResponseAlg string
+	// IDTokenIncludeClaims puts the user's claims granted by scope into the
+	// ID token too, not only the userinfo answer.
+	IDTokenIncludeClaims bool
+	// PairwiseSubject gives the client a pairwise "sub" for each user
+	// (OpenID Connect Core §8.1) instead of the user's public subject.
+	PairwiseSubject bool
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
 }
@@ -88,14 +127,30 @@ type Client struct {
 // Public reports whether the client has no secret (RFC 6749 §2.1).
 func (c *Client) Public() bool { return len(c.SecretHash) == 0 }
 
-// Token is an issued access token, stored by the hash of its value.
+// Kinds of [Token].
+const (
+	// TokenAccess is an access token; tokens of the first release, which
+	// issued no other kind, read as "".
+	TokenAccess = "access"
+	// TokenRefresh is a refresh token (RFC 6749 §1.5).
+	TokenRefresh = "refresh"
+)
+
+// Token is an issued access or refresh token, stored by the hash of its
+// value.
 type Token struct {
 	// Hash is [Hash] of the token value; the value itself is never stored.
 	Hash []byte
 	// ClientID is the client the token was issued to.
 	ClientID string
-	// Subject is the "sub" of the token.
+	// Kind is TokenAccess (or "") or TokenRefresh.
+	Kind string
+	// Subject is the "sub" of the token: the client itself for client
+	// credentials, the user's local subject for a user's token.
 	Subject string
+	// Username is the user's name, for introspection; "" for a client's
+	// own token.
+	Username string
 	// Scope is the space-separated granted scope.
 	Scope string
 	// Audience is the token's audience.
@@ -103,7 +158,9 @@ type Token struct {
 	// JWTID is the "jti".
 	JWTID string
 	// GrantID groups the tokens issued from one grant (for RFC 7009
-	// revocation of related tokens); for client credentials it is the JWTID.
+	// revocation of related tokens); for client credentials it is the JWTID,
+	// for a user's tokens the id shared by the authorization code and every
+	// token descended from it.
 	GrantID string
 	// Format is "opaque" or "jwt".
 	Format string
@@ -115,6 +172,17 @@ type Token struct {
 	ExpiresAt time.Time
 	// Revoked reports whether the token was revoked.
 	Revoked bool
+	// AuthTime, ACR and AMR describe the user's authentication the grant
+	// came from (OpenID Connect Core §2); zero for a client's own token.
+	AuthTime time.Time
+	ACR      string
+	AMR      []string
+	// GrantExpiresAt is when the grant ends: a refresh token is never
+	// renewed past it (its absolute lifetime). Zero for an access token.
+	GrantExpiresAt time.Time
+	// UsedAt is when a refresh token was exchanged for new tokens; zero
+	// until then. A refresh token is used once (RFC 9700 §4.14.2).
+	UsedAt time.Time
 }
 
 // Key is a signing key of the provider.
@@ -149,6 +217,10 @@ type Settings struct {
 	MaxTokenLifetime time.Duration
 	// KeyRefreshInterval is how often a server re-reads the keys.
 	KeyRefreshInterval time.Duration
+	// PairwiseSalt is the secret mixed into pairwise subjects (OpenID
+	// Connect Core §8.1); made by the first server and kept by every
+	// other, since changing it changes every pairwise subject.
+	PairwiseSalt []byte
 }
 
 // Store persists the provider's state. Implementations must be safe for
@@ -198,6 +270,67 @@ type Store interface {
 	// SaveSettings replaces the settings.
 	SaveSettings(ctx context.Context, s *Settings) error
 
+	// SaveCode records an authorization code; it fails with an error
+	// matching [ErrNotFound] if the code's client does not exist.
+	SaveCode(ctx context.Context, c *Code) error
+	// Code returns the code whose hash is hash, used or not, or
+	// [ErrNotFound].
+	Code(ctx context.Context, hash []byte) (*Code, error)
+	// RedeemCode, in one durable transaction, marks the code used at usedAt
+	// and saves tokens, the tokens issued for it — unless the code was
+	// used already (ErrUsed) or does not exist (ErrNotFound): then it
+	// saves nothing.
+	RedeemCode(ctx context.Context, hash []byte, usedAt time.Time, tokens ...*Token) error
+	// RotateToken, in one durable transaction, marks the refresh token
+	// whose hash is hash used at usedAt and saves tokens, those issued in
+	// exchange — unless it was used or revoked already (ErrUsed) or does
+	// not exist (ErrNotFound): then it saves nothing.
+	RotateToken(ctx context.Context, hash []byte, usedAt time.Time, tokens ...*Token) error
+	// RevokeConsent, in one durable transaction, deletes the consent of
+	// subject to the client clientID (to every client if clientID is ""),
+	// revokes every token of subject issued to that client, and marks its
+	// unredeemed codes used. It reports how many tokens it revoked.
+	RevokeConsent(ctx context.Context, subject, clientID string) (int64, error)
+
+	// SaveConsent records a consent, replacing the one of the same subject
+	// and client. It fails with an error matching [ErrNotFound] if the
+	// client does not exist.
+	SaveConsent(ctx context.Context, c *Consent) error
+	// Consent returns the consent of subject to clientID, or [ErrNotFound].
+	Consent(ctx context.Context, subject, clientID string) (*Consent, error)
+	// Consents returns the consents of subject, ordered by client id.
+	Consents(ctx context.Context, subject string) ([]*Consent, error)
+
+	// SaveSession records a new provider session.
+	SaveSession(ctx context.Context, s *Session) error
+	// Session returns the session whose hash is hash, or [ErrNotFound].
+	Session(ctx context.Context, hash []byte) (*Session, error)
+	// DeleteSession durably ends the session whose hash is hash; ending
+	// one that does not exist is not an error.
+	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteSessions durably ends every session of subject and reports
+	// how many there were.
+	DeleteSessions(ctx context.Context, subject string) (int64, error)
+
+	// SaveInteraction records a new interaction.
+	SaveInteraction(ctx context.Context, i *Interaction) error
+	// Interaction returns the interaction whose hash is hash, or
+	// [ErrNotFound].
+	Interaction(ctx context.Context, hash []byte) (*Interaction, error)
+	// FinishInteraction sets the result of an interaction that has none
+	// yet; it fails with ErrUsed if it has one, ErrNotFound if there is no
+	// such interaction.
+	FinishInteraction(ctx context.Context, hash []byte, result []byte) error
+	// TakeInteraction deletes the interaction whose hash is hash and
+	// returns it, or fails with ErrNotFound: of two callers, one gets it.
+	TakeInteraction(ctx context.Context, hash []byte) (*Interaction, error)
+
+	// DeleteExpired removes at most limit codes, sessions, consents and
+	// interactions that expired before the given time, in one
+	// transaction, and reports how many; like [Store.DeleteExpiredTokens],
+	// a caller deleting them all calls it again while it returns limit.
+	DeleteExpired(ctx context.Context, before time.Time, limit int) (int64, error)
+
 	// Close releases the store's resources.
 	Close() error
 }
@@ -228,6 +361,8 @@ func cloneClient(c *Client) *Client {
 	cc.Scopes = slices.Clone(c.Scopes)
 	cc.GrantTypes = slices.Clone(c.GrantTypes)
 	cc.Resources = slices.Clone(c.Resources)
+	cc.RedirectURIs = slices.Clone(c.RedirectURIs)
+	cc.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	return &cc
 }
 
@@ -236,6 +371,7 @@ func cloneToken(t *Token) *Token {
 	tt.Hash = slices.Clone(t.Hash)
 	tt.Audience = slices.Clone(t.Audience)
 	tt.Claims = slices.Clone(t.Claims)
+	tt.AMR = slices.Clone(t.AMR)
 	return &tt
 }
 

@@ -15,14 +15,18 @@
 // the machine may undo the last commits before the next checkpoint. That is
 // safe for a write whose loss only takes access away again — an issued token
 // (it reads as unknown, so inactive), a registered client (its secret stops
-// working), a sweep of expired tokens (they are still expired).
+// working), a sweep of expired tokens (they are still expired), an
+// authorization code, a session, a consent or an interaction made (the user
+// signs in or consents again).
 //
 // The writes whose loss would give access back commit with
 // synchronous=FULL, on a connection of their own, so they reach the disk
 // before the call returns and before the provider answers: revoking a grant
 // (RFC 7009: a 200 answer means the token is dead), deleting a client
-// (with its tokens), and rotating keys (retiring a key that may be
-// compromised). Each costs an fsync of the write-ahead log.
+// (with its tokens), rotating keys (retiring a key that may be
+// compromised), redeeming an authorization code and rotating a refresh
+// token (each is single use), revoking consent and ending sessions. Each
+// costs an fsync of the write-ahead log.
 package sqlite
 
 import (
@@ -73,7 +77,7 @@ type Store struct {
 	// Other processes are still arbitrated by the busy timeout.
 	writeMu sync.Mutex
 
-	getClient, getToken *sql.Stmt
+	getClient, getToken, getSession, getConsent *sql.Stmt
 
 	// onDurable, if set (by tests), is called inside each durable
 	// transaction before its statements run.
@@ -133,6 +137,77 @@ var migrations = []string{
 		max_token_lifetime_ms INTEGER NOT NULL,
 		key_refresh_interval_ms INTEGER NOT NULL
 	);`,
+	// 3: signing people in (authorization code, refresh tokens, OpenID
+	// Connect): clients' redirect URIs and OIDC settings, user tokens,
+	// codes, consents, sessions and interactions.
+	`ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE clients ADD COLUMN first_party INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE clients ADD COLUMN id_token_signed_response_alg TEXT NOT NULL DEFAULT '';
+	ALTER TABLE clients ADD COLUMN id_token_include_claims INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE clients ADD COLUMN pairwise_subject INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN username TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tokens ADD COLUMN acr TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN amr TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE tokens ADD COLUMN grant_expires_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tokens ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX tokens_subject_client_id ON tokens(subject, client_id);
+	ALTER TABLE settings ADD COLUMN pairwise_salt BLOB;
+	CREATE TABLE codes (
+		hash BLOB PRIMARY KEY,
+		client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+		grant_id TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		username TEXT NOT NULL DEFAULT '',
+		redirect_uri TEXT NOT NULL DEFAULT '',
+		scope TEXT NOT NULL DEFAULT '',
+		audience TEXT NOT NULL DEFAULT '[]',
+		code_challenge TEXT NOT NULL,
+		nonce TEXT NOT NULL DEFAULT '',
+		auth_time INTEGER NOT NULL DEFAULT 0,
+		acr TEXT NOT NULL DEFAULT '',
+		amr TEXT NOT NULL DEFAULT '[]',
+		issued_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		used_at INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID;
+	CREATE INDEX codes_expires_at ON codes(expires_at);
+	CREATE INDEX codes_client_id ON codes(client_id);
+	CREATE INDEX codes_subject_client_id ON codes(subject, client_id);
+	CREATE TABLE consents (
+		subject TEXT NOT NULL,
+		client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+		scopes TEXT NOT NULL DEFAULT '[]',
+		granted_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (subject, client_id)
+	) WITHOUT ROWID;
+	CREATE INDEX consents_expires_at ON consents(expires_at);
+	CREATE INDEX consents_client_id ON consents(client_id);
+	CREATE TABLE sessions (
+		hash BLOB PRIMARY KEY,
+		subject TEXT NOT NULL,
+		username TEXT NOT NULL DEFAULT '',
+		auth_time INTEGER NOT NULL,
+		acr TEXT NOT NULL DEFAULT '',
+		amr TEXT NOT NULL DEFAULT '[]',
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX sessions_subject ON sessions(subject);
+	CREATE INDEX sessions_expires_at ON sessions(expires_at);
+	CREATE TABLE interactions (
+		hash BLOB PRIMARY KEY,
+		browser_hash BLOB NOT NULL,
+		kind TEXT NOT NULL,
+		request BLOB NOT NULL,
+		result BLOB,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX interactions_expires_at ON interactions(expires_at);`,
 }
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it to
@@ -204,6 +279,12 @@ func (s *Store) open() error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if s.getToken, err = s.db.Prepare(`SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if s.getSession, err = s.db.Prepare(`SELECT ` + sessionCols + ` FROM sessions WHERE hash = ?`); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if s.getConsent, err = s.db.Prepare(`SELECT ` + consentCols + ` FROM consents WHERE subject = ? AND client_id = ?`); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
@@ -288,29 +369,31 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 const clientCols = `id, secret_hash, name, scopes, grant_types, resources, token_lifetime_ms, introspection,
 	access_token_format, introspection_signed_response_alg, introspection_encrypted_response_alg,
-	introspection_encrypted_response_enc, jwks, jwks_uri, created_at`
+	introspection_encrypted_response_enc, jwks, jwks_uri, created_at, redirect_uris, post_logout_redirect_uris,
+	first_party, id_token_signed_response_alg, id_token_include_claims, pairwise_subject`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanClient(row scanner) (*store.Client, error) {
 	var c store.Client
-	var scopes, grants, resources string
+	var scopes, grants, resources, redirects, postLogout string
 	var lifetime, created int64
 	var right int
 	err := row.Scan(&c.ID, &c.SecretHash, &c.Name, &scopes, &grants, &resources, &lifetime, &right,
 		&c.AccessTokenFormat, &c.IntrospectionSignedResponseAlg, &c.IntrospectionEncryptedResponseAlg,
-		&c.IntrospectionEncryptedResponseEnc, &c.JWKS, &c.JWKSURI, &created)
+		&c.IntrospectionEncryptedResponseEnc, &c.JWKS, &c.JWKSURI, &created, &redirects, &postLogout,
+		&c.FirstParty, &c.IDTokenSignedResponseAlg, &c.IDTokenIncludeClaims, &c.PairwiseSubject)
 	if err != nil {
 		return nil, rowError(err)
 	}
-	if err := unmarshalList(scopes, &c.Scopes); err != nil {
-		return nil, err
-	}
-	if err := unmarshalList(grants, &c.GrantTypes); err != nil {
-		return nil, err
-	}
-	if err := unmarshalList(resources, &c.Resources); err != nil {
-		return nil, err
+	for _, l := range []struct {
+		col string
+		dst *[]string
+	}{{scopes, &c.Scopes}, {grants, &c.GrantTypes}, {resources, &c.Resources}, {redirects, &c.RedirectURIs},
+		{postLogout, &c.PostLogoutRedirectURIs}} {
+		if err := unmarshalList(l.col, l.dst); err != nil {
+			return nil, err
+		}
 	}
 	c.TokenLifetime = time.Duration(lifetime) * time.Millisecond
 	c.Introspection = store.IntrospectionRight(right)
@@ -322,11 +405,12 @@ func scanClient(row scanner) (*store.Client, error) {
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.SecretHash, c.Name, marshalList(c.Scopes), marshalList(c.GrantTypes), marshalList(c.Resources),
 		c.TokenLifetime.Milliseconds(), int(c.Introspection), c.AccessTokenFormat,
 		c.IntrospectionSignedResponseAlg, c.IntrospectionEncryptedResponseAlg, c.IntrospectionEncryptedResponseEnc,
-		c.JWKS, c.JWKSURI, toMillis(c.CreatedAt))
+		c.JWKS, c.JWKSURI, toMillis(c.CreatedAt), marshalList(c.RedirectURIs), marshalList(c.PostLogoutRedirectURIs),
+		c.FirstParty, c.IDTokenSignedResponseAlg, c.IDTokenIncludeClaims, c.PairwiseSubject)
 	if hasCode(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		return store.ErrExists
 	}
@@ -350,18 +434,23 @@ func pointRead(ctx context.Context) context.Context { return context.WithoutCanc
 
 // Clients implements [store.Store].
 func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+clientCols+` FROM clients ORDER BY id`)
+	return queryAll(ctx, s.db, scanClient, `SELECT `+clientCols+` FROM clients ORDER BY id`)
+}
+
+// queryAll runs a query and scans every row it returns with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	defer rows.Close()
-	var out []*store.Client
+	var out []*T
 	for rows.Next() {
-		c, err := scanClient(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -425,17 +514,29 @@ func hasCode(err error, codes ...int) bool {
 }
 
 // tokenCols are the columns of a token but its hash, which Token is given.
-const tokenCols = `client_id, subject, scope, audience, jti, grant_id, format, claims, issued_at, expires_at, revoked`
+const tokenCols = `client_id, subject, scope, audience, jti, grant_id, format, claims, issued_at, expires_at, revoked,
+	kind, username, auth_time, acr, amr, grant_expires_at, used_at`
 
 // SaveToken implements [store.Store].
 func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, `+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	return insertToken(ctx, s.db, t)
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertToken inserts t; a token of a client that does not exist (deleted,
+// maybe by another process, after it authenticated) is store.ErrNotFound.
+func insertToken(ctx context.Context, db execer, t *store.Token) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO tokens (hash, `+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.Hash, t.ClientID, t.Subject, t.Scope, marshalList(t.Audience), t.JWTID, t.GrantID, t.Format,
-		t.Claims, toMillis(t.IssuedAt), toMillis(t.ExpiresAt), t.Revoked)
+		t.Claims, toMillis(t.IssuedAt), toMillis(t.ExpiresAt), t.Revoked,
+		t.Kind, t.Username, toMillis(t.AuthTime), t.ACR, marshalList(t.AMR), toMillis(t.GrantExpiresAt), toMillis(t.UsedAt))
 	if hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
-		// Deleted, maybe by another process, after it authenticated.
 		return fmt.Errorf("sqlite: token of client %q: %w", t.ClientID, store.ErrNotFound)
 	}
 	if err != nil {
@@ -447,17 +548,22 @@ func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
 // Token implements [store.Store].
 func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 	t := store.Token{Hash: bytes.Clone(hash)}
-	var aud string
-	var iat, exp int64
+	var aud, amr string
+	var iat, exp, authTime, grantExp, used int64
 	err := s.getToken.QueryRowContext(pointRead(ctx), hash).Scan(&t.ClientID, &t.Subject, &t.Scope, &aud,
-		&t.JWTID, &t.GrantID, &t.Format, &t.Claims, &iat, &exp, &t.Revoked)
+		&t.JWTID, &t.GrantID, &t.Format, &t.Claims, &iat, &exp, &t.Revoked,
+		&t.Kind, &t.Username, &authTime, &t.ACR, &amr, &grantExp, &used)
 	if err != nil {
 		return nil, rowError(err)
 	}
 	if err := unmarshalList(aud, &t.Audience); err != nil {
 		return nil, err
 	}
+	if err := unmarshalList(amr, &t.AMR); err != nil {
+		return nil, err
+	}
 	t.IssuedAt, t.ExpiresAt = fromMillis(iat), fromMillis(exp)
+	t.AuthTime, t.GrantExpiresAt, t.UsedAt = fromMillis(authTime), fromMillis(grantExp), fromMillis(used)
 	return &t, nil
 }
 
@@ -558,8 +664,8 @@ func (s *Store) Settings(ctx context.Context) (*store.Settings, error) {
 	var st store.Settings
 	var algs string
 	var maxLifetime, refresh int64
-	err := s.db.QueryRowContext(ctx, `SELECT key_algorithms, max_token_lifetime_ms, key_refresh_interval_ms FROM settings WHERE id = 1`).
-		Scan(&algs, &maxLifetime, &refresh)
+	err := s.db.QueryRowContext(ctx, `SELECT key_algorithms, max_token_lifetime_ms, key_refresh_interval_ms, pairwise_salt
+		FROM settings WHERE id = 1`).Scan(&algs, &maxLifetime, &refresh, &st.PairwiseSalt)
 	if err != nil {
 		return nil, rowError(err)
 	}
@@ -575,10 +681,11 @@ func (s *Store) Settings(ctx context.Context) (*store.Settings, error) {
 func (s *Store) SaveSettings(ctx context.Context, st *store.Settings) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (id, key_algorithms, max_token_lifetime_ms, key_refresh_interval_ms)
-		VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET key_algorithms = excluded.key_algorithms,
-		max_token_lifetime_ms = excluded.max_token_lifetime_ms, key_refresh_interval_ms = excluded.key_refresh_interval_ms`,
-		marshalList(st.KeyAlgorithms), st.MaxTokenLifetime.Milliseconds(), st.KeyRefreshInterval.Milliseconds())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (id, key_algorithms, max_token_lifetime_ms, key_refresh_interval_ms, pairwise_salt)
+		VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET key_algorithms = excluded.key_algorithms,
+		max_token_lifetime_ms = excluded.max_token_lifetime_ms, key_refresh_interval_ms = excluded.key_refresh_interval_ms,
+		pairwise_salt = excluded.pairwise_salt`,
+		marshalList(st.KeyAlgorithms), st.MaxTokenLifetime.Milliseconds(), st.KeyRefreshInterval.Milliseconds(), st.PairwiseSalt)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -590,8 +697,10 @@ func (s *Store) Close() error {
 	if s.getClient != nil {
 		s.getClient.Close()
 	}
-	if s.getToken != nil {
-		s.getToken.Close()
+	for _, st := range []*sql.Stmt{s.getToken, s.getSession, s.getConsent} {
+		if st != nil {
+			st.Close()
+		}
 	}
 	errDurable := s.durable.Close()
 	if err := s.db.Close(); err != nil {

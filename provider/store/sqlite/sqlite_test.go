@@ -36,8 +36,8 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tokengate.db")
 	a, b := open(t, path), open(t, path)
-	if v, err := b.SchemaVersion(ctx); err != nil || v != 2 {
-		t.Fatalf("SchemaVersion = %d, %v; want 2", v, err)
+	if v, err := b.SchemaVersion(ctx); err != nil || v != 3 {
+		t.Fatalf("SchemaVersion = %d, %v; want 3", v, err)
 	}
 	if err := a.CreateClient(ctx, &store.Client{ID: "from-a"}); err != nil {
 		t.Fatal(err)

@@ -28,6 +28,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			Introspection: store.IntrospectAny, AccessTokenFormat: "jwt",
 			IntrospectionSignedResponseAlg: "ES256", IntrospectionEncryptedResponseAlg: "RSA-OAEP-256",
 			IntrospectionEncryptedResponseEnc: "A256GCM", JWKS: `{"keys":[]}`, JWKSURI: "https://rs.example/jwks",
+			RedirectURIs: []string{"https://app.example/cb", "http://127.0.0.1/cb"}, PostLogoutRedirectURIs: []string{"https://app.example/bye"},
+			FirstParty: true, IDTokenSignedResponseAlg: "EdDSA", IDTokenIncludeClaims: true, PairwiseSubject: true,
 			CreatedAt: now,
 		}
 		if err := s.CreateClient(ctx, c); err != nil {
@@ -82,6 +84,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			Hash: store.Hash("tok"), ClientID: "c", Subject: "c", Scope: "a b",
 			Audience: []string{"x", "' OR 1=1 --"}, JWTID: "j1", GrantID: "g1", Format: "opaque",
 			Claims: []byte(`{"k":"v"}`), IssuedAt: now, ExpiresAt: now.Add(time.Hour),
+			Kind: store.TokenRefresh, Username: "alice", AuthTime: now.Add(-time.Minute), ACR: "urn:acr:2",
+			AMR: []string{"pwd", "otp"}, GrantExpiresAt: now.Add(48 * time.Hour),
 		}
 		if err := s.SaveToken(ctx, tok); err != nil {
 			t.Fatal(err)
@@ -92,7 +96,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		if !got.ExpiresAt.Equal(tok.ExpiresAt) || !got.IssuedAt.Equal(tok.IssuedAt) || got.Revoked ||
 			!slices.Equal(got.Audience, tok.Audience) || string(got.Claims) != string(tok.Claims) ||
-			got.Scope != tok.Scope || got.GrantID != "g1" || got.JWTID != "j1" || got.Format != "opaque" {
+			got.Scope != tok.Scope || got.GrantID != "g1" || got.JWTID != "j1" || got.Format != "opaque" ||
+			got.Kind != tok.Kind || got.Username != tok.Username || !got.AuthTime.Equal(tok.AuthTime) || got.ACR != tok.ACR ||
+			!slices.Equal(got.AMR, tok.AMR) || !got.GrantExpiresAt.Equal(tok.GrantExpiresAt) || !got.UsedAt.IsZero() {
 			t.Errorf("Token = %+v, want %+v", got, tok)
 		}
 		if _, err := s.Token(ctx, store.Hash("other")); !errors.Is(err, store.ErrNotFound) {
@@ -208,7 +214,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, err := s.Settings(ctx); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Settings of a new store = %v, want ErrNotFound", err)
 		}
-		want := &store.Settings{KeyAlgorithms: []string{"ES256", "EdDSA"}, MaxTokenLifetime: 90 * time.Minute, KeyRefreshInterval: 30 * time.Second}
+		want := &store.Settings{KeyAlgorithms: []string{"ES256", "EdDSA"}, MaxTokenLifetime: 90 * time.Minute, KeyRefreshInterval: 30 * time.Second,
+			PairwiseSalt: []byte("salt")}
 		for range 2 { // saving again replaces
 			if err := s.SaveSettings(ctx, want); err != nil {
 				t.Fatal(err)
@@ -217,13 +224,17 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(got.KeyAlgorithms, want.KeyAlgorithms) || got.MaxTokenLifetime != want.MaxTokenLifetime || got.KeyRefreshInterval != want.KeyRefreshInterval {
+			if !slices.Equal(got.KeyAlgorithms, want.KeyAlgorithms) || got.MaxTokenLifetime != want.MaxTokenLifetime ||
+				got.KeyRefreshInterval != want.KeyRefreshInterval || string(got.PairwiseSalt) != string(want.PairwiseSalt) {
 				t.Errorf("Settings = %+v, want %+v", got, want)
 			}
 			got.KeyAlgorithms[0] = "mutated"
-			want = &store.Settings{KeyAlgorithms: []string{"RS256"}, MaxTokenLifetime: time.Hour, KeyRefreshInterval: time.Minute}
+			want = &store.Settings{KeyAlgorithms: []string{"RS256"}, MaxTokenLifetime: time.Hour, KeyRefreshInterval: time.Minute,
+				PairwiseSalt: []byte("other salt")}
 		}
 	})
+
+	runSignIn(t, newStore, now)
 
 	t.Run("Keys", func(t *testing.T) {
 		s := newStore(t)

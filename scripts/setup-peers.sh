@@ -4,7 +4,8 @@
 #   - Django OAuth Toolkit 1.7, Debian 12's python3-django-oauth-toolkit (for /usr/bin/python3);
 #   - node openid-client 6.x, pinned by interop/testdata/openid-client/package-lock.json (npm ci);
 #   - PostgreSQL, Redis and nginx from Debian (started by internal/testserver, never as services);
-#   - Chromium from Debian, which the browser tests start headless on a page of their own.
+#   - Chromium from Debian, which the browser tests start headless on a page of their own;
+#   - protoc from Debian (protobuf-compiler), with which examples/grpc checks its generated code.
 # Idempotent, silent on success, and quick when everything is already there.
 # Needs root (or sudo) for apt-get, and node >= 20 with npm on PATH.
 set -euo pipefail
@@ -38,10 +39,11 @@ fi
 #   postgresql, redis-server, nginx: servers the tests start themselves on
 #   loopback (internal/testserver), each in a temporary directory;
 #   chromium: the browser the sign-in tests drive (chromedp), headless, with
-#   a user-data-dir of their own; it runs no service.
+#   a user-data-dir of their own; it runs no service;
+#   protobuf-compiler: protoc, for examples/grpc's TestGeneratedCodeIsCurrent.
 # The packages' own services are not started: policy-rc.d refuses them for
 # the length of the install, so nothing listens on the machine's ports.
-debs=(python3-django-oauth-toolkit postgresql redis-server nginx-light chromium)
+debs=(python3-django-oauth-toolkit postgresql redis-server nginx-light chromium protobuf-compiler)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

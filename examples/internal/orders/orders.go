@@ -67,10 +67,29 @@ const pingTimeout = 15 * time.Second
 // environment and stderr, stopped by SIGINT or SIGTERM; it exits with
 // Main's status.
 func Run(name string, handler func(*rs.Guard) http.Handler) {
+	RunServer(name, serveHTTP(handler))
+}
+
+// RunServer is [Run] for an example whose server is not an http.Handler,
+// such as gRPC: serve serves on ln until ctx is done.
+func RunServer(name string, serve Server) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Main(ctx, name, os.Getenv, os.Stderr, handler)
+	code := MainServer(ctx, name, os.Getenv, os.Stderr, serve)
 	stop()
 	os.Exit(code)
+}
+
+// Server serves an example's API with svc.Guard on ln until ctx is done,
+// then shuts down gracefully.
+type Server func(ctx context.Context, log *slog.Logger, svc *envconfig.Service, ln net.Listener) error
+
+// serveHTTP serves handler(guard) with the limits of "tokengate serve".
+func serveHTTP(handler func(*rs.Guard) http.Handler) Server {
+	return func(ctx context.Context, log *slog.Logger, svc *envconfig.Service, ln net.Listener) error {
+		// The limits of "tokengate serve" (timeouts, header size): users copy
+		// examples, so an example must not be easier to hold open than it.
+		return httpserver.Serve(ctx, log, httpserver.Server{Listener: ln, Handler: Routes(svc, handler(svc.Guard))})
+	}
 }
 
 // Main reads the environment (see package envconfig), builds the guard,
@@ -78,6 +97,11 @@ func Run(name string, handler func(*rs.Guard) http.Handler) {
 // 2 for a configuration error, which it explains on stderr, 1 if the server
 // fails, 0 after a clean shutdown.
 func Main(ctx context.Context, name string, getenv func(string) string, stderr io.Writer, handler func(*rs.Guard) http.Handler) int {
+	return MainServer(ctx, name, getenv, stderr, serveHTTP(handler))
+}
+
+// MainServer is [Main] for an example whose server is not an http.Handler.
+func MainServer(ctx context.Context, name string, getenv func(string) string, stderr io.Writer, serve Server) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, err := envconfig.Load(getenv)
 	if err != nil {
@@ -109,9 +133,7 @@ func Main(ctx context.Context, name string, getenv func(string) string, stderr i
 	}
 	// The real address: with ADDR=127.0.0.1:0 the port is picked now.
 	log.Info("listening", "example", name, "addr", ln.Addr().String())
-	// The limits of "tokengate serve" (timeouts, header size): users copy
-	// examples, so an example must not be easier to hold open than it.
-	if err := httpserver.Serve(ctx, log, httpserver.Server{Listener: ln, Handler: Routes(svc, handler(svc.Guard))}); err != nil {
+	if err := serve(ctx, log, svc, ln); err != nil {
 		fmt.Fprintf(stderr, "%s example: %v\n", name, err)
 		return 1
 	}

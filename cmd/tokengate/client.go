@@ -54,7 +54,10 @@ const clientCreateUsage = `Register a client and print its id and secret. The se
 this once: the database keeps only its SHA-256 hash.
 
 A client that gets tokens needs --scopes (and --resource to name the APIs the
-tokens are for). A resource server that checks tokens needs --introspect (it
+tokens are for). A client that signs users in (OpenID Connect, authorization
+code with PKCE) needs --redirect-uri, and --grant refresh_token for refresh
+tokens; --public registers one without a secret (a browser or mobile app),
+--first-party one whose users are not asked for consent. A resource server that checks tokens needs --introspect (it
 may see tokens whose audience is its client id or one of its --resource
 URIs) or --introspect-any (any token). RFC 9701 JWT introspection answers are
 signed with --introspection-signed-response-alg, and also encrypted to the
@@ -68,7 +71,13 @@ func runClientCreate(ctx context.Context, e *env, args []string) int {
 	name := fs.String("name", "", "human-readable `name` of the client (required)")
 	scopeList := fs.String("scopes", "", "space-delimited `scopes` the client may obtain")
 	var grants, resources stringList
-	fs.Var(&grants, "grant", "grant `type` the client may use (repeatable; default client_credentials)")
+	fs.Var(&grants, "grant", "grant `type` the client may use: client_credentials, authorization_code, refresh_token (repeatable; default client_credentials, or authorization_code with --redirect-uri)")
+	var redirectURIs, logoutURIs stringList
+	fs.Var(&redirectURIs, "redirect-uri", "redirect `URI` for the authorization code flow, matched exactly (repeatable)")
+	fs.Var(&logoutURIs, "post-logout-redirect-uri", "`URI` the browser may return to after signing out (repeatable)")
+	public := fs.Bool("public", false, "a public client: no secret, PKCE only (a browser or native app)")
+	firstParty := fs.Bool("first-party", false, "trusted by the operator: its users are not asked for consent")
+	idTokenAlg := fs.String("id-token-alg", "", "`alg` of its ID tokens, among the server's keys: RS256 (default), ES256 or EdDSA")
 	fs.Var(&resources, "resource", "RFC 8707 resource indicator `URI` (repeatable): an API the client's tokens are for, and an audience it may introspect")
 	intro := fs.Bool("introspect", false, "may introspect tokens meant for it (audience = its id or one of its resources)")
 	introAny := fs.Bool("introspect-any", false, "may introspect any token")
@@ -106,6 +115,11 @@ func runClientCreate(ctx context.Context, e *env, args []string) int {
 		IntrospectionEncryptedResponseAlg: *encAlg,
 		IntrospectionEncryptedResponseEnc: *encEnc,
 		JWKSURI:                           *jwksURI,
+		RedirectURIs:                      redirectURIs,
+		PostLogoutRedirectURIs:            logoutURIs,
+		Public:                            *public,
+		FirstParty:                        *firstParty,
+		IDTokenSignedResponseAlg:          *idTokenAlg,
 	}
 	switch {
 	case *intro:
@@ -135,6 +149,14 @@ func runClientCreate(ctx context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		return fs.fail(exitFailure, err)
+	}
+	if secret == "" {
+		if *asJSON {
+			return printJSON(fs, map[string]string{"client_id": c.ID}, exitOK)
+		}
+		fmt.Fprintf(e.stdout, "client_id:     %s\n", c.ID)
+		fmt.Fprintln(e.stderr, "A public client has no secret: it proves itself with PKCE.")
+		return exitOK
 	}
 	if *asJSON {
 		return printJSON(fs, map[string]string{"client_id": c.ID, "client_secret": secret}, exitOK)
@@ -177,6 +199,10 @@ type clientView struct {
 	IntrospectionEncryptedResponseEnc string    `json:"introspection_encrypted_response_enc,omitempty"`
 	JWKSURI                           string    `json:"jwks_uri,omitempty"`
 	HasJWKS                           bool      `json:"jwks,omitempty"`
+	RedirectURIs                      []string  `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs            []string  `json:"post_logout_redirect_uris,omitempty"`
+	FirstParty                        bool      `json:"first_party,omitempty"`
+	IDTokenSignedResponseAlg          string    `json:"id_token_signed_response_alg,omitempty"`
 	CreatedAt                         time.Time `json:"created_at"`
 }
 
@@ -188,6 +214,8 @@ func viewOf(c *provider.Client) clientView {
 		IntrospectionEncryptedResponseAlg: c.IntrospectionEncryptedResponseAlg,
 		IntrospectionEncryptedResponseEnc: c.IntrospectionEncryptedResponseEnc,
 		JWKSURI:                           c.JWKSURI, HasJWKS: c.JWKS != "", CreatedAt: c.CreatedAt.UTC(),
+		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, FirstParty: c.FirstParty,
+		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 	}
 	if c.TokenLifetime > 0 {
 		v.TokenLifetime = c.TokenLifetime.String()

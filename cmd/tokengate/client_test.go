@@ -92,6 +92,18 @@ func TestClientCreate(t *testing.T) {
 			wantCode:   exitOK,
 			wantClient: map[string]any{"name": `x'); DROP TABLE clients;--`},
 		},
+		{
+			name: "a web app that signs users in",
+			args: []string{"--name", "web", "--scopes", "openid profile orders:read", "--grant", "authorization_code", "--grant", "refresh_token",
+				"--redirect-uri", "https://app.example/callback", "--redirect-uri", "http://127.0.0.1/callback",
+				"--post-logout-redirect-uri", "https://app.example/", "--first-party", "--id-token-alg", "ES256"},
+			wantCode: exitOK,
+			wantClient: map[string]any{"grant_types": []any{"authorization_code", "refresh_token"},
+				"redirect_uris":             []any{"https://app.example/callback", "http://127.0.0.1/callback"},
+				"post_logout_redirect_uris": []any{"https://app.example/"}, "first_party": true, "id_token_signed_response_alg": "ES256"},
+		},
+		{name: "redirect URI with a fragment", args: []string{"--name", "x", "--redirect-uri", "https://app.example/cb#x"}, wantCode: exitUsage, wantStderr: "redirect"},
+		{name: "unknown ID token alg", args: []string{"--name", "x", "--redirect-uri", "https://app.example/cb", "--id-token-alg", "HS256"}, wantCode: exitUsage, wantStderr: "HS256"},
 		{name: "no name", args: []string{"--scopes", "a"}, wantCode: exitUsage, wantStderr: "--name is required"},
 		{name: "both introspection rights", args: []string{"--name", "x", "--introspect", "--introspect-any"}, wantCode: exitUsage, wantStderr: "not both"},
 		{name: "both jwks", args: []string{"--name", "x", "--introspect", "--introspection-encrypted-response-alg", "RSA-OAEP", "--jwks", jwks, "--jwks-uri", "https://rs.example/j"}, wantCode: exitUsage, wantStderr: "--jwks or --jwks-uri, not both"},
@@ -147,6 +159,24 @@ func TestClientCreate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestClientCreatePublic(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tokengate.db")
+	r := runCLI(t, "", nil, "client", "create", "--db", db, "--name", "spa", "--public", "--scopes", "openid",
+		"--redirect-uri", "http://127.0.0.1:5173/callback", "--json")
+	var created map[string]string
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &created) != nil || len(created) != 1 || !strings.HasPrefix(created["client_id"], "tgc_") {
+		t.Fatalf("code %d, stdout %q, stderr %q: want {client_id} alone", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "", nil, "client", "create", "--db", db, "--name", "spa", "--public", "--scopes", "openid", "--redirect-uri", "http://127.0.0.1:5173/callback")
+	if r.code != exitOK || strings.Contains(r.stdout, "client_secret") || !strings.Contains(r.stderr, "no secret") {
+		t.Errorf("text output: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	l := runCLI(t, "", nil, "client", "list", "--db", db, "--json")
+	if !strings.Contains(l.stdout, `"public": true`) {
+		t.Errorf("client list does not show the public client: %s", l.stdout)
 	}
 }
 

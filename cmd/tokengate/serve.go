@@ -14,7 +14,6 @@ import (
 
 	"github.com/tokengate/tokengate/internal/httpserver"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
-	"github.com/tokengate/tokengate/provider"
 )
 
 // Defaults of serve and demo.
@@ -28,19 +27,26 @@ SIGINT or SIGTERM, then shut down gracefully, letting requests in flight
 finish for up to 10s.
 
 The database is created on first start, with new signing keys. Register
-clients with "tokengate client create --db PATH", also while the server runs.
+clients with "tokengate client create --db PATH" and the people who sign in
+with "tokengate user create --db PATH", also while the server runs.
+
+People sign in at ISSUER/signin, the built-in login and consent pages
+(package provider/signin); --templates DIR replaces any of their templates
+(login.html, consent.html, error.html defining "login", "consent",
+"error") without rebuilding.
 
 Logs are structured (log/slog) and go to stderr; they never contain a token,
 a client secret or a query string.`
 
 // runServe implements "tokengate serve".
 func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "serve", "[--addr HOST:PORT] [--issuer URL] [--db PATH]", serveUsage)
+	fs := newFlagSet(e, "serve", "[--addr HOST:PORT] [--issuer URL] [--db PATH] [--templates DIR]", serveUsage)
 	addr := fs.String("addr", defaultASAddr, "`address` to listen on (port 0 picks a free port)")
 	issuer := fs.String("issuer", "", "issuer `URL` the server names itself by (default http://ADDR)")
 	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	templates := fs.String("templates", "", "`directory` of *.html templates replacing the built-in sign-in pages' (login, consent, error)")
 	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
 	}
@@ -77,13 +83,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fs.fail(exitFailure, err)
 	}
 	defer st.Close()
-	p, err := provider.New(provider.Config{Issuer: iss, Store: st, Logger: logger})
+	srv, err := startSignin(signinConfig{issuer: iss, dbPath: *dbPath, store: st, logger: logger, templates: *templates})
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	defer p.Close() // stops the sweeper of expired tokens before the store closes
-	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", p.Issuer(), "db", *dbPath, "version", buildVersion())
-	if err := httpserver.Serve(ctx, logger, httpserver.Server{Listener: ln, Handler: logRequests(logger, "as", p)}); err != nil {
+	defer srv.close() // stops the sweeper of expired tokens before the store closes
+	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", srv.provider.Issuer(), "db", *dbPath, "version", buildVersion())
+	if err := httpserver.Serve(ctx, logger, httpserver.Server{Listener: ln, Handler: logRequests(logger, "as", srv.handler)}); err != nil {
 		return fs.fail(exitFailure, err)
 	}
 	logger.Info("tokengate serve: stopped")

@@ -16,6 +16,7 @@ const (
 	ClientIDPrefix     = "tgc_"
 	ClientSecretPrefix = "tg_cs_"
 	AccessTokenPrefix  = "tg_at_"
+	RefreshTokenPrefix = "tg_rt_"
 )
 
 // GrantClientCredentials is the client credentials grant type (RFC 6749 §4.4).

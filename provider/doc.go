@@ -11,9 +11,16 @@
 //     can discover it;
 //   - its JWK Set at the advertised jwks_uri ({issuer}/jwks.json);
 //   - the token endpoint ({issuer}/token) with the client credentials grant
-//     (RFC 6749 §4.4; no refresh token, §4.4.3), scope narrowing to what the
-//     client may have (§3.3), and resource indicators setting the audience
-//     (RFC 8707);
+//     (RFC 6749 §4.4; no refresh token, §4.4.3), the authorization code
+//     grant with PKCE (§4.1, RFC 7636) and the refresh token grant (§6,
+//     rotating refresh tokens), scope narrowing to what the client may
+//     have (§3.3), and resource indicators setting the audience (RFC 8707);
+//     no password grant (RFC 9700 §2.4);
+//   - with Config.LoginURL set, an OpenID Provider: the authorization
+//     endpoint ({issuer}/authorize, code only: RFC 9700 §2.1.2), ID tokens,
+//     the userinfo endpoint ({issuer}/userinfo) and provider sessions, with
+//     the people signed in by the application through the headless
+//     interaction API ([Interaction]);
 //   - the introspection endpoint ({issuer}/introspect, RFC 7662), with a
 //     per-client right to introspect (none, tokens for its own audience, any
 //     token), answering {"active":false} and nothing else for any token the

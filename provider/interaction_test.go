@@ -3,11 +3,13 @@ package provider_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/provider"
+	"github.com/tokengate/tokengate/provider/store"
 )
 
 // TestFakeLogin drives the headless interaction API as an application with
@@ -89,5 +91,59 @@ func TestAdminRevokeConsentAndEndSessions(t *testing.T) {
 	}
 	if _, err := e.p.Admin().RevokeConsent(ctx, "", ""); err == nil {
 		t.Error("RevokeConsent of an empty subject succeeded")
+	}
+}
+
+// TestDiscovery: with sign-in configured, the document at
+// /.well-known/openid-configuration lists every member OpenID Connect
+// Discovery and RFC 9207 ask for, each true to what the provider does;
+// without it, the provider advertises no authorization endpoint.
+func TestDiscovery(t *testing.T) {
+	e := newSignInEnv(t, store.NewMemory(), func(c *provider.Config) { c.ScopeClaims = map[string][]string{"roles": {"roles"}} })
+	a := e.do(req{method: http.MethodGet, path: "/.well-known/openid-configuration"})
+	m := a.json(t)
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	list := func(k string) []string {
+		var out []string
+		for _, v := range m[k].([]any) {
+			out = append(out, v.(string))
+		}
+		return out
+	}
+	if str("authorization_endpoint") != e.issuer+"/authorize" || str("userinfo_endpoint") != e.issuer+"/userinfo" ||
+		str("token_endpoint") != e.issuer+"/token" || str("jwks_uri") != e.issuer+"/jwks.json" || str("issuer") != e.issuer {
+		t.Errorf("endpoints: %v", m)
+	}
+	for k, want := range map[string][]string{
+		"response_types_supported":              {"code"},
+		"response_modes_supported":              {"query"},
+		"code_challenge_methods_supported":      {"S256"},
+		"subject_types_supported":               {"public", "pairwise"},
+		"grant_types_supported":                 {"authorization_code", "refresh_token", "client_credentials"},
+		"id_token_signing_alg_values_supported": {"ES256", "EdDSA"},
+		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
+		"prompt_values_supported":               {"none", "login", "consent"},
+	} {
+		if got := list(k); !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", k, got, want)
+		}
+	}
+	if scopes := list("scopes_supported"); !slices.Equal(scopes, []string{"openid", "profile", "email", "address", "phone", "offline_access", "roles"}) {
+		t.Errorf("scopes_supported = %v", scopes)
+	}
+	claims := list("claims_supported")
+	for _, c := range []string{"sub", "iss", "auth_time", "acr", "amr", "name", "email", "email_verified", "address", "phone_number", "roles"} {
+		if !slices.Contains(claims, c) {
+			t.Errorf("claims_supported lacks %s: %v", c, claims)
+		}
+	}
+	if m["authorization_response_iss_parameter_supported"] != true || m["request_parameter_supported"] != false ||
+		m["request_uri_parameter_supported"] != false {
+		t.Errorf("iss parameter / request objects: %v", m)
+	}
+	plain := newEnv(t, store.NewMemory())
+	pm := plain.do(req{method: http.MethodGet, path: "/.well-known/openid-configuration"}).json(t)
+	if _, ok := pm["authorization_endpoint"]; ok || len(pm["response_types_supported"].([]any)) != 0 {
+		t.Errorf("a provider without LoginURL advertises sign-in: %v", pm)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,7 +109,7 @@ func (p *Provider) bearerCaller(ctx context.Context, r *http.Request, tok string
 		p.cfg.Logger.Error("provider: reading token", "err", err)
 		return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error"}
 	}
-	if !p.live(t) {
+	if !p.live(t) || t.Kind == store.TokenRefresh {
 		p.authFailed(addr, EndpointIntrospection, "")
 		return nil, invalid
 	}
@@ -124,9 +125,13 @@ func (p *Provider) bearerCaller(ctx context.Context, r *http.Request, tok string
 	return &caller{client: client, right: max(client.Introspection, store.IntrospectOwnAudience)}, nil
 }
 
-// live reports whether a stored token is currently usable.
+// live reports whether a stored token is currently usable: for a refresh
+// token, also unused and within its grant's lifetime.
 func (p *Provider) live(t *store.Token) bool {
 	now := p.now()
+	if t.Kind == store.TokenRefresh && (!t.UsedAt.IsZero() || !now.Before(t.GrantExpiresAt)) {
+		return false
+	}
 	return !t.Revoked && now.Before(t.ExpiresAt) && !now.Before(t.IssuedAt.Add(-time.Minute))
 }
 
@@ -142,7 +147,10 @@ func (p *Provider) introspect(ctx context.Context, who *caller, token string) (*
 	if err != nil {
 		return nil, err
 	}
-	if !p.live(t) || !visible(who, t) {
+	// A refresh token is its client's business alone: to anyone else, an
+	// API above all, it is no access token.
+	refresh := t.Kind == store.TokenRefresh
+	if !p.live(t) || (refresh && who.client.ID != t.ClientID) || (!refresh && !visible(who, t)) {
 		return inactive, nil
 	}
 	resp := &tokeninfo.Response{
@@ -156,6 +164,24 @@ func (p *Provider) introspect(ctx context.Context, who *caller, token string) (*
 		Audience:  t.Audience,
 		Issuer:    p.issuer,
 		JWTID:     t.JWTID,
+	}
+	if refresh {
+		resp.TokenType = "" // not a Bearer access token
+	}
+	if !t.AuthTime.IsZero() { // a user's token
+		client, err := p.client(ctx, t.ClientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return inactive, nil
+		} else if err != nil {
+			return nil, err
+		}
+		resp.Subject = p.subjectFor(client, t.Subject)
+		resp.Username = t.Username
+		resp.SetExtra("auth_time", json.RawMessage(strconv.FormatInt(t.AuthTime.Unix(), 10)))
+		if t.ACR != "" {
+			acr, _ := json.Marshal(t.ACR)
+			resp.SetExtra("acr", acr)
+		}
 	}
 	if len(t.Claims) > 0 {
 		var extra map[string]json.RawMessage

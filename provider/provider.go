@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -279,6 +280,8 @@ type Provider struct {
 	guard    *guard
 	// secureCookies: the issuer is https, so cookies are Secure.
 	secureCookies bool
+	// pairwiseSalt is the store's secret for pairwise subjects.
+	pairwiseSalt []byte
 	// onCompare, if set (by tests), is called for each secret comparison.
 	onCompare func()
 
@@ -369,23 +372,32 @@ func (p *Provider) Admin() *Admin { return p.admin }
 // settings are what an Admin must agree on with this provider.
 func (p *Provider) settings(context.Context) (*store.Settings, error) {
 	return &store.Settings{KeyAlgorithms: slices.Clone(p.cfg.KeyAlgorithms), MaxTokenLifetime: p.cfg.MaxTokenLifetime,
-		KeyRefreshInterval: p.cfg.KeyRefreshInterval}, nil
+		KeyRefreshInterval: p.cfg.KeyRefreshInterval, PairwiseSalt: slices.Clone(p.pairwiseSalt)}, nil
 }
 
 // saveSettings saves the provider's settings in the store for Admins of
 // other processes, unless they are there already (a restart writes
 // nothing). Other settings there are replaced, with a warning: servers
-// sharing a store should agree.
+// sharing a store should agree. The pairwise salt is the first server's,
+// kept by every other: a new one would change every pairwise subject.
 func (p *Provider) saveSettings(ctx context.Context) error {
-	want, _ := p.settings(ctx)
 	have, err := p.cfg.Store.Settings(ctx)
+	if err == nil && len(have.PairwiseSalt) > 0 {
+		p.pairwiseSalt = have.PairwiseSalt
+	} else {
+		p.pairwiseSalt = []byte(randomString(32))
+	}
+	want, _ := p.settings(ctx)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return fmt.Errorf("provider: reading the store's settings: %w", err)
 	case slices.Equal(have.KeyAlgorithms, want.KeyAlgorithms) && have.MaxTokenLifetime == want.MaxTokenLifetime &&
-		have.KeyRefreshInterval == want.KeyRefreshInterval:
+		have.KeyRefreshInterval == want.KeyRefreshInterval && len(have.PairwiseSalt) > 0:
 		return nil
+	case len(have.PairwiseSalt) == 0 && slices.Equal(have.KeyAlgorithms, want.KeyAlgorithms) &&
+		have.MaxTokenLifetime == want.MaxTokenLifetime && have.KeyRefreshInterval == want.KeyRefreshInterval:
+		// A store of an earlier release: it gains a salt, nothing else.
 	default:
 		p.cfg.Logger.Warn("provider: the store held another server's settings; servers sharing a store should agree on them",
 			"key_algorithms", have.KeyAlgorithms, "max_token_lifetime", have.MaxTokenLifetime,
@@ -522,14 +534,23 @@ func (p *Provider) IntrospectionURL() string { return p.issuer + pathIntrospecti
 // RevocationURL returns the URL of the revocation endpoint (RFC 7009).
 func (p *Provider) RevocationURL() string { return p.issuer + pathRevocation }
 
+// AuthorizationURL returns the URL of the authorization endpoint (RFC 6749
+// §3.1).
+func (p *Provider) AuthorizationURL() string { return p.issuer + pathAuthorize }
+
+// UserinfoURL returns the URL of the userinfo endpoint (OpenID Connect Core
+// §5.3).
+func (p *Provider) UserinfoURL() string { return p.issuer + pathUserinfo }
+
 // JWKSURL returns the URL of the provider's JWK Set (the jwks_uri).
 func (p *Provider) JWKSURL() string { return p.issuer + pathJWKS }
 
 // Metadata returns the RFC 8414 authorization server metadata; it lists
-// exactly what the provider supports.
+// exactly what the provider supports. With Config.LoginURL set, it is also
+// the OpenID Connect Discovery 1.0 document of an OpenID Provider.
 func (p *Provider) Metadata() map[string]any {
 	auth := []string{"client_secret_basic", "client_secret_post"}
-	return map[string]any{
+	m := map[string]any{
 		"issuer":                                p.issuer,
 		"token_endpoint":                        p.TokenURL(),
 		"jwks_uri":                              p.JWKSURL(),
@@ -544,6 +565,10 @@ func (p *Provider) Metadata() map[string]any {
 		"introspection_encryption_alg_values_supported": encryptionAlgs,
 		"introspection_encryption_enc_values_supported": encryptionEncs,
 	}
+	if p.cfg.LoginURL != "" {
+		maps.Copy(m, p.signInMetadata())
+	}
+	return m
 }
 
 // ServeHTTP serves the metadata (at /.well-known/oauth-authorization-server,
@@ -577,6 +602,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveAuthorize(w, r)
 	case pathResume:
 		p.serveResume(w, r)
+	case pathUserinfo:
+		p.serveUserinfo(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -595,8 +622,7 @@ func (p *Provider) serveStatic(w http.ResponseWriter, r *http.Request, body []by
 }
 
 func (p *Provider) serverError(w http.ResponseWriter, what string, err error) {
-	p.cfg.Logger.Error("provider: "+what, "err", err)
-	writeError(w, &oauthError{status: http.StatusInternalServerError, code: "server_error"})
+	writeError(w, p.errServer(what, err))
 }
 
 // Sweep deletes the tokens that have expired from the store and reports how

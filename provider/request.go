@@ -21,13 +21,9 @@ func (p *Provider) readForm(w http.ResponseWriter, r *http.Request, multi ...str
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, errInvalidRequest("the body must be application/x-www-form-urlencoded")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", description: "request body too large"}
-		}
-		return nil, errInvalidRequest("could not read the body")
+	body, oerr := readBounded(w, r, p.cfg.MaxBodyBytes)
+	if oerr != nil {
+		return nil, oerr
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -39,6 +35,19 @@ func (p *Provider) readForm(w http.ResponseWriter, r *http.Request, multi ...str
 		}
 	}
 	return form, nil
+}
+
+// readBounded reads a request body of at most limit bytes.
+func readBounded(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *oauthError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", description: "request body too large"}
+		}
+		return nil, errInvalidRequest("could not read the body")
+	}
+	return body, nil
 }
 
 // truncate caps attacker-supplied text echoed in error descriptions; it

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -100,4 +101,41 @@ func sectorIdentifier(c *Client) (string, error) {
 		return "", fmt.Errorf("a pairwise client needs a redirect URI")
 	}
 	return host, nil
+}
+
+// signInMetadata are the members of the metadata (RFC 8414 §2, OpenID
+// Connect Discovery 1.0 §3) about signing people in.
+func (p *Provider) signInMetadata() map[string]any {
+	scopes := slices.Clone(oidcScopes)
+	claims := []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash"}
+	for _, s := range []string{"profile", "email", "address", "phone"} {
+		claims = append(claims, standardScopeClaims[s]...)
+	}
+	for _, s := range slices.Sorted(maps.Keys(p.cfg.ScopeClaims)) {
+		scopes = append(scopes, s)
+		for _, c := range p.cfg.ScopeClaims[s] {
+			if !slices.Contains(claims, c) {
+				claims = append(claims, c)
+			}
+		}
+	}
+	return map[string]any{
+		"authorization_endpoint":                         p.AuthorizationURL(),
+		"userinfo_endpoint":                              p.UserinfoURL(),
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+		"subject_types_supported":                        []string{"public", "pairwise"},
+		"id_token_signing_alg_values_supported":          signingAlgs(p.cfg.KeyAlgorithms),
+		"scopes_supported":                               scopes,
+		"claims_supported":                               claims,
+		"claim_types_supported":                          []string{"normal"},
+		"prompt_values_supported":                        []string{"none", "login", "consent"},
+		"authorization_response_iss_parameter_supported": true,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"claims_parameter_supported":                     false,
+	}
 }

@@ -114,7 +114,7 @@ func newSignInEnv(t testing.TB, st store.Store, opts ...envOption) *signInEnv {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	clk := newClock()
-	cfg := provider.Config{Issuer: srv.URL, Store: st, Now: clk.Now, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA},
+	cfg := provider.Config{Issuer: srv.URL, Store: st, Now: clk.Now, AuthFailuresPerMinute: 1000, KeyAlgorithms: []string{provider.AlgES256, provider.AlgEdDSA},
 		Logger: slog.New(slog.DiscardHandler), LoginURL: "/app/login"}
 	for _, o := range opts {
 		o(&cfg)
@@ -262,3 +262,78 @@ func (e *signInEnv) callback(v visit, r rp, state string) url.Values {
 }
 
 var _ = context.Background
+
+// signIn runs an authorization of r in b to its end and returns the code.
+func (e *signInEnv) signIn(b *browser, r rp, kv ...string) string {
+	e.t.Helper()
+	q := r.authorizeQuery(kv...)
+	r.redirect = q.Get("redirect_uri")
+	cb := e.callback(e.authorize(b, q), r, q.Get("state"))
+	if cb.Get("code") == "" {
+		e.t.Fatalf("no code: %v", cb)
+	}
+	return cb.Get("code")
+}
+
+// exchange redeems code as r (with its secret, if it has one) and returns
+// the answer; kv replace the default parameters.
+func (e *signInEnv) exchange(r rp, code string, kv ...string) answer {
+	e.t.Helper()
+	v := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.redirect},
+		"code_verifier": {r.verifier}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			v.Del(kv[i])
+		} else {
+			v.Set(kv[i], kv[i+1])
+		}
+	}
+	return e.tokenRequest(r, v)
+}
+
+// tokenRequest posts v to the token endpoint as r: Basic for a
+// confidential client, client_id in the body for a public one.
+func (e *signInEnv) tokenRequest(r rp, v url.Values) answer {
+	e.t.Helper()
+	rq := req{path: "/token"}
+	if r.client.secret != "" {
+		rq.basic = basic(r.client.id, r.client.secret)
+	} else {
+		v.Set("client_id", r.client.id)
+	}
+	rq.form = v.Encode()
+	return e.do(rq)
+}
+
+// refresh uses refreshToken as r, with extra parameters.
+func (e *signInEnv) refresh(r rp, refreshToken string, kv ...string) answer {
+	e.t.Helper()
+	v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return e.tokenRequest(r, v)
+}
+
+// tokens decodes a successful token answer.
+func (a answer) tokens(t testing.TB) (access, refresh, id string) {
+	t.Helper()
+	if a.status != http.StatusOK {
+		t.Fatalf("token answer %d %s", a.status, a.body)
+	}
+	m := a.json(t)
+	access, _ = m["access_token"].(string)
+	refresh, _ = m["refresh_token"].(string)
+	id, _ = m["id_token"].(string)
+	return access, refresh, id
+}
+
+// oauthErr returns the error code of an RFC 6749 §5.2 answer.
+func (a answer) oauthErr(t testing.TB) string {
+	t.Helper()
+	if a.status < 400 {
+		t.Fatalf("answer %d %s, want an error", a.status, a.body)
+	}
+	code, _ := a.json(t)["error"].(string)
+	return code
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,50 +19,45 @@ import (
 var reservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope", "client_id",
 	"active", "token_type", "username", "cnf"}
 
-// tokenResponse is the RFC 6749 §5.1 answer.
+// tokenResponse is the RFC 6749 §5.1 answer, with an ID token for OpenID
+// Connect (Core §3.1.3.3).
 type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope,omitempty"`
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
-// serveToken is the token endpoint (RFC 6749 §3.2). Only the client
-// credentials grant (§4.4) is supported; it issues no refresh token
-// (§4.4.3).
+// serveToken is the token endpoint (RFC 6749 §3.2): the client credentials
+// grant (§4.4; no refresh token, §4.4.3), the authorization code grant
+// (§4.1.3, with PKCE) and the refresh token grant (§6). Public clients
+// identify themselves with client_id alone, and only for the latter two.
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	form, oerr := p.readForm(w, r, "resource")
 	if oerr != nil {
 		writeError(w, oerr)
 		return
 	}
-	client, oerr := p.authenticateClient(r.Context(), r, form, EndpointToken, false)
+	grant := form.Get("grant_type")
+	userGrant := grant == GrantAuthorizationCode || grant == GrantRefreshToken
+	client, oerr := p.authenticateClient(r.Context(), r, form, EndpointToken, userGrant)
 	if oerr != nil {
 		writeError(w, oerr)
 		return
 	}
-	grant := form.Get("grant_type")
 	switch {
 	case grant == "":
 		writeError(w, errInvalidRequest("grant_type is missing"))
 		return
-	case grant != GrantClientCredentials:
+	case grant != GrantClientCredentials && !userGrant:
 		writeError(w, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type",
-			description: "only client_credentials is supported"})
+			description: "grant_type must be client_credentials, authorization_code or refresh_token"})
 		return
 	case !slices.Contains(client.GrantTypes, grant):
 		writeError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client",
 			description: "the client may not use this grant type"})
-		return
-	}
-	scopes, oerr := narrowScope(client, form.Get("scope"), form.Has("scope"))
-	if oerr != nil {
-		writeError(w, oerr)
-		return
-	}
-	audience, oerr := resourceAudience(client, form["resource"])
-	if oerr != nil {
-		writeError(w, oerr)
 		return
 	}
 	if wait := p.guard.quota.Take(client.ID); wait > 0 {
@@ -69,28 +65,61 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, throttled(wait, "the client's token quota is spent; reuse its tokens until they expire"))
 		return
 	}
+	var resp *tokenResponse
+	switch grant {
+	case GrantAuthorizationCode:
+		resp, oerr = p.codeGrant(r.Context(), client, form)
+	case GrantRefreshToken:
+		resp, oerr = p.refreshGrant(r.Context(), client, form)
+	default:
+		resp, oerr = p.clientCredentialsGrant(r.Context(), client, form)
+	}
+	if oerr != nil {
+		if oerr.code == "invalid_client" {
+			// Deleted by another process after this one cached it: it is
+			// no client any more.
+			p.forgetClient(client.ID)
+		}
+		writeError(w, oerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// errServer is the answer to a failure of the provider's own, which it
+// logs without the request's secrets.
+func (p *Provider) errServer(what string, err error) *oauthError {
+	p.cfg.Logger.Error("provider: "+what, "err", err)
+	return &oauthError{status: http.StatusInternalServerError, code: "server_error"}
+}
+
+// errClientGone is the answer when the client was deleted, maybe by
+// another process, after it authenticated.
+var errClientGone = &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
+	description: "client authentication failed", challenge: basicRealm}
+
+// clientCredentialsGrant issues a client its own token (RFC 6749 §4.4).
+func (p *Provider) clientCredentialsGrant(ctx context.Context, client *Client, form url.Values) (*tokenResponse, *oauthError) {
+	scopes, oerr := narrowScope(client, form.Get("scope"), form.Has("scope"))
+	if oerr != nil {
+		return nil, oerr
+	}
+	audience, oerr := resourceAudience(client, form["resource"])
+	if oerr != nil {
+		return nil, oerr
+	}
 	now := p.now()
 	lifetime := p.tokenLifetime(client)
-	value, err := p.issue(r.Context(), issuance{client: client, scopes: scopes, audience: audience,
+	value, err := p.issue(ctx, issuance{client: client, scopes: scopes, audience: audience,
 		issuedAt: now, expiresAt: now.Add(lifetime)})
 	if errors.Is(err, store.ErrNotFound) {
-		// Deleted by another process after this one cached it: it is no
-		// client any more.
-		p.forgetClient(client.ID)
-		writeError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
-			description: "client authentication failed", challenge: basicRealm})
-		return
+		return nil, errClientGone
 	}
 	if err != nil {
-		p.serverError(w, "issuing token", err)
-		return
+		return nil, p.errServer("issuing token", err)
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{
-		AccessToken: value,
-		TokenType:   "Bearer",
-		ExpiresIn:   int64(lifetime / time.Second),
-		Scope:       strings.Join(scopes, " "),
-	})
+	return &tokenResponse{AccessToken: value, TokenType: "Bearer", ExpiresIn: int64(lifetime / time.Second),
+		Scope: strings.Join(scopes, " ")}, nil
 }
 
 // narrowScope returns the granted scopes: what was asked, if the client
@@ -166,30 +195,29 @@ type issuance struct {
 	issuedAt, expiresAt time.Time
 	// revoked stores the token already revoked (Mint, for tests).
 	revoked bool
+	// user is the grant of a user's token; nil for the client's own.
+	user *userGrant
+	// refresh issues a refresh token (of user) instead of an access token.
+	refresh bool
 }
 
 // issue creates and stores an access token; it returns the token value.
 func (p *Provider) issue(ctx context.Context, req issuance) (string, error) {
-	client, scopes, audience := req.client, req.scopes, req.audience
-	var claims []byte
-	var extra map[string]any
-	if p.cfg.TokenClaims != nil {
-		var err error
-		extra, err = p.cfg.TokenClaims(ctx, &TokenRequest{Client: client, Scopes: slices.Clone(scopes), Audience: slices.Clone(audience)})
-		if err != nil {
-			return "", fmt.Errorf("Config.TokenClaims: %w", err)
-		}
-		for k := range extra {
-			if slices.Contains(reservedClaims, k) {
-				return "", fmt.Errorf("Config.TokenClaims returned the registered claim %q", k)
-			}
-		}
-		if len(extra) > 0 {
-			if claims, err = json.Marshal(extra); err != nil {
-				return "", fmt.Errorf("Config.TokenClaims: %w", err)
-			}
-		}
+	value, t, err := p.newToken(ctx, req)
+	if err != nil {
+		return "", err
 	}
+	if err := p.cfg.Store.SaveToken(ctx, t); err != nil {
+		return "", err
+	}
+	p.observe(Event{Kind: EventTokenIssued})
+	return value, nil
+}
+
+// newToken creates a token, without storing it: it returns its value and
+// the record to store.
+func (p *Provider) newToken(ctx context.Context, req issuance) (string, *store.Token, error) {
+	client, scopes, audience := req.client, req.scopes, req.audience
 	jti := randomString(16)
 	t := &store.Token{
 		ClientID:  client.ID,
@@ -199,10 +227,44 @@ func (p *Provider) issue(ctx context.Context, req issuance) (string, error) {
 		JWTID:     jti,
 		GrantID:   jti,
 		Format:    "opaque",
-		Claims:    claims,
+		Kind:      store.TokenAccess,
 		IssuedAt:  req.issuedAt,
 		ExpiresAt: req.expiresAt,
 		Revoked:   req.revoked,
+	}
+	sub := t.Subject // as the token's holders see it
+	if u := req.user; u != nil {
+		t.Subject, t.Username, t.GrantID = u.subject, u.username, u.id
+		t.AuthTime, t.ACR, t.AMR = u.authTime, u.acr, u.amr
+		sub = p.subjectFor(client, u.subject)
+		if req.refresh {
+			t.Kind, t.GrantExpiresAt = store.TokenRefresh, u.expiresAt
+			value := RefreshTokenPrefix + randomString(32)
+			t.Hash = store.Hash(value)
+			return value, t, nil
+		}
+	}
+	var extra map[string]any
+	if p.cfg.TokenClaims != nil {
+		var err error
+		tr := &TokenRequest{Client: client, Scopes: slices.Clone(scopes), Audience: slices.Clone(audience)}
+		if req.user != nil {
+			tr.Subject = sub
+		}
+		extra, err = p.cfg.TokenClaims(ctx, tr)
+		if err != nil {
+			return "", nil, fmt.Errorf("Config.TokenClaims: %w", err)
+		}
+		for k := range extra {
+			if slices.Contains(reservedClaims, k) {
+				return "", nil, fmt.Errorf("Config.TokenClaims returned the registered claim %q", k)
+			}
+		}
+		if len(extra) > 0 {
+			if t.Claims, err = json.Marshal(extra); err != nil {
+				return "", nil, fmt.Errorf("Config.TokenClaims: %w", err)
+			}
+		}
 	}
 	var value string
 	if client.AccessTokenFormat == "jwt" {
@@ -211,7 +273,7 @@ func (p *Provider) issue(ctx context.Context, req issuance) (string, error) {
 			payload[k] = v
 		}
 		payload["iss"] = p.issuer
-		payload["sub"] = t.Subject
+		payload["sub"] = sub
 		if len(audience) == 1 {
 			payload["aud"] = audience[0]
 		} else {
@@ -224,23 +286,28 @@ func (p *Provider) issue(ctx context.Context, req issuance) (string, error) {
 		if t.Scope != "" {
 			payload["scope"] = t.Scope
 		}
+		if u := req.user; u != nil { // RFC 9068 §2.2.1
+			payload["auth_time"] = u.authTime.Unix()
+			if u.acr != "" {
+				payload["acr"] = u.acr
+			}
+			if len(u.amr) > 0 {
+				payload["amr"] = u.amr
+			}
+		}
 		b, err := json.Marshal(payload)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if value, err = p.sign(ctx, p.cfg.KeyAlgorithms[0], "at+jwt", b); err != nil {
-			return "", err
+			return "", nil, err
 		}
 		t.Format = "jwt"
 	} else {
 		value = AccessTokenPrefix + randomString(32)
 	}
 	t.Hash = store.Hash(value)
-	if err := p.cfg.Store.SaveToken(ctx, t); err != nil {
-		return "", err
-	}
-	p.observe(Event{Kind: EventTokenIssued})
-	return value, nil
+	return value, t, nil
 }
 
 // MintRequest describes a token for [Provider.Mint].

@@ -66,7 +66,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "missing grant_type", r: req{basic: basic(app.id, app.secret), form: "scope=read"}, wantStatus: 400, wantError: "invalid_request"},
 		{name: "unknown grant type", r: req{basic: basic(app.id, app.secret), form: "grant_type=urn:example:magic"}, wantStatus: 400, wantError: "unsupported_grant_type"},
 		{name: "password grant", r: req{basic: basic(app.id, app.secret), form: "grant_type=password&username=a&password=b"}, wantStatus: 400, wantError: "unsupported_grant_type"},
-		{name: "refresh grant", r: req{basic: basic(app.id, app.secret), form: "grant_type=refresh_token&refresh_token=x"}, wantStatus: 400, wantError: "unsupported_grant_type"},
+		{name: "refresh grant of a client credentials client", r: req{basic: basic(app.id, app.secret), form: "grant_type=refresh_token&refresh_token=x"}, wantStatus: 400, wantError: "unauthorized_client"},
 		{name: "duplicated grant_type", r: req{basic: basic(app.id, app.secret), form: grant + "&" + grant}, wantStatus: 400, wantError: "invalid_request"},
 		{name: "duplicated scope", r: req{basic: basic(app.id, app.secret), form: grant + "&scope=read&scope=write"}, wantStatus: 400, wantError: "invalid_request"},
 		{name: "duplicated client_secret", r: req{form: grant + "&client_id=" + app.id + "&client_secret=" + app.secret + "&client_secret=" + app.secret}, wantStatus: 400, wantError: "invalid_request"},

@@ -258,7 +258,16 @@ func TestRedisRelay(t *testing.T) {
 	newSubscriber(t, f, recA, func(c *revocationfeed.Config) { c.Redis = rdb })
 	newSubscriber(t, f, recB, func(c *revocationfeed.Config) { c.Redis = rdb; c.Endpoint = broken.srv.URL + "/events" })
 	recB.waitFor(t, "B's stream to be down", func(r *recorder) bool { return r.events["revocation_feed/down"] == 1 })
-	time.Sleep(100 * time.Millisecond) // B's subscription to Redis is set up
+	channel := secevent.Channel(f.issuer, testClientID)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		n, err := rdb.PubSubNumSub(context.Background(), channel).Result()
+		if err == nil && n[channel] == 2 {
+			break // both replicas listen
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("subscribers of %s: %v, %v; want 2", channel, n, err)
+		}
+	}
 	f.revoke("relayed", "relayed-jti", time.Now().Add(time.Hour), time.Now())
 	recB.waitFor(t, "the relayed revocation", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 && !r.jtis["relayed-jti"].IsZero() })
 	recA.waitFor(t, "A's own", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 })

@@ -35,6 +35,20 @@
 //	TOKENGATE_RESOURCE            our resource identifier (https URL); its metadata document is served at the
 //	                              RFC 9728 well-known path and named in every challenge (resource_metadata)
 //
+// Optional, for a fleet of replicas (see the README, "Running several
+// replicas"):
+//
+//	TOKENGATE_REDIS_URL           redis://[[user]:password@]host[:port][/db] (or rediss://): verdicts are shared
+//	                              between replicas through Redis (introspect/rediscache); needs
+//	                              TOKENGATE_SHARED_CACHE_KEY
+//	TOKENGATE_SHARED_CACHE_KEY    the key that authenticates the shared verdicts, the same on every replica:
+//	                              at least 32 characters (openssl rand -base64 32); several, comma-separated,
+//	                              to rotate (the first signs)
+//	TOKENGATE_REVOCATION_EVENTS   "on" subscribes to each issuer's revocation events (revocationfeed), found
+//	                              in its metadata (revocation_events_endpoint), with TOKENGATE_CLIENT_ID and
+//	                              TOKENGATE_CLIENT_SECRET; the example refuses to start if an issuer
+//	                              advertises none. Unset (or "off") waits for MaxTTL.
+//
 // It is internal: a real service reads its configuration however it likes
 // and fills introspect.Config and rs.Config itself.
 package envconfig
@@ -49,11 +63,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
 	"github.com/tokengate/tokengate/introspect"
+	"github.com/tokengate/tokengate/introspect/rediscache"
 	"github.com/tokengate/tokengate/jwtaccess"
 	"github.com/tokengate/tokengate/jwtintrospect"
+	"github.com/tokengate/tokengate/revocationfeed"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/tokenroute"
 )
@@ -89,6 +106,13 @@ type Config struct {
 	Addr string
 	// Notes are facts worth logging at start-up, such as a skipped check.
 	Notes []string
+	// RedisURL is TOKENGATE_REDIS_URL: the shared verdict tier; empty
+	// for none.
+	RedisURL string
+	// SharedKeys are TOKENGATE_SHARED_CACHE_KEY, set with RedisURL.
+	SharedKeys [][]byte
+	// RevocationEvents is TOKENGATE_REVOCATION_EVENTS=on.
+	RevocationEvents bool
 	// ClientObserver, if set, is called once for each introspection client
 	// Build makes, and that client (with the cache over it, if it has its
 	// own) reports its events to the observer returned: "tokengate proxy"
@@ -234,10 +258,51 @@ func Load(getenv func(string) string) (*Config, error) {
 		cfg.Resource, cfg.Guard.ResourceMetadataURL = res, mdURL
 	}
 
+	loadFleet(cfg, get, getenv, bad)
+
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
 	return cfg, nil
+}
+
+// loadFleet reads the settings of a fleet of replicas: the shared tier and
+// revocation events.
+func loadFleet(cfg *Config, get, getenv func(string) string, bad func(string, ...any)) {
+	cfg.RedisURL = get("TOKENGATE_REDIS_URL")
+	keys := getenv("TOKENGATE_SHARED_CACHE_KEY")
+	switch {
+	case cfg.RedisURL == "" && keys != "":
+		bad("TOKENGATE_SHARED_CACHE_KEY is set but TOKENGATE_REDIS_URL is not: the key authenticates verdicts shared through Redis")
+	case cfg.RedisURL == "":
+	case keys == "":
+		bad("TOKENGATE_REDIS_URL needs TOKENGATE_SHARED_CACHE_KEY, at least %d random characters (openssl rand -base64 32), the same on every replica: "+
+			"it authenticates the verdicts in Redis, so that whoever can write to Redis cannot mint one", introspect.MinSharedKeyBytes)
+	default:
+		if _, err := redis.ParseURL(cfg.RedisURL); err != nil {
+			bad("TOKENGATE_REDIS_URL is not a Redis URL (redis://host:port/db, rediss:// or unix://)") // the URL may hold a password
+		}
+		for i, k := range strings.Split(keys, ",") {
+			if k = strings.TrimSpace(k); len(k) < introspect.MinSharedKeyBytes {
+				bad("TOKENGATE_SHARED_CACHE_KEY: key %d is %d characters, want at least %d (openssl rand -base64 32)", i+1, len(k), introspect.MinSharedKeyBytes)
+			} else {
+				cfg.SharedKeys = append(cfg.SharedKeys, []byte(k))
+			}
+		}
+	}
+	switch v := strings.ToLower(get("TOKENGATE_REVOCATION_EVENTS")); v {
+	case "", "off":
+	case "on":
+		cfg.RevocationEvents = true
+		if len(cfg.Issuers) == 0 {
+			bad("TOKENGATE_REVOCATION_EVENTS=on needs TOKENGATE_ISSUER: the event endpoint is found in its metadata")
+		}
+		if cfg.Introspect.ClientID == "" || cfg.Introspect.ClientSecret == "" {
+			bad("TOKENGATE_REVOCATION_EVENTS=on needs TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET: events are addressed to our client and polled with its credentials")
+		}
+	default:
+		bad("TOKENGATE_REVOCATION_EVENTS=%q: want on or off", v)
+	}
 }
 
 func checkURL(s string) error {
@@ -261,27 +326,39 @@ type Service struct {
 	Public map[string]http.Handler
 
 	closers []func() error
-	// pingers are the introspection clients (or caches over one), checked
-	// by Ping.
+	// pingers are the introspection clients (or caches over one), and the
+	// revocation event subscribers, checked by Ping.
 	pingers []interface{ Ping(context.Context) error }
+	// redis is the shared tier, checked by Ping without failing it.
+	redis *rediscache.Store
+	log   *slog.Logger
 }
 
 // Ping checks that every authorization server we introspect at answers
 // and accepts our credentials (see introspect.Cache.Ping), so that a
 // mistake shows at start-up instead of as 503s on the first requests.
+//
+// A Redis that does not answer is logged, not an error: the shared tier
+// only saves introspections, and the service works without it.
 func (s *Service) Ping(ctx context.Context) error {
 	for _, p := range s.pingers {
 		if err := p.Ping(ctx); err != nil {
 			return err
 		}
 	}
+	if s.redis != nil {
+		if err := s.redis.Ping(ctx); err != nil {
+			s.log.Warn("the shared verdict tier (TOKENGATE_REDIS_URL) does not answer; going on without it until it does", "error", err)
+		}
+	}
 	return nil
 }
 
-// Close releases what Build started (the JWK Set refresh of RFC 9701).
+// Close releases what Build started (the JWK Set refreshes, the revocation
+// event subscribers, the Redis client), the last started first.
 func (s *Service) Close() error {
 	var errs []error
-	for _, c := range s.closers {
+	for _, c := range slices.Backward(s.closers) {
 		errs = append(errs, c())
 	}
 	return errors.Join(errs...)
@@ -294,7 +371,23 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 	for _, n := range c.Notes {
 		log.Warn(n)
 	}
-	svc := &Service{Public: map[string]http.Handler{}}
+	svc := &Service{Public: map[string]http.Handler{}, log: log}
+	cc := introspect.CacheConfig{Logger: log}
+	var rdb *redis.Client
+	if c.RedisURL != "" {
+		opts, err := redis.ParseURL(c.RedisURL)
+		if err != nil {
+			return nil, errors.New("TOKENGATE_REDIS_URL is not a Redis URL")
+		}
+		rediscache.BoundOptions(opts, rediscache.DefaultOpTimeout)
+		rdb = redis.NewClient(opts)
+		svc.closers = append(svc.closers, rdb.Close)
+		if svc.redis, err = rediscache.New(rediscache.Config{Client: rdb}); err != nil {
+			_ = svc.Close()
+			return nil, err
+		}
+		cc.Shared, cc.SharedKeys = svc.redis, c.SharedKeys
+	}
 	ic := c.Introspect
 	ic.Logger = log
 	var dec *jwtintrospect.Decoder
@@ -311,31 +404,50 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 			svc.Public[JWKSPath] = dec.JWKSHandler()
 		}
 	}
-	var validator rs.Introspector
+	var cache *introspect.Cache
+	validators := map[string]*jwtaccess.Validator{} // by issuer
 	if !c.JWTAccessTokens && len(c.Issuers) <= 1 {
 		c.observe(&ic)
-		client, err := introspect.New(ic)
+		client, err := introspect.NewClient(ic)
 		if err != nil {
 			_ = svc.Close()
 			return nil, err
 		}
-		validator = client
-		svc.pingers = append(svc.pingers, client)
+		// As introspect.New does, with the shared tier when configured.
+		cc.Observer = ic.Observer
+		if cache, err = introspect.NewCache(client, cc); err != nil {
+			_ = svc.Close()
+			return nil, err
+		}
+		svc.pingers = append(svc.pingers, cache)
 	} else {
-		router, err := c.route(ic, log, svc)
+		router, err := c.route(ic, log, svc, validators)
 		if err != nil {
 			_ = svc.Close()
 			return nil, err
 		}
 		// One verdict cache above the router: JWT and opaque verdicts
 		// alike, as introspect.New puts one above a lone client.
-		cache, err := introspect.NewCache(router, introspect.CacheConfig{Logger: log})
-		if err != nil {
+		if cache, err = introspect.NewCache(router, cc); err != nil {
 			_ = svc.Close()
 			return nil, err
 		}
-		validator = cache
 	}
+	if c.RevocationEvents {
+		for _, iss := range c.Issuers {
+			feed, err := revocationfeed.New(revocationfeed.Config{
+				Issuer: iss, ClientID: ic.ClientID, ClientSecret: ic.ClientSecret,
+				Cache: cache, JWT: revoker(validators[iss]), Redis: redisOrNil(rdb), Logger: log, Observer: cc.Observer,
+			})
+			if err != nil {
+				_ = svc.Close()
+				return nil, err
+			}
+			svc.closers = append(svc.closers, feed.Close)
+			svc.pingers = append(svc.pingers, feedPinger{feed})
+		}
+	}
+	var validator rs.Introspector = cache
 	gc := c.Guard
 	gc.Introspector = validator
 	gc.Logger = log
@@ -364,7 +476,7 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 // route builds a router over the issuers: for each, a JWT validator when
 // JWTAccessTokens is set and an introspection client (ic, for that issuer,
 // without a cache of its own) unless NoIntrospection is.
-func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*tokenroute.Router, error) {
+func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service, validators map[string]*jwtaccess.Validator) (*tokenroute.Router, error) {
 	var issuers []tokenroute.Issuer
 	for _, iss := range c.Issuers {
 		ri := tokenroute.Issuer{Issuer: iss}
@@ -375,6 +487,7 @@ func (c *Config) route(ic introspect.Config, log *slog.Logger, svc *Service) (*t
 			}
 			svc.closers = append(svc.closers, v.Close)
 			ri.JWT = v
+			validators[iss] = v
 		}
 		if !c.NoIntrospection {
 			ic.Issuer = iss
@@ -396,4 +509,32 @@ func (c *Config) observe(ic *introspect.Config) {
 	if c.ClientObserver != nil {
 		ic.Observer = c.ClientObserver()
 	}
+}
+
+// revoker returns v as a revocationfeed.Revoker, or nil (not a typed nil)
+// without one.
+func revoker(v *jwtaccess.Validator) revocationfeed.Revoker {
+	if v == nil {
+		return nil
+	}
+	return v
+}
+
+// redisOrNil returns c as a redis.UniversalClient, or nil without one.
+func redisOrNil(c *redis.Client) redis.UniversalClient {
+	if c == nil {
+		return nil
+	}
+	return c
+}
+
+// feedPinger says which setting a failed check of the event stream is
+// about.
+type feedPinger struct{ feed *revocationfeed.Subscriber }
+
+func (p feedPinger) Ping(ctx context.Context) error {
+	if err := p.feed.Ping(ctx); err != nil {
+		return fmt.Errorf("TOKENGATE_REVOCATION_EVENTS=on: %w", err)
+	}
+	return nil
 }

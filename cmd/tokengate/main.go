@@ -10,6 +10,7 @@
 //	serve       run the authorization server on a SQLite database
 //	client      register, list and delete clients (create | list | delete)
 //	user        create, list and delete the users who sign in (create | list | delete | passwd)
+//	consent     list and revoke users' consents to clients (list | revoke)
 //	keys        manage signing keys (rotate)
 //	token       get an access token with the client_credentials grant (RFC 6749 §4.4)
 //	introspect  ask an authorization server whether a token is active (RFC 7662)
@@ -33,7 +34,7 @@
 //	TOKENGATE_RS_KEY             --rs-key: proxy: the key file that decrypts them
 //	TOKENGATE_RESOURCE           --resource: proxy: our RFC 9728 resource identifier
 //	TOKENGATE_TOKEN              the TOKEN to introspect or revoke, when none is given
-//	TOKENGATE_DB                 --db: the SQLite database of serve, client, user and keys
+//	TOKENGATE_DB                 --db: the SQLite database of serve, client, user, consent and keys
 //
 // A flag keeps the variables of its kind out, so that the two never mix:
 // --token-url ignores TOKENGATE_ISSUER, --client-id ignores
@@ -111,6 +112,7 @@ active at once.`
 			{name: "delete", summary: "delete clients; their tokens stop being active at once", run: runClientDelete},
 		}},
 		userCommands(),
+		consentCommands(),
 		{name: "keys", summary: "manage signing keys (rotate)", doc: "Manage the provider's signing keys in a tokengate database.", sub: []command{
 			{name: "rotate", summary: "replace the active signing keys", run: runKeysRotate},
 		}},

@@ -88,6 +88,16 @@ func TestServeSignsUsersIn(t *testing.T) {
 	if q := back.Query(); q.Get("code") == "" || q.Get("state") != "s1" || q.Get("iss") != issuer {
 		t.Errorf("back at the client with %v", q)
 	}
+
+	// The consent is remembered, listed, and revoked.
+	runCLI(t, "", nil, "consent", "list", "--db", db, "--user", "alice").check(t, exitOK, id+"  openid profile", "")
+	runCLI(t, "", nil, "consent", "revoke", "--db", db, "--user", "alice", "--client", id).check(t, exitOK, "revoked the consent of alice to "+id, "")
+	runCLI(t, "", nil, "consent", "list", "--db", db, "--user", "alice", "--json").check(t, exitOK, "[]", "")
+	runCLI(t, "", nil, "consent", "list", "--db", db, "--user", "nobody").check(t, exitFailure, "", `no user "nobody"`)
+	runCLI(t, "", nil, "consent", "list", "--db", db).check(t, exitUsage, "", "give --user USERNAME")
+	runCLI(t, "", nil, "consent", "revoke", "--db", db, "--user", "alice", "--sub", "x").check(t, exitUsage, "", "not both")
+	runCLI(t, "", nil, "user", "delete", "--db", db, "alice").check(t, exitOK, "deleted alice", "")
+
 	code, logs := stop()
 	if code != exitOK {
 		t.Errorf("serve exited with %d", code)

@@ -197,7 +197,8 @@ func runUserList(ctx context.Context, e *env, args []string) int {
 
 // runUserDelete implements "tokengate user delete".
 func runUserDelete(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "user delete", "--db PATH USERNAME...", "Delete users: they can no longer sign in.")
+	fs := newFlagSet(e, "user delete", "--db PATH USERNAME...",
+		"Delete users: they can no longer sign in, their sessions end, and their consents and the tokens they gave are revoked, at once, also on a running server.")
 	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
 	names, code, ok := fs.parse(args)
 	if !ok {
@@ -211,15 +212,32 @@ func runUserDelete(ctx context.Context, e *env, args []string) int {
 		return fs.fail(exitFailure, err)
 	}
 	defer st.Close()
+	admin, pst, err := openDB(*dbPath, true)
+	if err != nil {
+		return fs.fail(exitFailure, err)
+	}
+	defer pst.Close()
 	for _, name := range names {
-		u, err := dir.Delete(ctx, name)
+		u, err := dir.Lookup(ctx, name)
 		if errors.Is(err, users.ErrNotFound) {
 			return fs.fail(exitFailure, fmt.Errorf("no user %q", name))
 		}
 		if err != nil {
 			return fs.fail(exitFailure, err)
 		}
-		fmt.Fprintf(e.stdout, "deleted %s (sub %s)\n", u.Username, u.Subject)
+		// Access goes first: a failure after it leaves a user who can sign
+		// in again, never tokens of a user who is gone.
+		revoked, err := admin.RevokeConsent(ctx, u.Subject, "")
+		if err != nil {
+			return fs.fail(exitFailure, err)
+		}
+		if _, err := admin.EndSessions(ctx, u.Subject); err != nil {
+			return fs.fail(exitFailure, err)
+		}
+		if _, err := dir.Delete(ctx, name); err != nil {
+			return fs.fail(exitFailure, err)
+		}
+		fmt.Fprintf(e.stdout, "deleted %s (sub %s): %d tokens revoked\n", u.Username, u.Subject, revoked)
 	}
 	return exitOK
 }

@@ -131,9 +131,9 @@ func (f *feed) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil || from > len(f.log) {
 		from = 0 // a cursor we cannot place is as if absent
 	}
-	wake := f.wake
+	wake, empty := f.wake, from >= len(f.log)
 	f.mu.Unlock()
-	if !req.ReturnImmediately {
+	if !req.ReturnImmediately && empty { // hold only when there is nothing to send
 		select {
 		case <-wake:
 		case <-time.After(f.hold):

@@ -380,6 +380,9 @@ func (c *Config) Build(log *slog.Logger, scopesSupported []string) (*Service, er
 			return nil, errors.New("TOKENGATE_REDIS_URL is not a Redis URL")
 		}
 		rediscache.BoundOptions(opts, rediscache.DefaultOpTimeout)
+		// go-redis logs a failed dial on its own, once per attempt:
+		// through log, rate-limited, like the cache's own lines.
+		redis.SetLogger(rediscache.Logger(log))
 		rdb = redis.NewClient(opts)
 		svc.closers = append(svc.closers, rdb.Close)
 		if svc.redis, err = rediscache.New(rediscache.Config{Client: rdb}); err != nil {

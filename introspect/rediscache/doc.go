@@ -23,5 +23,8 @@
 // a request at most one timeout, and then nothing. The cache treats every
 // error as a miss: requests are answered from memory or by introspection,
 // never passed because of Redis. A full Redis (maxmemory with noeviction)
-// refuses writes; reads go on.
+// refuses writes; reads go on. The cache logs the tier's failures at most
+// once per 10 seconds; go-redis logs a failed dial on its own, through its
+// package-level logger, which a program can rate-limit the same way with
+// redis.SetLogger(rediscache.Logger(log)).
 package rediscache

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/introspect"
 )
 
@@ -110,7 +112,31 @@ func BoundOptions(opts *redis.Options, timeout time.Duration) {
 	opts.WriteTimeout = timeout
 	opts.PoolTimeout = timeout
 	opts.MaxRetries = -1
+	opts.DialerRetries = 1
 	opts.DisableIdentity = true
+}
+
+// Logger adapts log for go-redis, whose own log lines (a failed dial, a
+// broken pool) go to one package-level logger: redis.SetLogger(
+// rediscache.Logger(log)) sends them to log at Warn level, at most one line
+// per 10 seconds with a count of those held back, so that a Redis that is
+// down does not flood the logs. It is for programs to call once; a library
+// leaves the process's loggers alone.
+func Logger(log *slog.Logger) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return &goRedisLogger{log: log}
+}
+
+type goRedisLogger struct {
+	log   *slog.Logger
+	limit lograte.Limiter
+}
+
+func (l *goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if ok, suppressed := l.limit.Allow(time.Now()); ok {
+		l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...), "suppressed_since_last", suppressed)
+	}
 }
 
 // Get returns the value under key, and false when there is none.

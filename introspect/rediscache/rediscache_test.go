@@ -422,3 +422,16 @@ func TestNewValidation(t *testing.T) {
 		t.Errorf("a bounded client: %v", err)
 	}
 }
+
+// TestLoggerIsRateLimited: go-redis's own lines, through Logger, are one
+// per 10 seconds at most.
+func TestLoggerIsRateLimited(t *testing.T) {
+	var buf bytes.Buffer
+	l := rediscache.Logger(slog.New(slog.NewTextHandler(&buf, nil)))
+	for range 100 {
+		l.Printf(context.Background(), "pool.go: failed to dial after %d attempts", 1)
+	}
+	if n := strings.Count(buf.String(), "failed to dial"); n != 1 || !strings.Contains(buf.String(), "level=WARN") {
+		t.Errorf("%d lines for 100 failures, want 1 at Warn:\n%s", n, buf.String())
+	}
+}

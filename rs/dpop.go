@@ -9,7 +9,7 @@ import (
 	"github.com/tokengate/tokengate/dpop"
 )
 
-// authenticateDPoP is Authenticate for a token sent with the DPoP scheme
+// authenticateDPoP is authenticate for a token sent with the DPoP scheme
 // (RFC 9449 §7.1): the token must be DPoP-bound and the request must carry
 // a proof by the key it is bound to.
 func (g *Guard) authenticateDPoP(pr presented, token string) (*Principal, error) {

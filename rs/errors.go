@@ -7,7 +7,7 @@ import (
 )
 
 // Error categories, for use with [errors.Is]. Every error returned by
-// [Guard.Check], [Guard.Authenticate] and [Guard.Authorize] matches exactly
+// [Guard.Check] and [Guard.CheckCredentials] matches exactly
 // one of them; [Guard.Reject] turns each into its RFC 6750 §3 answer.
 var (
 	// ErrNoToken means the request carries no access token at all: 401 with

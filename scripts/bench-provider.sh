@@ -230,7 +230,6 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- results -----------------------------------------------------------------
-median() { sort -g "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 best() { sort -g "$1" | tail -1; }
 echo
 echo "bench-provider: load average $load_after after"

@@ -125,6 +125,9 @@ measure() {
 	cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
 }
 
+# median FILE: the median of the numbers in FILE, one per line.
+median() { sort -g "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
 # json_get KEY FILE: a string member of a JSON document (no escapes in the
 # values we read).
 json_get() {

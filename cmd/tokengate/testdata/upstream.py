@@ -17,6 +17,12 @@ SIZE = 1024
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # One write per answer (handle_one_request flushes), sent at once: with
+    # the head and the body in two writes, Nagle's algorithm holds the body
+    # until the client acknowledges the head, which a delayed ACK makes
+    # take up to 40 ms.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def answer(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -51,6 +57,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
     server.daemon_threads = True
     print("listening", server.server_address[1], flush=True)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,17 +20,29 @@ import (
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
+	"github.com/tokengate/tokengate/provider/users"
 	"github.com/tokengate/tokengate/rs"
 	"github.com/tokengate/tokengate/scopes"
 )
 
-const defaultAPIAddr = "127.0.0.1:8080"
+const (
+	defaultAPIAddr = "127.0.0.1:8080"
+	defaultAppAddr = "127.0.0.1:8081"
+	// demoUsername is the person who signs in to the demo web app.
+	demoUsername = "demo"
+)
 
-const demoUsage = `Start, in one process, an authorization server and an orders API protected
-by it, register the clients they need, and print curl lines to try:
+const demoUsage = `Start, in one process, an authorization server, an orders API protected by
+it and a web app that signs people in, register the clients they need and a
+demo user, and print how to try them:
 
 	GET  /api/orders needs the scope orders:read   (the demo token has it)
 	POST /api/orders needs the scope orders:write  (the demo token lacks it)
+
+Open the web app in a browser and click "Sign in": you log in as the demo
+user (its password is printed), allow the app, and see the orders API's
+answer to your own token, with your name from the ID token (OpenID Connect,
+authorization code flow with PKCE).
 
 The authorization server keeps its state in a SQLite database in a new
 temporary directory, deleted on exit: the same store as "tokengate serve",
@@ -38,9 +51,10 @@ works against the running demo. It keeps serving until interrupted (Ctrl+C).`
 
 // runDemo implements "tokengate demo".
 func runDemo(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "demo", "[--addr-as HOST:PORT] [--addr-api HOST:PORT]", demoUsage)
+	fs := newFlagSet(e, "demo", "[--addr-as HOST:PORT] [--addr-api HOST:PORT] [--addr-app HOST:PORT]", demoUsage)
 	asAddr := fs.String("addr-as", defaultASAddr, "`address` of the authorization server (port 0 picks a free port)")
 	apiAddr := fs.String("addr-api", defaultAPIAddr, "`address` of the orders API (port 0 picks a free port)")
+	appAddr := fs.String("addr-app", defaultAppAddr, "`address` of the web app that signs people in (port 0 picks a free port)")
 	logLevel := fs.String("log-level", "info", "log `level` (logs go to stderr): debug, info, warn or error")
 	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
@@ -49,7 +63,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
-	for _, a := range []struct{ flag, addr string }{{"--addr-as", *asAddr}, {"--addr-api", *apiAddr}} {
+	for _, a := range []struct{ flag, addr string }{{"--addr-as", *asAddr}, {"--addr-api", *apiAddr}, {"--addr-app", *appAddr}} {
 		host, _, err := net.SplitHostPort(a.addr)
 		if err != nil {
 			return fs.usageError("%s %q: %v", a.flag, a.addr, err)
@@ -64,7 +78,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 	defer os.RemoveAll(dir)
 
-	d, err := startDemo(ctx, demoConfig{asAddr: *asAddr, apiAddr: *apiAddr, dir: dir, logger: logger})
+	d, err := startDemo(ctx, demoConfig{asAddr: *asAddr, apiAddr: *apiAddr, appAddr: *appAddr, dir: dir, logger: logger})
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -79,14 +93,16 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 
 // demoConfig configures startDemo.
 type demoConfig struct {
-	asAddr, apiAddr string
-	dir             string // the SQLite file goes here
-	logger          *slog.Logger
+	asAddr, apiAddr, appAddr string
+	dir                      string // the SQLite file goes here
+	logger                   *slog.Logger
 }
 
 // demo is a running demo: its URLs, its clients and the servers to serve.
 type demo struct {
 	asURL, apiURL    string
+	appURL           string // the web app that signs people in
+	password         string // the demo user's
 	dbPath           string
 	appID, appSecret string // the demo app: gets tokens with orders:read
 	rsID, rsSecret   string // the orders API: introspects them
@@ -116,8 +132,14 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { apiLn.Close() })
+	appLn, err := listen(cfg.appAddr, "--addr-app")
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, func() { appLn.Close() })
 	d.asURL = "http://" + asLn.Addr().String()
 	d.apiURL = "http://" + apiLn.Addr().String()
+	d.appURL = "http://" + appLn.Addr().String()
 
 	d.dbPath = filepath.Join(cfg.dir, "tokengate.db")
 	st, err := sqlite.Open(sqlite.Config{Path: d.dbPath})
@@ -125,12 +147,31 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { st.Close() })
-	p, err := provider.New(provider.Config{Issuer: d.asURL, Store: st, Logger: cfg.logger})
+	as, err := startSignin(signinConfig{issuer: d.asURL, dbPath: d.dbPath, store: st, logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}
-	d.closers = append(d.closers, func() { p.Close() })
+	d.closers = append(d.closers, as.close)
+	p := as.provider
 	d.tokenURL, d.introspectionURL = p.TokenURL(), p.IntrospectionURL()
+
+	d.password = rand.Text()[:12]
+	if _, err := as.users.Create(ctx, demoUsername, d.password, users.Profile{Name: "Dana Demo", Email: "demo@example.com"}); err != nil {
+		return nil, fmt.Errorf("creating the demo user: %w", err)
+	}
+	web, webSecret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
+		Name:                   "demo web app",
+		Scopes:                 []string{"openid", "profile", "orders:read"},
+		GrantTypes:             []string{provider.GrantAuthorizationCode},
+		RedirectURIs:           []string{d.appURL + "/callback"},
+		PostLogoutRedirectURIs: []string{d.appURL + "/"},
+		Resources:              []string{d.apiURL},
+		// The app greets the user by the name in the ID token.
+		IDTokenIncludeClaims: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registering the demo web app: %w", err)
+	}
 
 	app, appSecret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{
 		Name:      "demo app",
@@ -169,9 +210,11 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 	if err != nil {
 		return nil, err
 	}
+	webApp := newDemoApp(d.asURL, web.ID, webSecret, d.appURL, d.apiURL, cfg.logger)
 	d.servers = []httpserver.Server{
-		{Listener: asLn, Handler: logRequests(cfg.logger, "as", p)},
+		{Listener: asLn, Handler: logRequests(cfg.logger, "as", as.handler)},
 		{Listener: apiLn, Handler: logRequests(cfg.logger, "api", ordersAPI(guard))},
+		{Listener: appLn, Handler: logRequests(cfg.logger, "app", webApp.handler())},
 	}
 	return d, nil
 }
@@ -196,6 +239,7 @@ func ordersAPI(guard *rs.Guard) http.Handler {
 // caller is who a request speaks for, as the API answers it.
 type caller struct {
 	Subject  string   `json:"subject"`
+	Username string   `json:"username,omitempty"`
 	ClientID string   `json:"client_id"`
 	Scopes   []string `json:"scopes"`
 }
@@ -206,7 +250,7 @@ func callerOf(r *http.Request) caller {
 	if s == nil {
 		s = []string{}
 	}
-	return caller{Subject: p.Subject, ClientID: p.ClientID, Scopes: s}
+	return caller{Subject: p.Subject, Username: p.Response.Username, ClientID: p.ClientID, Scopes: s}
 }
 
 func listOrders(w http.ResponseWriter, r *http.Request) {
@@ -239,15 +283,21 @@ func (d *demo) writeSteps(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `tokengate demo is running.
 
-  authorization server  %s   (metadata: %s/.well-known/oauth-authorization-server)
+  authorization server  %s   (metadata: %s/.well-known/openid-configuration)
   orders API            %s   (GET /api/orders needs orders:read, POST /api/orders needs orders:write)
+  web app               %s   (signs people in with OpenID Connect and calls the orders API for them)
   database              %s   (SQLite, deleted on exit)
+
+Sign in as a person: open %s in a browser, click "Sign in", log in as
+  username: %s
+  password: %s
+allow the demo web app, and see the orders API's answer to your own token.
 
 Registered clients:
   demo app    %s   may get tokens with scope orders:read for the orders API
   orders API  %s   may introspect tokens meant for the orders API
 
-Try it in another terminal:
+Or as a program, in another terminal (client credentials):
 
 # 1. Get a token for the demo app (client_credentials grant, scope orders:read):
 TOKEN=$(curl -s -u '%s:%s' -d grant_type=client_credentials -d scope=orders:read %s | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
@@ -264,7 +314,7 @@ curl -i %s/api/orders
 # 5. What the API learns about the token from the authorization server (RFC 7662 introspection):
 curl -s -u '%s:%s' -d "token=$TOKEN" %s
 
-`, d.asURL, d.asURL, d.apiURL, d.dbPath,
+`, d.asURL, d.asURL, d.apiURL, d.appURL, d.dbPath, d.appURL, demoUsername, d.password,
 		d.appID, d.rsID,
 		d.appID, d.appSecret, d.tokenURL,
 		d.apiURL, d.apiURL, d.apiURL,

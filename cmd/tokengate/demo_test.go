@@ -34,7 +34,7 @@ func TestDemo(t *testing.T) {
 		httpClient: &http.Client{Timeout: 10 * time.Second}}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, e, []string{"demo", "--addr-as", "127.0.0.1:0", "--addr-api", "127.0.0.1:0"})
+		done <- run(ctx, e, []string{"demo", "--addr-as", "127.0.0.1:0", "--addr-api", "127.0.0.1:0", "--addr-app", "127.0.0.1:0"})
 		pw.Close()
 	}()
 

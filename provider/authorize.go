@@ -86,9 +86,11 @@ func parseParams(raw string) (params, error) {
 	return url.ParseQuery(raw)
 }
 
-// serveAuthorize is the authorization endpoint (RFC 6749 §3.1), GET and
-// POST (OpenID Connect Core §3.1.2.1).
-func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+// browserParams reads the parameters a browser sends: the query of a GET
+// (or HEAD), or the form body of a POST, at most
+// maxAuthorizationRequestBytes. When they cannot be read it returns the
+// HTTP status to answer with (405, 413 or 400).
+func browserParams(w http.ResponseWriter, r *http.Request) (params, int) {
 	var raw string
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -96,27 +98,38 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/x-www-form-urlencoded" {
-			p.errorPage(w, r, http.StatusBadRequest, pageBadRequest)
-			return
+			return nil, http.StatusBadRequest
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxAuthorizationRequestBytes+1))
 		if err != nil {
-			p.errorPage(w, r, http.StatusBadRequest, pageBadRequest)
-			return
+			return nil, http.StatusBadRequest
 		}
 		raw = string(body)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
-		p.errorPage(w, r, http.StatusMethodNotAllowed, pageBadRequest)
-		return
+		return nil, http.StatusMethodNotAllowed
 	}
 	if len(raw) > maxAuthorizationRequestBytes {
-		p.errorPage(w, r, http.StatusRequestEntityTooLarge, pageTooLarge)
-		return
+		return nil, http.StatusRequestEntityTooLarge
 	}
 	q, err := parseParams(raw)
 	if err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, pageBadRequest)
+		return nil, http.StatusBadRequest
+	}
+	return q, 0
+}
+
+// serveAuthorize is the authorization endpoint (RFC 6749 §3.1), GET and
+// POST (OpenID Connect Core §3.1.2.1).
+func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q, status := browserParams(w, r)
+	switch status {
+	case 0:
+	case http.StatusRequestEntityTooLarge:
+		p.errorPage(w, r, status, pageTooLarge)
+		return
+	default:
+		p.errorPage(w, r, status, pageBadRequest)
 		return
 	}
 	if p.cfg.LoginURL == "" {
@@ -454,17 +467,25 @@ func (p *Provider) redirectResponse(w http.ResponseWriter, r *http.Request, ar *
 		values.Set("state", ar.State)
 	}
 	values.Set("iss", p.issuer)
-	// The registered URI's own query is kept as it is (RFC 6749 §3.1.2).
-	sep := "?"
-	if strings.Contains(ar.Redirect, "?") {
-		sep = "&"
-		if strings.HasSuffix(ar.Redirect, "?") || strings.HasSuffix(ar.Redirect, "&") {
-			sep = ""
-		}
-	}
 	noStore(w)
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.Redirect(w, r, ar.Redirect+sep+values.Encode(), http.StatusSeeOther)
+	seeOther(w, appendQuery(ar.Redirect, values))
+}
+
+// appendQuery adds values to the query of target, keeping the query it
+// has as it is (RFC 6749 §3.1.2).
+func appendQuery(target string, values url.Values) string {
+	if len(values) == 0 {
+		return target
+	}
+	switch {
+	case !strings.Contains(target, "?"):
+		return target + "?" + values.Encode()
+	case strings.HasSuffix(target, "?") || strings.HasSuffix(target, "&"):
+		return target + values.Encode()
+	default:
+		return target + "&" + values.Encode()
+	}
 }
 
 // redirectError sends the browser to the client with an RFC 6749

@@ -3,8 +3,11 @@ package provider_test
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/tokengate/tokengate/provider"
@@ -72,6 +75,77 @@ func FuzzEndpoints(f *testing.F) {
 			if _, ok := m["error"].(string); !ok {
 				t.Fatalf("%d without error member: %s", w.Code, w.Body.String())
 			}
+		}
+	})
+}
+
+// FuzzAuthorizationRequest sends arbitrary query strings and form bodies
+// to the authorization endpoint of a provider with one registered client:
+// it must never fail with a server error, never answer without
+// Cache-Control: no-store, never frame a page, and never redirect anywhere
+// but to the application's login page or, with an error (no browser here
+// is signed in), to the client's registered redirect URI. Seeds in
+// testdata/fuzz/FuzzAuthorizationRequest.
+func FuzzAuthorizationRequest(f *testing.F) {
+	ctx := f.Context()
+	p, err := provider.New(provider.Config{Issuer: "http://127.0.0.1", KeyAlgorithms: []string{provider.AlgEdDSA},
+		LoginURL: "/app/login", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { p.Close() })
+	c, _, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{Scopes: []string{"read"},
+		RedirectURIs: []string{"https://rp.example/cb", "http://127.0.0.1/cb"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {"https://rp.example/cb"},
+		"scope": {"openid read"}, "state": {"s"}, "code_challenge": {challenge(strings.Repeat("v", 43))},
+		"code_challenge_method": {"S256"}}.Encode()
+	f.Add(false, good)
+	f.Add(true, good)
+	f.Add(false, good+"&prompt=none")
+	f.Add(false, good+"&prompt=login%20consent&max_age=0&nonce=n&ui_locales=fr")
+	f.Add(false, strings.Replace(good, "rp.example", "127.0.0.1:9", 1))
+	f.Add(false, good+"&request=x&request_uri=y")
+	f.Add(false, good+"&"+good)
+	f.Add(true, "client_id="+c.ID+"&redirect_uri=%ff")
+	f.Fuzz(func(t *testing.T, post bool, raw string) {
+		var r *http.Request
+		if post {
+			r = httptest.NewRequest(http.MethodPost, "/authorize", strings.NewReader(raw))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			r = httptest.NewRequest(http.MethodGet, "/authorize", nil)
+			r.URL.RawQuery = raw
+		}
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, r)
+		h := w.Header()
+		if w.Code >= 500 {
+			t.Fatalf("%d for %q", w.Code, raw)
+		}
+		if h.Get("Cache-Control") != "no-store" {
+			t.Fatalf("%d without Cache-Control: no-store for %q", w.Code, raw)
+		}
+		if strings.HasPrefix(h.Get("Content-Type"), "text/html") && h.Get("X-Frame-Options") != "DENY" {
+			t.Fatalf("a page without X-Frame-Options for %q", raw)
+		}
+		if w.Code/100 != 3 {
+			return
+		}
+		loc, err := url.Parse(h.Get("Location"))
+		if err != nil {
+			t.Fatalf("unparsable Location %q", h.Get("Location"))
+		}
+		switch {
+		case loc.Host == "" && loc.Path == "/app/login":
+		case (loc.Host == "rp.example" && loc.Path == "/cb") || (loc.Hostname() == "127.0.0.1" && loc.Path == "/cb" && loc.Scheme == "http"):
+			if q := loc.Query(); q.Get("error") == "" || q.Get("iss") != "http://127.0.0.1" || q.Has("code") {
+				t.Fatalf("redirect to the client %v for %q", loc, raw)
+			}
+		default:
+			t.Fatalf("redirected to %v for %q", loc, raw)
 		}
 	})
 }

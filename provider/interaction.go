@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -334,12 +334,8 @@ func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, kind
 	if kind == InteractionConsent {
 		target = p.cfg.ConsentURL
 	}
-	sep := "?"
-	if strings.Contains(target, "?") {
-		sep = "&"
-	}
 	noStore(w)
-	http.Redirect(w, r, target+sep+"interaction="+id, http.StatusSeeOther)
+	seeOther(w, appendQuery(target, url.Values{"interaction": {id}}))
 }
 
 // serveResume is where the browser comes back after the application

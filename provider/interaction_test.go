@@ -147,3 +147,23 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("a provider without LoginURL advertises sign-in: %v", pm)
 	}
 }
+
+// TestSweepSignIn: Provider.Sweep deletes expired codes, sessions,
+// consents and interactions besides tokens.
+func TestSweepSignIn(t *testing.T) {
+	e := newSignInEnv(t, sqliteStore(t), func(c *provider.Config) { c.ManualSweep = true })
+	r := e.newRP(provider.ClientSpec{})
+	b := e.newBrowser()
+	e.signIn(b, r) // a code, a session, a consent
+	stops := e.newBrowser()
+	stops.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	e.authorize(stops, r.authorizeQuery())                   // an interaction left pending
+	e.clock.Add(provider.DefaultConsentLifetime + time.Hour) // everything expired
+	n, err := e.p.Sweep(context.Background())
+	if err != nil || n != 4 {
+		t.Errorf("Sweep = %d, %v; want 4 (code, session, consent, interaction)", n, err)
+	}
+	if cs, _ := e.p.Admin().Consents(context.Background(), "alice-sub"); len(cs) != 0 {
+		t.Errorf("consents after the sweep: %v", cs)
+	}
+}

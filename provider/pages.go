@@ -2,13 +2,113 @@ package provider
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"net/http"
 )
 
 // The provider's own pages: errors it must not redirect (RFC 6749
-// §4.1.2.1), and the logout confirmation. Every page is html/template
-// without JavaScript, never cached, never framed.
+// §4.1.2.1), and the RP-initiated logout's confirmation and farewell.
+// Every page is html/template without JavaScript, never cached, never
+// framed. Config.Templates replaces any of them.
+
+// Names of the provider's templates, for Config.Templates.
+const (
+	// TemplateError renders an [ErrorPage].
+	TemplateError = "error"
+	// TemplateLogout renders a [LogoutPage]: "Sign out?".
+	TemplateLogout = "logout"
+	// TemplateLoggedOut renders a [LoggedOutPage]: "You are signed out".
+	TemplateLoggedOut = "logged_out"
+)
+
+// ErrorPage is what the TemplateError template is given: why the request
+// cannot go on, in words for the person in front of the browser.
+type ErrorPage struct {
+	Title string
+	Text  string
+}
+
+// LogoutPage is what the TemplateLogout template is given: the question
+// whether to sign out, asked when a logout request does not prove that a
+// client of the signed-in user sent it. Its form posts to Action, with the
+// hidden fields Fields (the CSRF token among them, name "csrf_token"), and
+// "decision": "logout" to sign out, anything else to stay signed in.
+type LogoutPage struct {
+	// Action is the URL the form posts to.
+	Action string
+	// Fields are the hidden fields to post back, in order.
+	Fields []HiddenField
+	// ClientName names the application that asked, if it is known.
+	ClientName string
+}
+
+// HiddenField is a hidden form field of a [LogoutPage].
+type HiddenField struct {
+	Name, Value string
+}
+
+// LoggedOutPage is what the TemplateLoggedOut template is given.
+type LoggedOutPage struct {
+	// SignedOut is false when the user chose to stay signed in.
+	SignedOut bool
+}
+
+// builtinTemplates are the provider's own pages.
+var builtinTemplates = template.Must(template.New("pages").Parse(`
+{{define "head"}}<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
+button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}</style></head>
+<body><main>
+<h1>{{.}}</h1>{{end}}
+{{define "foot"}}</main></body></html>
+{{end}}
+{{define "error"}}{{template "head" .Title}}
+<p>{{.Text}}</p>
+{{template "foot"}}{{end}}
+{{define "logout"}}{{template "head" "Sign out?"}}
+<p>{{if .ClientName}}{{.ClientName}} asks to sign you out.{{else}}Do you want to sign out?{{end}}
+Signing out ends your session here, for every application you signed in to with it.</p>
+<form method="post" action="{{.Action}}">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<button type="submit" name="decision" value="logout">Sign out</button>
+<button type="submit" name="decision" value="stay">Stay signed in</button>
+</form>
+{{template "foot"}}{{end}}
+{{define "logged_out"}}{{if .SignedOut}}{{template "head" "You are signed out"}}
+<p>You can close this window.</p>{{else}}{{template "head" "You are still signed in"}}
+<p>Nothing changed. You can close this window.</p>{{end}}
+{{template "foot"}}{{end}}
+`))
+
+// pageTemplates maps each page's template name to the template set that
+// renders it: Config.Templates if it defines the name, else the
+// provider's own.
+type pageTemplates map[string]*template.Template
+
+// parseTemplates returns the provider's pages with those override defines
+// replacing them, and checks that each renders.
+func parseTemplates(override *template.Template) (pageTemplates, error) {
+	samples := map[string]any{
+		TemplateError:     ErrorPage{Title: "t", Text: "x"},
+		TemplateLogout:    LogoutPage{Action: "/logout", Fields: []HiddenField{{"csrf_token", "x"}}, ClientName: "App"},
+		TemplateLoggedOut: LoggedOutPage{SignedOut: true},
+	}
+	out := pageTemplates{}
+	for name, data := range samples {
+		out[name] = builtinTemplates
+		if override != nil && override.Lookup(name) != nil {
+			out[name] = override
+		}
+		if err := out[name].ExecuteTemplate(&bytes.Buffer{}, name, data); err != nil {
+			return nil, fmt.Errorf("provider: Config.Templates: %s: %w", name, err)
+		}
+	}
+	return out, nil
+}
 
 // page names one of the error pages.
 type page int
@@ -23,6 +123,8 @@ const (
 	pageUnfinished
 	pageSessionChanged
 	pageNoSignIn
+	pageBadLogout
+	pageForbidden
 	pageServerError
 )
 
@@ -38,26 +140,15 @@ var pageTexts = map[page][2]string{
 	pageUnfinished:     {"This sign-in is not finished", "The sign-in page sent you back before you finished. Go back to the application and sign in again."},
 	pageSessionChanged: {"You signed out or switched accounts", "While you were asked for consent, this browser signed out or signed in as someone else. Go back to the application and sign in again."},
 	pageNoSignIn:       {"Signing in is not available", "This service does not sign people in."},
+	pageBadLogout:      {"This sign-out request is not valid", "The application sent a sign-out request the sign-in service cannot accept, so nothing was changed and you were not sent anywhere."},
+	pageForbidden:      {"This form has expired", "The form was not sent from this browser's page, or the page is too old. Nothing was changed."},
 	pageServerError:    {"Something went wrong", "The sign-in service could not complete your request. Try again later."},
 }
-
-var errorTemplate = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title></head>
-<body>
-<main>
-<h1>{{.Title}}</h1>
-<p>{{.Text}}</p>
-</main>
-</body>
-</html>
-`))
 
 // errorPage answers with an error page.
 func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, pg page) {
 	t := pageTexts[pg]
-	p.writePage(w, status, errorTemplate, struct{ Title, Text string }{t[0], t[1]})
+	p.writePage(w, status, TemplateError, ErrorPage{Title: t[0], Text: t[1]})
 }
 
 // failPage logs a failure of the provider's own and answers with the
@@ -67,14 +158,14 @@ func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, what string,
 	p.errorPage(w, r, http.StatusInternalServerError, pageServerError)
 }
 
-// writePage renders t with data and sends it with the headers every page
-// has: not cached (a page may carry a CSRF token or say who is signed in),
-// not framed (clickjacking), no referrer (the URL may carry an
-// interaction id), no script.
-func (p *Provider) writePage(w http.ResponseWriter, status int, t *template.Template, data any) {
+// writePage renders the template name with data and sends it with the
+// headers every page has: not cached (a page may carry a CSRF token or say
+// who is signed in), not framed (clickjacking), no referrer (the URL may
+// carry an interaction id), no script.
+func (p *Provider) writePage(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		p.cfg.Logger.Error("provider: rendering page", "err", err)
+	if err := p.templates[name].ExecuteTemplate(&buf, name, data); err != nil {
+		p.cfg.Logger.Error("provider: rendering page", "template", name, "err", err)
 		status = http.StatusInternalServerError
 		buf.Reset()
 		buf.WriteString("<!doctype html><title>Something went wrong</title><p>Something went wrong.</p>")

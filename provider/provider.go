@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -100,7 +101,8 @@ type Config struct {
 	// that a rotation by another process is seen. Defaults to 1 minute.
 	KeyRefreshInterval time.Duration
 	// SweepInterval is how often the provider's sweeper deletes expired
-	// tokens from the store (see [Provider.Sweep]); the first sweep starts
+	// tokens, codes, sessions, consents and interactions from the store
+	// (see [Provider.Sweep]); the first sweep starts
 	// a minute after New, or SweepInterval if shorter. Defaults to
 	// DefaultSweepInterval (1h).
 	SweepInterval time.Duration
@@ -208,6 +210,11 @@ type Config struct {
 	// returning an error, which FinishLogin returns wrapped with
 	// [ErrInvalidInteraction]. It must not modify client.
 	AfterLogin func(ctx context.Context, client *Client, l *Login) error
+	// Templates, if set, replaces the provider's own pages that it
+	// defines: TemplateError ([ErrorPage]), TemplateLogout ([LogoutPage])
+	// and TemplateLoggedOut ([LoggedOutPage]); each must render, or New
+	// fails. The headers stay the provider's: never cached, never framed.
+	Templates *template.Template
 	// AfterEndSession, if set, is called after a provider session was
 	// ended at the end_session_endpoint (django-oidc-provider's
 	// OIDC_AFTER_END_SESSION_HOOK), with the user whose session it was and
@@ -282,6 +289,8 @@ type Provider struct {
 	secureCookies bool
 	// pairwiseSalt is the store's secret for pairwise subjects.
 	pairwiseSalt []byte
+	// templates are the pages' templates, Config.Templates included.
+	templates pageTemplates
 	// onCompare, if set (by tests), is called for each secret comparison.
 	onCompare func()
 
@@ -325,12 +334,17 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	templates, err := parseTemplates(cfg.Templates)
+	if err != nil {
+		return nil, err
+	}
 	p := &Provider{
 		guard:         g,
 		cfg:           cfg,
 		issuer:        strings.TrimSuffix(cfg.Issuer, "/"),
 		basePath:      strings.TrimSuffix(u.Path, "/"),
 		secureCookies: u.Scheme == "https",
+		templates:     templates,
 	}
 	p.admin = &Admin{store: cfg.Store, now: cfg.Now, settings: p.settings, changed: p.adminChanged}
 	p.metadataPaths = [3]string{
@@ -588,6 +602,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if p.cfg.LoginURL == "" && (rest == pathResume || rest == pathUserinfo || rest == pathEndSession) {
+		http.NotFound(w, r) // a machine-only provider signs nobody in
+		return
+	}
 	switch rest {
 	case pathJWKS:
 		_, jwks := p.currentKeys(r.Context())
@@ -604,6 +622,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveResume(w, r)
 	case pathUserinfo:
 		p.serveUserinfo(w, r)
+	case pathEndSession:
+		p.serveEndSession(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -625,8 +645,9 @@ func (p *Provider) serverError(w http.ResponseWriter, what string, err error) {
 	writeError(w, p.errServer(what, err))
 }
 
-// Sweep deletes the tokens that have expired from the store and reports how
-// many, in batches of Config.SweepBatchSize tokens, each its own
+// Sweep deletes the tokens that have expired from the store, then the
+// expired codes, sessions, consents and interactions, and reports how many
+// tokens and records, in batches of Config.SweepBatchSize, each its own
 // transaction. After each batch it rests for as long as the batch took (at
 // least sweepMinPause), so that other writers — this process's revocations
 // and issued tokens, and other processes sharing the store — wait for one
@@ -635,23 +656,42 @@ func (p *Provider) serverError(w http.ResponseWriter, what string, err error) {
 // command may call it too.
 func (p *Provider) Sweep(ctx context.Context) (int64, error) {
 	before := p.now()
-	var total int64
-	for {
-		start := time.Now()
+	tokens, err := p.sweepBatches(ctx, func() (int64, error) {
 		n, err := p.cfg.Store.DeleteExpiredTokens(ctx, before, p.cfg.SweepBatchSize)
-		took := time.Since(start)
-		total += n
 		if n > 0 {
 			p.observe(Event{Kind: EventTokensSwept, Count: n})
 		}
+		return n, err
+	})
+	if err != nil {
+		return tokens, fmt.Errorf("provider: sweeping tokens: %w", err)
+	}
+	records, err := p.sweepBatches(ctx, func() (int64, error) {
+		return p.cfg.Store.DeleteExpired(ctx, before, p.cfg.SweepBatchSize)
+	})
+	if err != nil {
+		return tokens + records, fmt.Errorf("provider: sweeping codes, sessions, consents and interactions: %w", err)
+	}
+	return tokens + records, nil
+}
+
+// sweepBatches calls batch until it deletes fewer than SweepBatchSize,
+// resting between batches, and reports how many it deleted.
+func (p *Provider) sweepBatches(ctx context.Context, batch func() (int64, error)) (int64, error) {
+	var total int64
+	for {
+		start := time.Now()
+		n, err := batch()
+		took := time.Since(start)
+		total += n
 		if err != nil {
-			return total, fmt.Errorf("provider: sweeping tokens: %w", err)
+			return total, err
 		}
 		if n < int64(p.cfg.SweepBatchSize) {
 			return total, nil
 		}
 		if err := sleep(ctx, max(took, sweepMinPause)); err != nil {
-			return total, fmt.Errorf("provider: sweeping tokens: %w", err)
+			return total, err
 		}
 	}
 }
@@ -681,7 +721,7 @@ func (p *Provider) sweeper(ctx context.Context) {
 		case err != nil:
 			p.cfg.Logger.Warn("provider: sweep failed", "err", err, "deleted", n)
 		case n > 0:
-			p.cfg.Logger.Info("provider: swept expired tokens", "count", n)
+			p.cfg.Logger.Info("provider: swept expired tokens and sign-in records", "count", n)
 		}
 	}
 }

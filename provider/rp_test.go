@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func TestGoRelyingParty(t *testing.T) {
 				c.ScopeClaims = map[string][]string{"roles": {"roles"}}
 				c.Now = nil // go-oidc checks exp and iat against the real clock
 			})
-			r := e.newRP(provider.ClientSpec{IDTokenSignedResponseAlg: tc.alg})
+			r := e.newRP(provider.ClientSpec{IDTokenSignedResponseAlg: tc.alg, PostLogoutRedirectURIs: []string{"https://rp.example/bye"}})
 			ctx := context.Background()
 			op, err := oidc.NewProvider(ctx, e.issuer)
 			if err != nil {
@@ -65,7 +66,8 @@ func TestGoRelyingParty(t *testing.T) {
 				RedirectURL: r.redirect, Scopes: []string{oidc.ScopeOpenID, "profile", "email", "roles", oidc.ScopeOfflineAccess}}
 			verifier := oauth2.GenerateVerifier()
 			authURL := cfg.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier), oidc.Nonce("nonce-1"))
-			q := e.callback(e.newBrowser().get(authURL), r, "state-1")
+			b := e.newBrowser()
+			q := e.callback(b.get(authURL), r, "state-1")
 
 			tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
 			if err != nil {
@@ -160,6 +162,24 @@ func TestGoRelyingParty(t *testing.T) {
 			}
 			if _, err := op.UserInfo(ctx, oauth2.StaticTokenSource(fresh)); err == nil {
 				t.Error("the newest access token still works after the reuse revoked the grant")
+			}
+
+			// RP-initiated logout with the ID token as hint: no question,
+			// back to the registered URI with state; the session is over.
+			var meta struct {
+				EndSession string `json:"end_session_endpoint"`
+			}
+			if err := op.Claims(&meta); err != nil || meta.EndSession == "" {
+				t.Fatalf("no end_session_endpoint in discovery: %v", err)
+			}
+			v := b.get(meta.EndSession + "?" + url.Values{"id_token_hint": {raw}, "state": {"bye-1"},
+				"post_logout_redirect_uri": {"https://rp.example/bye"}}.Encode())
+			if v.location == nil || v.location.String() != "https://rp.example/bye?state=bye-1" {
+				t.Fatalf("logout: %d %v %s", v.status, v.location, v.body)
+			}
+			q = b.get(cfg.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "none"))).location.Query()
+			if q.Get("error") != "login_required" {
+				t.Errorf("prompt=none after logout: %v, want login_required", q)
 			}
 		})
 	}

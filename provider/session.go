@@ -66,21 +66,28 @@ func (p *Provider) cookie(r *http.Request, name string) (string, bool) {
 
 // currentSession returns the browser's unexpired provider session, or nil.
 func (p *Provider) currentSession(r *http.Request) *store.Session {
+	s, _ := p.currentSessionAndID(r)
+	return s
+}
+
+// currentSessionAndID returns the browser's unexpired provider session and
+// its id, or nil.
+func (p *Provider) currentSessionAndID(r *http.Request) (*store.Session, string) {
 	id, ok := p.cookie(r, p.sessionCookieName())
 	if !ok {
-		return nil
+		return nil, ""
 	}
 	s, err := p.cfg.Store.Session(r.Context(), store.Hash(id))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			p.cfg.Logger.Error("provider: reading session", "err", err)
 		}
-		return nil
+		return nil, ""
 	}
 	if !p.now().Before(s.ExpiresAt) {
-		return nil
+		return nil, ""
 	}
-	return s
+	return s, id
 }
 
 // startSession makes a new session for a login — always under a new id,
@@ -115,6 +122,13 @@ func (p *Provider) browserSecret(r *http.Request) string {
 		return v
 	}
 	return randomString(32)
+}
+
+// seeOther sends the browser to target with a 303 and no body (a body
+// would be a page without the pages' headers, and no browser shows it).
+func seeOther(w http.ResponseWriter, target string) {
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 // noStore marks an answer as not to be stored by any cache.

@@ -122,6 +122,7 @@ func (p *Provider) signInMetadata() map[string]any {
 	return map[string]any{
 		"authorization_endpoint":                         p.AuthorizationURL(),
 		"userinfo_endpoint":                              p.UserinfoURL(),
+		"end_session_endpoint":                           p.EndSessionURL(),
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials},

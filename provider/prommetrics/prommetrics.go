@@ -25,9 +25,17 @@ type Config struct {
 type Observer struct {
 	failures, throttled  map[string]prometheus.Counter // by endpoint
 	quota, issued, swept prometheus.Counter
+	signIn               map[provider.EventKind]prometheus.Counter
+	reuse                prometheus.Counter
 }
 
-var endpoints = []string{provider.EndpointToken, provider.EndpointIntrospection, provider.EndpointRevocation}
+var endpoints = []string{provider.EndpointToken, provider.EndpointIntrospection, provider.EndpointRevocation,
+	provider.EndpointUserinfo}
+
+// signInEvents are the kinds counted by signin_events_total, by their
+// String as the label.
+var signInEvents = []provider.EventKind{provider.EventLogin, provider.EventLoginDenied, provider.EventConsentGranted,
+	provider.EventConsentDenied, provider.EventLogout}
 
 // New creates the metrics and registers them with cfg.Registerer:
 //
@@ -36,6 +44,8 @@ var endpoints = []string{provider.EndpointToken, provider.EndpointIntrospection,
 //	tokengate_provider_quota_refusals_total
 //	tokengate_provider_tokens_issued_total
 //	tokengate_provider_tokens_swept_total
+//	tokengate_provider_signin_events_total{event="login|login_denied|consent_granted|consent_denied|logout"}
+//	tokengate_provider_reuse_detected_total
 func New(cfg Config) (*Observer, error) {
 	if cfg.Registerer == nil {
 		return nil, errors.New("prommetrics: Config.Registerer is required")
@@ -61,7 +71,15 @@ func New(cfg Config) (*Observer, error) {
 		o.failures[e] = failures.WithLabelValues(e)
 		o.throttled[e] = throttled.WithLabelValues(e)
 	}
-	for _, c := range []prometheus.Collector{failures, throttled, o.quota, o.issued, o.swept} {
+	signIn := prometheus.NewCounterVec(opts("signin_events_total",
+		"Users signed in, logins denied, consents granted and denied, and sessions ended at the end_session_endpoint, by event."), []string{"event"})
+	o.signIn = make(map[provider.EventKind]prometheus.Counter, len(signInEvents))
+	for _, k := range signInEvents {
+		o.signIn[k] = signIn.WithLabelValues(k.String())
+	}
+	o.reuse = prometheus.NewCounter(opts("reuse_detected_total",
+		"Authorization codes and refresh tokens presented again after their use, each revoking its grant: a sign of theft."))
+	for _, c := range []prometheus.Collector{failures, throttled, o.quota, o.issued, o.swept, signIn, o.reuse} {
 		if err := cfg.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("prommetrics: %w", err)
 		}
@@ -86,6 +104,12 @@ func (o *Observer) Observe(e provider.Event) {
 		o.issued.Inc()
 	case provider.EventTokensSwept:
 		o.swept.Add(float64(e.Count))
+	case provider.EventReuseDetected:
+		o.reuse.Inc()
+	default:
+		if c, ok := o.signIn[e.Kind]; ok {
+			c.Inc()
+		}
 	}
 }
 

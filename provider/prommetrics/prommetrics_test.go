@@ -26,6 +26,13 @@ func TestObserve(t *testing.T) {
 		{Kind: provider.EventTokenIssued},
 		{Kind: provider.EventTokensSwept, Count: 250},
 		{Kind: provider.EventTokensSwept, Count: 7},
+		{Kind: provider.EventAuthFailure, Endpoint: provider.EndpointUserinfo},
+		{Kind: provider.EventLogin},
+		{Kind: provider.EventLogin},
+		{Kind: provider.EventConsentGranted},
+		{Kind: provider.EventConsentDenied},
+		{Kind: provider.EventLogout},
+		{Kind: provider.EventReuseDetected, Endpoint: provider.EndpointToken},
 	} {
 		obs.Observe(e)
 	}
@@ -38,7 +45,7 @@ func TestObserve(t *testing.T) {
 		for _, m := range mf.GetMetric() {
 			name := mf.GetName()
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "endpoint" {
+				if l.GetName() == "endpoint" || l.GetName() == "event" {
 					name += "/" + l.GetValue()
 				}
 				if l.GetName() == "server" && l.GetValue() != "a" {
@@ -49,15 +56,23 @@ func TestObserve(t *testing.T) {
 		}
 	}
 	want := map[string]float64{
-		"tokengate_provider_auth_failures_total/token":          2,
-		"tokengate_provider_auth_failures_total/introspection":  1,
-		"tokengate_provider_auth_failures_total/revocation":     0,
-		"tokengate_provider_auth_throttled_total/token":         0,
-		"tokengate_provider_auth_throttled_total/introspection": 0,
-		"tokengate_provider_auth_throttled_total/revocation":    1,
-		"tokengate_provider_quota_refusals_total":               1,
-		"tokengate_provider_tokens_issued_total":                2,
-		"tokengate_provider_tokens_swept_total":                 257,
+		"tokengate_provider_auth_failures_total/token":           2,
+		"tokengate_provider_auth_failures_total/introspection":   1,
+		"tokengate_provider_auth_failures_total/revocation":      0,
+		"tokengate_provider_auth_failures_total/userinfo":        1,
+		"tokengate_provider_auth_throttled_total/token":          0,
+		"tokengate_provider_auth_throttled_total/introspection":  0,
+		"tokengate_provider_auth_throttled_total/revocation":     1,
+		"tokengate_provider_auth_throttled_total/userinfo":       0,
+		"tokengate_provider_signin_events_total/login":           2,
+		"tokengate_provider_signin_events_total/login_denied":    0,
+		"tokengate_provider_signin_events_total/consent_granted": 1,
+		"tokengate_provider_signin_events_total/consent_denied":  1,
+		"tokengate_provider_signin_events_total/logout":          1,
+		"tokengate_provider_reuse_detected_total":                1,
+		"tokengate_provider_quota_refusals_total":                1,
+		"tokengate_provider_tokens_issued_total":                 2,
+		"tokengate_provider_tokens_swept_total":                  257,
 	}
 	for k, v := range want {
 		if got[k] != v {

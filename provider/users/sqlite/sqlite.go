@@ -54,6 +54,9 @@ type Store struct {
 	// writeMu serialises this process's writes (SQLite admits one writer;
 	// queueing here is faster than sleeping in the busy handler).
 	writeMu sync.Mutex
+	// bySubject and byUsername are the point reads every sign-in and
+	// userinfo request makes, prepared once.
+	bySubject, byUsername *sql.Stmt
 }
 
 // migrations are applied in order; users_schema holds how many have been.
@@ -104,6 +107,13 @@ func Open(cfg Config) (*Store, error) {
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if s.bySubject, err = db.Prepare(`SELECT ` + userCols + ` FROM users WHERE subject = ?`); err == nil {
+		s.byUsername, err = db.Prepare(`SELECT ` + userCols + ` FROM users WHERE username = ?`)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("users/sqlite: %w", err)
 	}
 	return s, nil
 }
@@ -257,13 +267,19 @@ func (s *Store) CreateUser(ctx context.Context, u *users.User) error {
 
 // User implements [users.Store].
 func (s *Store) User(ctx context.Context, subject string) (*users.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE subject = ?`, subject))
+	return scanUser(s.bySubject.QueryRowContext(pointRead(ctx), subject))
 }
 
 // UserByUsername implements [users.Store].
 func (s *Store) UserByUsername(ctx context.Context, username string) (*users.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
+	return scanUser(s.byUsername.QueryRowContext(pointRead(ctx), username))
 }
+
+// pointRead detaches a one-row read by a unique key from cancellation:
+// modernc.org/sqlite starts a goroutine per query to watch a cancellable
+// context, which costs more than the read itself, and the read is bounded
+// by the busy timeout anyway (as in provider/store/sqlite).
+func pointRead(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // Users implements [users.Store].
 func (s *Store) Users(ctx context.Context) ([]*users.User, error) {
@@ -322,6 +338,11 @@ func (s *Store) writeOne(ctx context.Context, query string, args ...any) error {
 
 // Close releases the database.
 func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.bySubject, s.byUsername} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("users/sqlite: %w", err)
 	}

@@ -39,6 +39,14 @@ type signInServer struct {
 
 func startSignInServer(t testing.TB) *signInServer {
 	t.Helper()
+	return startSignInServerWith(t, users.Params{}, provider.Config{})
+}
+
+// startSignInServerWith is startSignInServer with passwords hashed at
+// params (the zero value: the default) and the provider configured by cfg
+// (its Issuer, Store, LoginURL and Claims are set here).
+func startSignInServerWith(t testing.TB, params users.Params, cfg provider.Config) *signInServer {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "tokengate.db")
 	st, err := sqlite.Open(sqlite.Config{Path: path})
 	if err != nil {
@@ -50,7 +58,7 @@ func startSignInServer(t testing.TB) *signInServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { us.Close() })
-	dir, err := users.New(users.Config{Store: us})
+	dir, err := users.New(users.Config{Store: us, Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +70,8 @@ func startSignInServer(t testing.TB) *signInServer {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
-	if s.Provider, err = provider.New(provider.Config{Issuer: srv.URL, Store: st, LoginURL: srv.URL + "/signin", Claims: dir.Claims}); err != nil {
+	cfg.Issuer, cfg.Store, cfg.LoginURL, cfg.Claims = srv.URL, st, srv.URL+"/signin", dir.Claims
+	if s.Provider, err = provider.New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Provider.Close() })

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider"
+	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
 )
 
@@ -124,5 +126,26 @@ func TestDatabaseOfTheFirstReleaseKeepsWorking(t *testing.T) {
 	}
 	if code, _ := post("/token", fx.App.ClientID, "not-"+fx.App.ClientSecret, url.Values{"grant_type": {"client_credentials"}}); code != http.StatusUnauthorized {
 		t.Errorf("a wrong secret for a stored client: status %d, want 401", code)
+	}
+
+	// The migrated database signs people in (schema 3): a client of the
+	// code flow, a session, consent, a code, rotating refresh tokens, and
+	// the salt of pairwise subjects saved once.
+	e := newSignInEnv(t, st)
+	r := e.newRP(provider.ClientSpec{PairwiseSubject: true})
+	b := e.newBrowser()
+	access, refresh, id := e.exchange(r, e.signIn(b, r, "scope", "openid offline_access")).tokens(t)
+	if access == "" || refresh == "" || id == "" {
+		t.Fatal("no tokens from the code flow on a migrated database")
+	}
+	if _, again, _ := e.refresh(r, refresh).tokens(t); again == "" {
+		t.Error("no rotated refresh token on a migrated database")
+	}
+	api := e.register(provider.ClientSpec{Introspection: store.IntrospectAny})
+	if m := e.introspect(api, access).json(t); m["active"] != true || m["sub"] == "alice-sub" || m["sub"] == "" {
+		t.Errorf("a user's token on a migrated database: %v; want active with a pairwise sub", m)
+	}
+	if s, err := st.Settings(context.Background()); err != nil || len(s.PairwiseSalt) == 0 {
+		t.Errorf("settings after migration: %+v, %v; want a pairwise salt", s, err)
 	}
 }

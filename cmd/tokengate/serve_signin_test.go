@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -63,7 +64,7 @@ func TestServeSignsUsersIn(t *testing.T) {
 	db := filepath.Join(dir, "tokengate.db")
 	runCLI(t, "correct horse\n", nil, "user", "create", "--db", db, "--username", "alice", "--name", "Alice Liddell", "--password-stdin").check(t, exitOK, "sub:", "")
 	const callback = "http://127.0.0.1:9/callback"
-	id, _ := createClient(t, db, "--name", "Orders web", "--scopes", "openid profile", "--redirect-uri", callback)
+	id, secret := createClient(t, db, "--name", "Orders web", "--scopes", "openid profile", "--redirect-uri", callback)
 	templates := filepath.Join(dir, "templates")
 	os.Mkdir(templates, 0o700)
 	os.WriteFile(filepath.Join(templates, "consent.html"), []byte(`{{define "consent"}}<p>Our own consent page for {{.Client.Name}}</p>`+
@@ -71,9 +72,12 @@ func TestServeSignsUsersIn(t *testing.T) {
 		`<input type="hidden" name="csrf_token" value="{{.CSRFToken}}"></form>{{end}}`), 0o600)
 	issuer, stop := startServe(t, "--addr", "127.0.0.1:0", "--db", db, "--templates", templates)
 
-	cfg := oauth2.Config{ClientID: id, RedirectURL: callback, Scopes: []string{"openid", "profile"}, Endpoint: oauth2.Endpoint{AuthURL: issuer + "/authorize"}}
+	rsID, rsSecret := createClient(t, db, "--name", "gateway", "--introspect-any")
+	cfg := oauth2.Config{ClientID: id, ClientSecret: secret, RedirectURL: callback, Scopes: []string{"openid", "profile"},
+		Endpoint: oauth2.Endpoint{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	verifier := oauth2.GenerateVerifier()
 	var pages []string
-	back := browse(t, cfg.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), callback, func(page string, form url.Values) {
+	back := browse(t, cfg.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier)), callback, func(page string, form url.Values) {
 		pages = append(pages, page)
 		if strings.Contains(page, `name="password"`) {
 			form.Set("username", "alice")
@@ -88,15 +92,37 @@ func TestServeSignsUsersIn(t *testing.T) {
 	if q := back.Query(); q.Get("code") == "" || q.Get("state") != "s1" || q.Get("iss") != issuer {
 		t.Errorf("back at the client with %v", q)
 	}
+	tok, err := cfg.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	introspect := func() result {
+		return runCLI(t, tok.AccessToken+"\n", nil, "introspect", "--issuer", issuer, "--client-id", rsID, "--client-secret", rsSecret, "-")
+	}
+	introspect().check(t, exitOK, `"username": "alice"`, "")
 
-	// The consent is remembered, listed, and revoked.
+	// The consent is remembered, listed, and revoked with the user's tokens.
 	runCLI(t, "", nil, "consent", "list", "--db", db, "--user", "alice").check(t, exitOK, id+"  openid profile", "")
-	runCLI(t, "", nil, "consent", "revoke", "--db", db, "--user", "alice", "--client", id).check(t, exitOK, "revoked the consent of alice to "+id, "")
+	runCLI(t, "", nil, "consent", "revoke", "--db", db, "--user", "alice", "--client", id).check(t, exitOK, "revoked the consent of alice to "+id+": 1 tokens revoked", "")
+	introspect().check(t, exitFailure, `"active": false`, "")
 	runCLI(t, "", nil, "consent", "list", "--db", db, "--user", "alice", "--json").check(t, exitOK, "[]", "")
 	runCLI(t, "", nil, "consent", "list", "--db", db, "--user", "nobody").check(t, exitFailure, "", `no user "nobody"`)
 	runCLI(t, "", nil, "consent", "list", "--db", db).check(t, exitUsage, "", "give --user USERNAME")
 	runCLI(t, "", nil, "consent", "revoke", "--db", db, "--user", "alice", "--sub", "x").check(t, exitUsage, "", "not both")
-	runCLI(t, "", nil, "user", "delete", "--db", db, "alice").check(t, exitOK, "deleted alice", "")
+
+	// Deleting the user revokes the tokens of a new sign-in too.
+	verifier = oauth2.GenerateVerifier()
+	back = browse(t, cfg.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier)), callback, func(page string, form url.Values) {
+		form.Set("username", "alice")
+		form.Set("password", "correct horse")
+		form.Set("decision", "approve")
+	})
+	if tok, err = cfg.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+		t.Fatal(err)
+	}
+	introspect().check(t, exitOK, `"active": true`, "")
+	runCLI(t, "", nil, "user", "delete", "--db", db, "alice").check(t, exitOK, "deleted alice (sub ", "")
+	introspect().check(t, exitFailure, `"active": false`, "")
 
 	code, logs := stop()
 	if code != exitOK {

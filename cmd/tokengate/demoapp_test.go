@@ -25,7 +25,10 @@ func startTestDemo(t *testing.T) *demo {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { httpserver.Serve(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), d.servers...); close(done) }()
+	go func() {
+		httpserver.Serve(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), d.servers...)
+		close(done)
+	}()
 	t.Cleanup(func() { cancel(); <-done; d.close() })
 	return d
 }

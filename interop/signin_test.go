@@ -21,6 +21,7 @@ import (
 	"github.com/tokengate/tokengate/interop/internal/interoptest"
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/signin"
+	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
 	"github.com/tokengate/tokengate/provider/users"
 	userssqlite "github.com/tokengate/tokengate/provider/users/sqlite"
@@ -39,26 +40,39 @@ type signInServer struct {
 
 func startSignInServer(t testing.TB) *signInServer {
 	t.Helper()
-	return startSignInServerWith(t, users.Params{}, provider.Config{})
+	return startSignInServerWith(t, signInOptions{})
 }
 
-// startSignInServerWith is startSignInServer with passwords hashed at
-// params (the zero value: the default) and the provider configured by cfg
-// (its Issuer, Store, LoginURL and Claims are set here).
-func startSignInServerWith(t testing.TB, params users.Params, cfg provider.Config) *signInServer {
+// signInOptions vary startSignInServerWith.
+type signInOptions struct {
+	// Params hash the passwords; the zero value means the default.
+	Params users.Params
+	// Provider configures the provider; its Issuer, Store, LoginURL and
+	// Claims are set by startSignInServerWith.
+	Provider provider.Config
+	// Memory keeps everything in memory instead of one SQLite file.
+	Memory bool
+}
+
+func startSignInServerWith(t testing.TB, opts signInOptions) *signInServer {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "tokengate.db")
-	st, err := sqlite.Open(sqlite.Config{Path: path})
-	if err != nil {
-		t.Fatal(err)
+	var st store.Store = store.NewMemory()
+	var us users.Store = users.NewMemory()
+	if !opts.Memory {
+		path := filepath.Join(t.TempDir(), "tokengate.db")
+		sst, err := sqlite.Open(sqlite.Config{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sst.Close() })
+		sus, err := userssqlite.Open(userssqlite.Config{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sus.Close() })
+		st, us = sst, sus
 	}
-	t.Cleanup(func() { st.Close() })
-	us, err := userssqlite.Open(userssqlite.Config{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { us.Close() })
-	dir, err := users.New(users.Config{Store: us, Params: params})
+	dir, err := users.New(users.Config{Store: us, Params: opts.Params})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +84,7 @@ func startSignInServerWith(t testing.TB, params users.Params, cfg provider.Confi
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
+	cfg := opts.Provider
 	cfg.Issuer, cfg.Store, cfg.LoginURL, cfg.Claims = srv.URL, st, srv.URL+"/signin", dir.Claims
 	if s.Provider, err = provider.New(cfg); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -321,7 +322,15 @@ func stream(ctx context.Context, cc *grpc.ClientConn, out *wrapperspb.StringValu
 	if err := cs.CloseSend(); err != nil {
 		return err
 	}
-	err = cs.RecvMsg(out)
+	if err = cs.RecvMsg(out); err == nil {
+		// Trailers are there only once the stream has ended: read to its
+		// end (io.EOF), or Trailer races the server's last frame.
+		if err = cs.RecvMsg(new(wrapperspb.StringValue)); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = fmt.Errorf("the stream sent a second message")
+		}
+	}
 	*trailer = cs.Trailer()
 	return err
 }

@@ -84,8 +84,9 @@ type Config struct {
 	Redis redis.UniversalClient
 
 	// HTTPClient polls and fetches the metadata and keys. Defaults to a
-	// client whose timeout fits a long poll (40s). Redirects are never
-	// followed.
+	// client whose timeout fits a long poll (40s); a client with a Timeout
+	// under that is an error, since the transmitter may hold a poll for
+	// 25s. Redirects are never followed.
 	HTTPClient *http.Client
 	// ClockSkew is the leeway on iat and on token_exp. Defaults to
 	// DefaultClockSkew.
@@ -159,6 +160,9 @@ func New(cfg Config) (*Subscriber, error) {
 	}
 	if err := oauthhttp.CheckIssuer(cfg.Issuer, cfg.InsecureAllowHTTP, "InsecureAllowHTTP"); err != nil {
 		return nil, fmt.Errorf("revocationfeed: Config.Issuer: %w", err)
+	}
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Timeout != 0 && cfg.HTTPClient.Timeout < pollTimeout {
+		return nil, fmt.Errorf("revocationfeed: Config.HTTPClient: a Timeout of %v cuts long polls short; leave it 0 or make it at least %v", cfg.HTTPClient.Timeout, pollTimeout)
 	}
 	if cfg.Endpoint != "" {
 		if err := oauthhttp.CheckURL(cfg.Endpoint, cfg.InsecureAllowHTTP, "InsecureAllowHTTP"); err != nil {

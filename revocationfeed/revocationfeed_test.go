@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,4 +273,33 @@ func TestRedisRelay(t *testing.T) {
 	f.revoke("relayed", "relayed-jti", time.Now().Add(time.Hour), time.Now())
 	recB.waitFor(t, "the relayed revocation", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 && !r.jtis["relayed-jti"].IsZero() })
 	recA.waitFor(t, "A's own", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 })
+}
+
+func TestNewValidation(t *testing.T) {
+	rec := newRecorder()
+	ok := revocationfeed.Config{Issuer: "https://as.example.com", ClientID: "api", Cache: rec}
+	for _, tt := range []struct {
+		name string
+		mod  func(*revocationfeed.Config)
+		want string
+	}{
+		{"no issuer", func(c *revocationfeed.Config) { c.Issuer = "" }, "Issuer is required"},
+		{"no client", func(c *revocationfeed.Config) { c.ClientID = "" }, "ClientID is required"},
+		{"no cache", func(c *revocationfeed.Config) { c.Cache = nil }, "Cache is required"},
+		{"plain http issuer", func(c *revocationfeed.Config) { c.Issuer = "http://as.example.com" }, "Issuer"},
+		{"a short HTTP timeout", func(c *revocationfeed.Config) { c.HTTPClient = &http.Client{Timeout: 10 * time.Second} }, "cuts long polls short"},
+		{"negative backoff", func(c *revocationfeed.Config) { c.MinBackoff = -1 }, "negative"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := ok
+			tt.mod(&cfg)
+			s, err := revocationfeed.New(cfg)
+			if err == nil {
+				s.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New = %v, want an error about %q", err, tt.want)
+			}
+		})
+	}
 }

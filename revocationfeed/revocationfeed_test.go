@@ -204,12 +204,21 @@ func TestStreamDownAndBack(t *testing.T) {
 	f.failing = 5
 	f.revoke("during", "", time.Now().Add(time.Hour), time.Now())
 	rec := newRecorder()
-	newSubscriber(t, f, rec, nil)
+	var logs strings.Builder
+	var logMu sync.Mutex
+	newSubscriber(t, f, rec, func(c *revocationfeed.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))
+	})
 	rec.waitFor(t, "the revocation after the outage", func(r *recorder) bool { return r.hashes[sum("during")] == 1 })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if rec.events["revocation_feed/down"] != 1 || rec.events["revocation_feed/up"] != 1 {
 		t.Errorf("feed events %v; want one down, then one up", rec.events)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if n := strings.Count(logs.String(), "cannot read the revocation event stream"); n != 1 {
+		t.Errorf("%d Warn lines for 5 failed polls, want 1:\n%s", n, logs.String())
 	}
 }
 
@@ -302,4 +311,15 @@ func TestNewValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -297,15 +298,22 @@ func TestRedisStopped(t *testing.T) {
 	}
 	srv.Stop()
 
-	b := newReplica(t, store, nil)
-	for _, tok := range []string{"before", "during-1", "during-2"} {
+	var logs safeBuffer
+	b := newReplica(t, store, func(cc *introspect.CacheConfig) { cc.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	for i := range 50 {
+		tok := fmt.Sprint("during-", i)
 		resp, err := b.cache.Introspect(ctx, tok)
 		if err != nil || resp.Subject != "alice" {
 			t.Fatalf("%s with Redis down: %+v, %v", tok, resp, err)
 		}
 	}
-	if b.next.count() != 3 || b.obs.count(introspect.EventSharedError) == 0 {
-		t.Errorf("next calls %d, shared errors %d; want 3 and some", b.next.count(), b.obs.count(introspect.EventSharedError))
+	if b.next.count() != 50 || b.obs.count(introspect.EventSharedError) != 100 {
+		t.Errorf("next calls %d, shared errors %d; want 50 and 100 (a read and a write each)", b.next.count(), b.obs.count(introspect.EventSharedError))
+	}
+	// One line for the failed reads and one for the failed writes, not
+	// one per request.
+	if n := strings.Count(logs.String(), "level=WARN"); n != 2 {
+		t.Errorf("%d Warn lines for 50 requests with Redis down, want 2:\n%s", n, logs.String())
 	}
 	_, _, err := store.Get(ctx, "k")
 	if !errors.Is(err, rediscache.ErrUnavailable) || !strings.Contains(err.Error(), "failed less than") {
@@ -434,4 +442,22 @@ func TestLoggerIsRateLimited(t *testing.T) {
 	if n := strings.Count(buf.String(), "failed to dial"); n != 1 || !strings.Contains(buf.String(), "level=WARN") {
 		t.Errorf("%d lines for 100 failures, want 1 at Warn:\n%s", n, buf.String())
 	}
+}
+
+// safeBuffer is a bytes.Buffer safe for concurrent writes.
+type safeBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -282,4 +282,3 @@ func BenchmarkSaveToken(b *testing.B) {
 		}
 	})
 }
-

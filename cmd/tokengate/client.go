@@ -13,32 +13,21 @@ import (
 
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store"
-	"github.com/tokengate/tokengate/provider/store/sqlite"
 )
 
 // maxJWKSFileBytes caps a --jwks file.
 const maxJWKSFileBytes = 1 << 20
 
-// openStore opens the SQLite store at path. sqlite's own errors do not
-// name the file ("file is not a database"), so this one does.
-func openStore(path string) (*sqlite.Store, error) {
-	st, err := sqlite.Open(sqlite.Config{Path: path})
-	if err != nil {
-		return nil, fmt.Errorf("opening the database %s (--db): %w", path, err)
-	}
-	return st, nil
-}
-
-// openDB opens the SQLite store at path and a provider.Admin on it, for the
-// administrative commands. With mustExist, a missing file is an error rather
-// than a new empty database. The caller closes the store.
-func openDB(path string, mustExist bool) (*provider.Admin, *sqlite.Store, error) {
+// openDB opens the store on db (see openStore) and a provider.Admin on it,
+// for the administrative commands. With mustExist, a missing SQLite file is
+// an error rather than a new empty database. The caller closes the store.
+func openDB(ctx context.Context, db string, mustExist bool) (*provider.Admin, store.Store, error) {
 	if mustExist {
-		if _, err := os.Stat(path); err != nil {
-			return nil, nil, fmt.Errorf("no database at %s (start \"tokengate serve --db %s\" or create a client first): %w", path, path, err)
+		if err := checkDBExists(db, "start \"tokengate serve --db "+db+"\" or create a client first"); err != nil {
+			return nil, nil, err
 		}
 	}
-	st, err := openStore(path)
+	st, err := openStore(ctx, db)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,7 +56,7 @@ client's key with --introspection-encrypted-response-alg/-enc and --jwks or
 // runClientCreate implements "tokengate client create".
 func runClientCreate(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "client create", "--db PATH --name NAME --scopes \"a b\" [flags]", clientCreateUsage)
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file` (created if missing)")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	name := fs.String("name", "", "human-readable `name` of the client (required)")
 	scopeList := fs.String("scopes", "", "space-delimited `scopes` the client may obtain")
 	var grants, resources stringList
@@ -138,7 +127,7 @@ func runClientCreate(ctx context.Context, e *env, args []string) int {
 		spec.JWKS = string(b)
 	}
 
-	admin, st, err := openDB(*dbPath, false)
+	admin, st, err := openDB(ctx, *dbPath, false)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -232,12 +221,12 @@ func viewOf(c *provider.Client) clientView {
 // runClientList implements "tokengate client list".
 func runClientList(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "client list", "--db PATH [--json]", "List the registered clients (never their secrets).")
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
 	}
-	admin, st, err := openDB(*dbPath, true)
+	admin, st, err := openDB(ctx, *dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -284,7 +273,7 @@ func dash(s string) string {
 func runClientDelete(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "client delete", "--db PATH ID...",
 		"Delete clients. Their tokens stop being active at once, also on a running server.")
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	ids, code, ok := fs.parse(args)
 	if !ok {
 		return code
@@ -292,7 +281,7 @@ func runClientDelete(ctx context.Context, e *env, args []string) int {
 	if len(ids) == 0 {
 		return fs.usageError("want the id of the client to delete")
 	}
-	admin, st, err := openDB(*dbPath, true)
+	admin, st, err := openDB(ctx, *dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}

@@ -37,7 +37,7 @@ type userFlags struct {
 func addUserFlags(fs *flagSet) *userFlags {
 	return &userFlags{
 		fs:       fs,
-		dbPath:   fs.String("db", defaultDBPath, "SQLite database `file`"),
+		dbPath:   fs.String("db", defaultDBPath, dbUsage),
 		username: fs.String("user", "", "the user's `username` (tokengate user list)"),
 		subject:  fs.String("sub", "", "the user's `subject` instead of --user, for users an application signs in itself"),
 	}
@@ -60,7 +60,7 @@ func (u *userFlags) resolve(ctx context.Context) error {
 		u.resolved, u.shownName = *u.subject, *u.subject
 		return nil
 	}
-	dir, st, err := openUsers(*u.dbPath, true)
+	dir, st, err := openUsers(ctx, *u.dbPath, true)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func runConsentList(ctx context.Context, e *env, args []string) int {
 	if err := who.resolve(ctx); err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	admin, st, err := openDB(*who.dbPath, true)
+	admin, st, err := openDB(ctx, *who.dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -142,7 +142,7 @@ func runConsentRevoke(ctx context.Context, e *env, args []string) int {
 	if err := who.resolve(ctx); err != nil {
 		return fs.fail(exitFailure, err)
 	}
-	admin, st, err := openDB(*who.dbPath, true)
+	admin, st, err := openDB(ctx, *who.dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}

@@ -147,7 +147,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (_ *demo, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { st.Close() })
-	as, err := startSignin(signinConfig{issuer: d.asURL, dbPath: d.dbPath, store: st, logger: cfg.logger})
+	as, err := startSignin(ctx, signinConfig{issuer: d.asURL, dbPath: d.dbPath, store: st, logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ var environment = []envVar{
 	{name: "TOKENGATE_RS_KEY", flag: "rs-key", group: "jwt-response", doc: "proxy: the key file that decrypts them"},
 	{name: "TOKENGATE_RESOURCE", flag: "resource", group: "resource", doc: "proxy: our RFC 9728 resource identifier"},
 	{name: "TOKENGATE_TOKEN", doc: "the TOKEN to introspect or revoke, when none is given"},
-	{name: "TOKENGATE_DB", flag: "db", group: "db", doc: "the SQLite database of serve, client, user, consent and keys"},
+	{name: "TOKENGATE_DB", flag: "db", group: "db", doc: "the database (SQLite file or postgres:// URL) of serve, client, user, consent, keys"},
 }
 
 // tokenVar is the variable that holds the token to introspect or revoke.

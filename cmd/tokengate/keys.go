@@ -17,7 +17,7 @@ func runKeysRotate(ctx context.Context, e *env, args []string) int {
 The key it replaces stops signing at once but stays in the JWK Set until
 everything it signed has expired. A server running on the same database
 picks the new key up within a minute.`)
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	alg := fs.String("alg", "", "key `family` to rotate: RS256, ES256 or EdDSA (default: all)")
 	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
@@ -29,7 +29,7 @@ picks the new key up within a minute.`)
 		}
 		algs = []string{*alg}
 	}
-	admin, st, err := openDB(*dbPath, true)
+	admin, st, err := openDB(ctx, *dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}

@@ -34,7 +34,7 @@
 //	TOKENGATE_RS_KEY             --rs-key: proxy: the key file that decrypts them
 //	TOKENGATE_RESOURCE           --resource: proxy: our RFC 9728 resource identifier
 //	TOKENGATE_TOKEN              the TOKEN to introspect or revoke, when none is given
-//	TOKENGATE_DB                 --db: the SQLite database of serve, client, user, consent and keys
+//	TOKENGATE_DB                 --db: the database (SQLite file or postgres:// URL) of serve, client, user, consent, keys
 //
 // A flag keeps the variables of its kind out, so that the two never mix:
 // --token-url ignores TOKENGATE_ISSUER, --client-id ignores

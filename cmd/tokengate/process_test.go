@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tokengate/tokengate/internal/testserver"
 )
 
 // TestMain lets a test run this binary as the tokengate command itself.
@@ -17,7 +19,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	testserver.Main(m) // stops the PostgreSQL of the --db postgres:// tests
 }
 
 // TestServeProcess runs "tokengate serve" as its own process, registers a

@@ -26,7 +26,13 @@ const serveUsage = `Run the authorization server (package provider) on a SQLite 
 SIGINT or SIGTERM, then shut down gracefully, letting requests in flight
 finish for up to 10s.
 
-The database is created on first start, with new signing keys. Register
+The database is created on first start, with new signing keys. --db (or
+TOKENGATE_DB, which keeps a password out of the process list; the flag
+wins) names a SQLite file, or a PostgreSQL database as a URL:
+postgres://USER:PASSWORD@HOST:5432/DB?sslmode=verify-full (postgresql://
+too). The PostgreSQL database must exist; the server makes its tables.
+Several servers may share one PostgreSQL database: a token issued, revoked
+or a client deleted at one is seen at once by the others. Register
 clients with "tokengate client create --db PATH" and the people who sign in
 with "tokengate user create --db PATH", also while the server runs.
 
@@ -43,7 +49,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "serve", "[--addr HOST:PORT] [--issuer URL] [--db PATH] [--templates DIR]", serveUsage)
 	addr := fs.String("addr", defaultASAddr, "`address` to listen on (port 0 picks a free port)")
 	issuer := fs.String("issuer", "", "issuer `URL` the server names itself by (default http://ADDR)")
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	templates := fs.String("templates", "", "`directory` of *.html templates replacing the built-in sign-in pages' (login, consent, error)")
@@ -78,17 +84,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if iss == "" {
 		iss = "http://" + ln.Addr().String()
 	}
-	st, err := openStore(*dbPath)
+	st, err := openStore(ctx, *dbPath)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
 	defer st.Close()
-	srv, err := startSignin(signinConfig{issuer: iss, dbPath: *dbPath, store: st, logger: logger, templates: *templates})
+	srv, err := startSignin(ctx, signinConfig{issuer: iss, dbPath: *dbPath, store: st, logger: logger, templates: *templates})
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
 	defer srv.close() // stops the sweeper of expired tokens before the store closes
-	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", srv.provider.Issuer(), "db", *dbPath, "version", buildVersion())
+	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", srv.provider.Issuer(), "db", dbName(*dbPath), "version", buildVersion())
 	if err := httpserver.Serve(ctx, logger, httpserver.Server{Listener: ln, Handler: logRequests(logger, "as", srv.handler)}); err != nil {
 		return fs.fail(exitFailure, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -13,7 +14,6 @@ import (
 	"github.com/tokengate/tokengate/provider/signin"
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/provider/users"
-	userssqlite "github.com/tokengate/tokengate/provider/users/sqlite"
 )
 
 // signinPath is where serve and demo mount the built-in sign-in pages,
@@ -38,9 +38,9 @@ type signinConfig struct {
 	templates string // a directory of overriding templates (*.html), or ""
 }
 
-// startSignin opens the users of cfg.dbPath and starts the provider with
+// startSignin opens the users of cfg.dbPath (a file or a PostgreSQL URL) and starts the provider with
 // its sign-in pages at issuer + signinPath. The caller calls close.
-func startSignin(cfg signinConfig) (_ *signinServer, err error) {
+func startSignin(ctx context.Context, cfg signinConfig) (_ *signinServer, err error) {
 	s := &signinServer{}
 	defer func() {
 		if err != nil {
@@ -53,9 +53,9 @@ func startSignin(cfg signinConfig) (_ *signinServer, err error) {
 			return nil, fmt.Errorf("--templates %s: %w", cfg.templates, err)
 		}
 	}
-	us, err := userssqlite.Open(userssqlite.Config{Path: cfg.dbPath})
+	us, err := openUsersStore(ctx, cfg.dbPath)
 	if err != nil {
-		return nil, fmt.Errorf("opening the users of %s: %w", cfg.dbPath, err)
+		return nil, err
 	}
 	s.closers = append(s.closers, func() { us.Close() })
 	if s.users, err = users.New(users.Config{Store: us}); err != nil {

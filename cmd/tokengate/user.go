@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider/users"
-	userssqlite "github.com/tokengate/tokengate/provider/users/sqlite"
 )
 
 const userDoc = `Manage the people who sign in through the built-in pages of "tokengate
@@ -30,18 +29,18 @@ func userCommands() command {
 	}}
 }
 
-// openUsers opens the users of the database at path. With mustExist, a
-// missing file is an error rather than a new empty database. The caller
-// closes the store.
-func openUsers(path string, mustExist bool) (*users.Directory, *userssqlite.Store, error) {
+// openUsers opens the users of the database db (see openUsersStore). With
+// mustExist, a missing SQLite file is an error rather than a new empty
+// database. The caller closes the store.
+func openUsers(ctx context.Context, db string, mustExist bool) (*users.Directory, usersStore, error) {
 	if mustExist {
-		if _, err := os.Stat(path); err != nil {
-			return nil, nil, fmt.Errorf("no database at %s (create a user first, or start \"tokengate serve --db %s\"): %w", path, path, err)
+		if err := checkDBExists(db, "create a user first, or start \"tokengate serve --db "+db+"\""); err != nil {
+			return nil, nil, err
 		}
 	}
-	st, err := userssqlite.Open(userssqlite.Config{Path: path})
+	st, err := openUsersStore(ctx, db)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the database %s (--db): %w", path, err)
+		return nil, nil, err
 	}
 	dir, err := users.New(users.Config{Store: st})
 	if err != nil {
@@ -117,7 +116,7 @@ else asked for on the terminal; it needs at least 8 characters.
 // runUserCreate implements "tokengate user create".
 func runUserCreate(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "user create", "--db PATH --username NAME [--email E] [--name N] [--password-stdin] [--json]", userCreateUsage)
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file` (created if missing)")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	username := fs.String("username", "", "the `name` the user signs in with (required)")
 	email := fs.String("email", "", "the user's email `address` (the email claim)")
 	emailVerified := fs.Bool("email-verified", false, "the email address is known to be the user's (email_verified: true)")
@@ -134,7 +133,7 @@ func runUserCreate(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
-	dir, st, err := openUsers(*dbPath, false)
+	dir, st, err := openUsers(ctx, *dbPath, false)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -164,12 +163,12 @@ type userView struct {
 // runUserList implements "tokengate user list".
 func runUserList(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "user list", "--db PATH [--json]", "List the users (never their password hashes).")
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
 	}
-	dir, st, err := openUsers(*dbPath, true)
+	dir, st, err := openUsers(ctx, *dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -199,7 +198,7 @@ func runUserList(ctx context.Context, e *env, args []string) int {
 func runUserDelete(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "user delete", "--db PATH USERNAME...",
 		"Delete users: they can no longer sign in, their sessions end, and their consents and the tokens they gave are revoked, at once, also on a running server.")
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	names, code, ok := fs.parse(args)
 	if !ok {
 		return code
@@ -207,12 +206,12 @@ func runUserDelete(ctx context.Context, e *env, args []string) int {
 	if len(names) == 0 {
 		return fs.usageError("want the username of the user to delete")
 	}
-	dir, st, err := openUsers(*dbPath, true)
+	dir, st, err := openUsers(ctx, *dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
 	defer st.Close()
-	admin, pst, err := openDB(*dbPath, true)
+	admin, pst, err := openDB(ctx, *dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}
@@ -246,7 +245,7 @@ func runUserDelete(ctx context.Context, e *env, args []string) int {
 func runUserPasswd(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "user passwd", "--db PATH --username NAME [--password-stdin]",
 		"Set a user's password, read from stdin with --password-stdin, else asked for on the terminal.")
-	dbPath := fs.String("db", defaultDBPath, "SQLite database `file`")
+	dbPath := fs.String("db", defaultDBPath, dbUsage)
 	username := fs.String("username", "", "the user's `name` (required)")
 	password := addPasswordFlag(fs)
 	if code, ok := fs.parseNoArgs(args); !ok {
@@ -255,7 +254,7 @@ func runUserPasswd(ctx context.Context, e *env, args []string) int {
 	if *username == "" {
 		return fs.usageError("--username is required")
 	}
-	dir, st, err := openUsers(*dbPath, true)
+	dir, st, err := openUsers(ctx, *dbPath, true)
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}

@@ -123,8 +123,7 @@ func (p *Provider) verifyCredentials(ctx context.Context, creds *credentials, al
 		case errors.Is(err, store.ErrNotFound):
 			c = nil
 		case err != nil:
-			p.cfg.Logger.Error("provider: reading client", "err", err)
-			return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error"}
+			return nil, p.errServer("reading client", err)
 		case c.Public() && !creds.hasSecret && allowPublic:
 			return c, nil
 		}

@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,11 +18,17 @@ import (
 type flakyStore struct {
 	store.Store
 	broken atomic.Bool
+	// unavailable makes the failure store.ErrUnavailable (a database
+	// restarting) rather than an error of unknown cause.
+	unavailable atomic.Bool
 }
 
 var errBroken = errors.New("disk on fire")
 
 func (f *flakyStore) fail() error {
+	if f.unavailable.Load() {
+		return fmt.Errorf("%w: connection refused", store.ErrUnavailable)
+	}
 	if f.broken.Load() {
 		return errBroken
 	}
@@ -103,6 +110,39 @@ func TestStoreFailure(t *testing.T) {
 		t.Errorf("Revoke = %v", err)
 	}
 	fs.broken.Store(false)
+	if a := e.introspect(rs, tok); !strings.Contains(a.body, `"active":true`) {
+		t.Errorf("after recovery: %s", a.body)
+	}
+}
+
+// TestStoreUnavailable: while the store is unavailable (a database
+// restarting), every endpoint answers 503 temporarily_unavailable with
+// Retry-After, never 500 and never a verdict; the provider recovers by
+// itself.
+func TestStoreUnavailable(t *testing.T) {
+	fs := &flakyStore{Store: store.NewMemory()}
+	e := newEnv(t, fs)
+	app := e.register(provider.ClientSpec{})
+	rs := e.register(provider.ClientSpec{Introspection: store.IntrospectAny})
+	tok := e.token(app)
+	fs.unavailable.Store(true)
+	for name, r := range map[string]req{
+		"token (client cached)": {path: "/token", basic: basic(app.id, app.secret), form: "grant_type=client_credentials"},
+		"introspect":            {path: "/introspect", basic: basic(rs.id, rs.secret), form: form("token", tok)},
+		"bearer":                {path: "/introspect", rawAuth: "Bearer " + tok, form: form("token", tok)},
+		"revoke":                {path: "/revoke", basic: basic(app.id, app.secret), form: form("token", tok)},
+	} {
+		a := e.do(r)
+		if a.status != 503 || a.json(t)["error"] != "temporarily_unavailable" || a.header.Get("Retry-After") == "" ||
+			strings.Contains(a.body, "refused") {
+			t.Errorf("%s: %d %v %s, want 503 temporarily_unavailable with Retry-After", name, a.status, a.header, a.body)
+		}
+	}
+	e.clock.Add(provider.DefaultClientCacheTTL) // the clients must be read again
+	if a := e.do(req{path: "/token", basic: basic(app.id, app.secret), form: "grant_type=client_credentials"}); a.status != 503 {
+		t.Errorf("token (client read from the store): %d %s, want 503", a.status, a.body)
+	}
+	fs.unavailable.Store(false)
 	if a := e.introspect(rs, tok); !strings.Contains(a.body, `"active":true`) {
 		t.Errorf("after recovery: %s", a.body)
 	}

@@ -106,8 +106,7 @@ func (p *Provider) bearerCaller(ctx context.Context, r *http.Request, tok string
 		return nil, invalid
 	}
 	if err != nil {
-		p.cfg.Logger.Error("provider: reading token", "err", err)
-		return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error"}
+		return nil, p.errServer("reading token", err)
 	}
 	if !p.live(t) || t.Kind == store.TokenRefresh {
 		p.authFailed(addr, EndpointIntrospection, "")

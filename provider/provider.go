@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/tokeninfo"
@@ -285,6 +286,9 @@ type Provider struct {
 	jwksHTTP *http.Client
 	clients  clientCache
 	guard    *guard
+	// unavailableLog lets one warning a lograte.Every through while the
+	// store is unavailable.
+	unavailableLog lograte.Limiter
 	// secureCookies: the issuer is https, so cookies are Secure.
 	secureCookies bool
 	// pairwiseSalt is the store's secret for pairwise subjects.

@@ -89,9 +89,22 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 // errServer is the answer to a failure of the provider's own, which it
 // logs without the request's secrets.
 func (p *Provider) errServer(what string, err error) *oauthError {
+	if errors.Is(err, store.ErrUnavailable) {
+		// The database is away (restarting, unreachable): every request
+		// fails alike until it is back, so one line per lograte.Every.
+		if ok, suppressed := p.unavailableLog.Allow(p.now()); ok {
+			p.cfg.Logger.Warn("provider: the store is unavailable; answering 503", "while", what, "err", err, "suppressed", suppressed)
+		}
+		return errUnavailable
+	}
 	p.cfg.Logger.Error("provider: "+what, "err", err)
 	return &oauthError{status: http.StatusInternalServerError, code: "server_error"}
 }
+
+// errUnavailable is the answer while the store is unavailable: 503 and
+// temporarily_unavailable (as for throttling), to be retried.
+var errUnavailable = &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+	description: "the authorization server is unavailable; try again", retryAfter: "1"}
 
 // errClientGone is the answer when the client was deleted, maybe by
 // another process, after it authenticated.

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/testserver"
 )
@@ -77,4 +79,63 @@ func jsonField(t *testing.T, s, name string) string {
 		t.Fatalf("%q has no %s", s, name)
 	}
 	return v
+}
+
+// TestServeReplicasPostgres runs two "tokengate serve" processes on one
+// PostgreSQL database (TOKENGATE_DB in their environment): a token issued
+// by A is active at B at once, one revoked at B is inactive at A at once,
+// and a client deleted with "tokengate client delete" is refused by B,
+// which had it in its cache, within the client cache's TTL (1 s).
+func TestServeReplicasPostgres(t *testing.T) {
+	dsn := testserver.SharedPostgres(t)
+	inEnv := map[string]string{"TOKENGATE_DB": dsn}
+	r := runCLI(t, "", inEnv, "client", "create", "--json", "--name", "app", "--scopes", "orders:read")
+	r.check(t, exitOK, "client_secret", "")
+	appID, appSecret := jsonField(t, r.stdout, "client_id"), jsonField(t, r.stdout, "client_secret")
+	r = runCLI(t, "", inEnv, "client", "create", "--json", "--name", "api", "--introspect-any")
+	r.check(t, exitOK, "client_secret", "")
+	rsID, rsSecret := jsonField(t, r.stdout, "client_id"), jsonField(t, r.stdout, "client_secret")
+
+	serve := func() (*process, string) {
+		p, listening := startProcess(t, []string{"TOKENGATE_DB=" + dsn}, "tokengate serve: listening",
+			"serve", "--addr", "127.0.0.1:0", "--log-format", "json")
+		return p, listening["issuer"].(string)
+	}
+	procA, a := serve()
+	procB, b := serve()
+	token := func(issuer string) result {
+		return runCLI(t, "", nil, "token", "--issuer", issuer, "--client-id", appID, "--client-secret", appSecret)
+	}
+	introspect := func(issuer, tok string) int {
+		return runCLI(t, tok+"\n", nil, "introspect", "--issuer", issuer, "--client-id", rsID, "--client-secret", rsSecret, "-").code
+	}
+
+	r = token(a)
+	r.check(t, exitOK, "tg_at_", "")
+	tok := strings.TrimSpace(r.stdout)
+	if code := introspect(b, tok); code != exitOK {
+		t.Errorf("a token issued by A: introspection at B exits %d, want %d (active)", code, exitOK)
+	}
+	runCLI(t, "", nil, "revoke", "--issuer", b, "--client-id", appID, "--client-secret", appSecret, tok).check(t, exitOK, "revoked", "")
+	if code := introspect(a, tok); code != exitFailure {
+		t.Errorf("a token revoked at B: introspection at A exits %d, want %d (inactive)", code, exitFailure)
+	}
+
+	token(b).check(t, exitOK, "tg_at_", "") // B has the client in its cache
+	runCLI(t, "", inEnv, "client", "delete", appID).check(t, exitOK, "deleted", "")
+	start := time.Now()
+	for token(b).code == exitOK {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("B still issues tokens to a deleted client 5 s after it was deleted (ClientCacheTTL is 1 s)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("B refused the deleted client after %v", time.Since(start).Round(time.Millisecond))
+
+	for name, p := range map[string]*process{"A": procA, "B": procB} {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if logs, err := p.wait(); err != nil {
+			t.Errorf("serve %s: %v\n%s", name, err, logs)
+		}
+	}
 }

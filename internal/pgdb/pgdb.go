@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -66,6 +69,32 @@ func Connect(ctx context.Context, pkg, dsn string, maxConns int32) (*pgxpool.Poo
 		return nil, fmt.Errorf("%s: %w", pkg, err)
 	}
 	return pool, nil
+}
+
+// Unavailable reports whether err says that the database cannot be reached
+// or cannot answer for now — refused or lost connections, a server shutting
+// down or starting, too many connections, a timeout, a serialization
+// failure — rather than that the statement was wrong: the same request may
+// succeed later.
+func Unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Classes 08 (connection exception), 53 (insufficient resources:
+		// too many connections, disk full), 57P (admin or crash shutdown,
+		// cannot connect now); serialization failure and deadlock; a
+		// read-only transaction (a standby, during a failover).
+		switch c := pgErr.Code; {
+		case strings.HasPrefix(c, "08"), strings.HasPrefix(c, "53"), strings.HasPrefix(c, "57P"),
+			c == "40001", c == "40P01", c == "25006":
+			return true
+		}
+		return false
+	}
+	var connect *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connect) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
 
 // SchemaVersion returns how many migrations the version table records: 0

@@ -42,6 +42,12 @@ var ErrExists = errors.New("store: already exists")
 // code redeemed, a refresh token rotated, an interaction finished.
 var ErrUsed = errors.New("store: already used")
 
+// ErrUnavailable means the store could not be reached or answer for now
+// (a database restarting, a connection lost, a timeout): the request may
+// succeed if tried again. The provider answers 503 for it, never as if the
+// record were missing. Implementations wrap their cause with it.
+var ErrUnavailable = errors.New("store: unavailable")
+
 // IntrospectionRight says which tokens a client may introspect.
 type IntrospectionRight int
 

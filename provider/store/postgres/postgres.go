@@ -458,10 +458,15 @@ func hasCode(err error, code string) bool {
 	return errors.As(err, &e) && e.Code == code
 }
 
-// wrap prefixes err with the package name; nil stays nil.
+// wrap prefixes err with the package name, and with store.ErrUnavailable
+// if the database could not be reached or answer (the provider then
+// answers 503, not 500); nil stays nil.
 func wrap(err error) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
+	case pgdb.Unavailable(err):
+		return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %w", err)
 }

@@ -56,11 +56,11 @@ func (f *flakyStore) SaveToken(ctx context.Context, t *store.Token) error {
 	return f.Store.SaveToken(ctx, t)
 }
 
-func (f *flakyStore) RevokeGrant(ctx context.Context, g string) (int64, error) {
+func (f *flakyStore) RevokeGrant(ctx context.Context, g, reason string) (int64, error) {
 	if err := f.fail(); err != nil {
 		return 0, err
 	}
-	return f.Store.RevokeGrant(ctx, g)
+	return f.Store.RevokeGrant(ctx, g, reason)
 }
 
 func (f *flakyStore) Keys(ctx context.Context) ([]*store.Key, error) {

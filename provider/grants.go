@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // userGrant is one authorization of a user: what its authorization code
@@ -63,7 +64,7 @@ func (p *Provider) codeGrant(ctx context.Context, client *Client, form url.Value
 	case c.ClientID != client.ID:
 		return nil, errInvalidGrant("the code is unknown or expired")
 	case !c.UsedAt.IsZero():
-		return nil, p.reused(ctx, c.GrantID, "the code was used already; the tokens issued from it are revoked")
+		return nil, p.reused(ctx, c.GrantID, secevent.ReasonGrantRevoked, "the code was used already; the tokens issued from it are revoked")
 	case !p.now().Before(c.ExpiresAt):
 		return nil, errInvalidGrant("the code is unknown or expired")
 	case form.Get("redirect_uri") != c.RedirectURI:
@@ -93,7 +94,7 @@ func (p *Provider) codeGrant(ctx context.Context, client *Client, form url.Value
 	switch err := p.cfg.Store.RedeemCode(ctx, hash, now, tokens...); {
 	case errors.Is(err, store.ErrUsed):
 		// Redeemed by a concurrent request since it was read.
-		return nil, p.reused(ctx, c.GrantID, "the code was used already; the tokens issued from it are revoked")
+		return nil, p.reused(ctx, c.GrantID, secevent.ReasonGrantRevoked, "the code was used already; the tokens issued from it are revoked")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errInvalidGrant("the code is unknown or expired")
 	case err != nil:
@@ -124,7 +125,7 @@ func (p *Provider) refreshGrant(ctx context.Context, client *Client, form url.Va
 	case t.Kind != store.TokenRefresh || t.ClientID != client.ID:
 		return nil, errInvalidGrant("the refresh token is unknown, expired or revoked")
 	case !t.UsedAt.IsZero():
-		return nil, p.reused(ctx, t.GrantID, "the refresh token was used already; its grant is revoked")
+		return nil, p.reused(ctx, t.GrantID, secevent.ReasonRefreshTokenReuse, "the refresh token was used already; its grant is revoked")
 	case t.Revoked || !now.Before(t.ExpiresAt) || !now.Before(t.GrantExpiresAt):
 		return nil, errInvalidGrant("the refresh token is unknown, expired or revoked")
 	}
@@ -151,7 +152,7 @@ func (p *Provider) refreshGrant(ctx context.Context, client *Client, form url.Va
 	switch err := p.cfg.Store.RotateToken(ctx, hash, now, tokens...); {
 	case errors.Is(err, store.ErrUsed):
 		// Used or revoked by a concurrent request since it was read.
-		return nil, p.reused(ctx, t.GrantID, "the refresh token was used already; its grant is revoked")
+		return nil, p.reused(ctx, t.GrantID, secevent.ReasonRefreshTokenReuse, "the refresh token was used already; its grant is revoked")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errInvalidGrant("the refresh token is unknown, expired or revoked")
 	case err != nil:
@@ -162,9 +163,9 @@ func (p *Provider) refreshGrant(ctx context.Context, client *Client, form url.Va
 }
 
 // reused revokes the grant whose code or refresh token was presented
-// again, and answers invalid_grant.
-func (p *Provider) reused(ctx context.Context, grantID, description string) *oauthError {
-	if _, err := p.cfg.Store.RevokeGrant(ctx, grantID); err != nil {
+// again, and answers invalid_grant; reason goes into the revocation events.
+func (p *Provider) reused(ctx context.Context, grantID, reason, description string) *oauthError {
+	if _, err := p.cfg.Store.RevokeGrant(ctx, grantID, reason); err != nil {
 		return p.errServer("revoking a grant after reuse", err)
 	}
 	p.observe(Event{Kind: EventReuseDetected, Endpoint: EndpointToken})

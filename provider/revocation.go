@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // serveRevocation is the RFC 7009 endpoint. A client may revoke only tokens
@@ -40,7 +41,7 @@ func (p *Provider) serveRevocation(w http.ResponseWriter, r *http.Request) {
 			description: "the token was not issued to this client"})
 		return
 	default:
-		if _, err := p.cfg.Store.RevokeGrant(ctx, t.GrantID); err != nil {
+		if _, err := p.cfg.Store.RevokeGrant(ctx, t.GrantID, secevent.ReasonRevoked); err != nil {
 			p.serverError(w, "revoking token", err)
 			return
 		}

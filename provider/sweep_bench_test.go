@@ -180,7 +180,7 @@ func secondProcess(ctx context.Context, b *testing.B, path, client string, done 
 		if err == nil {
 			err = s.CreateClient(ctx, &store.Client{ID: fmt.Sprint("second-", i), CreatedAt: start})
 			if err == nil {
-				_, err = s.RevokeGrant(ctx, fmt.Sprint("no-such-grant-", i))
+				_, err = s.RevokeGrant(ctx, fmt.Sprint("no-such-grant-", i), "revoked")
 			}
 			s.Close()
 		}

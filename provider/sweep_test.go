@@ -47,8 +47,8 @@ func (s *sweepLog) DeleteExpiredTokens(ctx context.Context, before time.Time, li
 	return deleted, err
 }
 
-func (s *sweepLog) RevokeGrant(ctx context.Context, grant string) (int64, error) {
-	n, err := s.Store.RevokeGrant(ctx, grant)
+func (s *sweepLog) RevokeGrant(ctx context.Context, grant, reason string) (int64, error) {
+	n, err := s.Store.RevokeGrant(ctx, grant, reason)
 	s.record("revoked")
 	return n, err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // reservedClaims may not be set by Config.TokenClaims.
@@ -389,7 +390,7 @@ func (p *Provider) Revoke(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("provider: revoke: %w", err)
 	}
-	if _, err := p.cfg.Store.RevokeGrant(ctx, t.GrantID); err != nil {
+	if _, err := p.cfg.Store.RevokeGrant(ctx, t.GrantID, secevent.ReasonAdmin); err != nil {
 		return fmt.Errorf("provider: revoke: %w", err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // Memory is an in-memory [Store] for tests and single-process use; its state
@@ -23,6 +25,7 @@ type Memory struct {
 	consents     map[[2]string]*Consent  // by subject, client id
 	sessions     map[string]*Session     // by string(hash)
 	interactions map[string]*Interaction // by string(hash)
+	log          memoryEvents
 }
 
 // NewMemory returns an empty in-memory store.
@@ -35,6 +38,7 @@ func NewMemory() *Memory {
 		consents:     make(map[[2]string]*Consent),
 		sessions:     make(map[string]*Session),
 		interactions: make(map[string]*Interaction),
+		log:          newMemoryEvents(),
 	}
 }
 
@@ -80,8 +84,10 @@ func (m *Memory) DeleteClient(_ context.Context, id string) error {
 		return ErrNotFound
 	}
 	delete(m.clients, id)
+	now := time.Now()
 	for h, t := range m.tokens {
 		if t.ClientID == id {
+			m.appendEventLocked(t, secevent.ReasonClientDeleted, now)
 			delete(m.tokens, h)
 		}
 	}
@@ -123,12 +129,14 @@ func (m *Memory) Token(_ context.Context, hash []byte) (*Token, error) {
 }
 
 // RevokeGrant implements [Store].
-func (m *Memory) RevokeGrant(_ context.Context, grantID string) (int64, error) {
+func (m *Memory) RevokeGrant(_ context.Context, grantID, reason string) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var n int64
+	now := time.Now()
 	for _, t := range m.tokens {
 		if t.GrantID == grantID {
+			m.appendEventLocked(t, reason, now)
 			t.Revoked = true
 			n++
 		}

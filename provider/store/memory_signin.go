@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // SaveCode implements [Store].
@@ -90,8 +92,10 @@ func (m *Memory) RevokeConsent(_ context.Context, subject, clientID string) (int
 		}
 	}
 	var n int64
+	now := time.Now()
 	for _, t := range m.tokens {
 		if of(t.Subject, t.ClientID) && !t.Revoked {
+			m.appendEventLocked(t, secevent.ReasonGrantRevoked, now)
 			t.Revoked = true
 			n++
 		}

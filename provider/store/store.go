@@ -240,7 +240,9 @@ type Store interface {
 	// Clients returns every client, ordered by id.
 	Clients(ctx context.Context) ([]*Client, error)
 	// DeleteClient removes a client and every token issued to it, or fails
-	// with [ErrNotFound]. A persistent store commits it durably.
+	// with [ErrNotFound]. A persistent store commits it durably. It
+	// appends an [Event] (reason client_deleted) for each of the client's
+	// access tokens that was not revoked yet, in the same transaction.
 	DeleteClient(ctx context.Context, id string) error
 
 	// SaveToken records an issued token. It fails with an error matching
@@ -253,8 +255,10 @@ type Store interface {
 	// RevokeGrant marks every token of the grant revoked and reports how
 	// many there were. A persistent store commits it durably: once it
 	// returns, not even a crash of the machine may make the tokens live
-	// again.
-	RevokeGrant(ctx context.Context, grantID string) (int64, error)
+	// again. It appends an [Event] with reason (one of the secevent.Reason*
+	// values) for each access token of the grant that was not revoked yet,
+	// in the same transaction.
+	RevokeGrant(ctx context.Context, grantID, reason string) (int64, error)
 	// DeleteExpiredTokens removes at most limit tokens that expired before
 	// the given time, in one transaction, and reports how many; a caller
 	// deleting them all calls it again while it returns limit. Writes by
@@ -295,7 +299,9 @@ type Store interface {
 	// RevokeConsent, in one durable transaction, deletes the consent of
 	// subject to the client clientID (to every client if clientID is ""),
 	// revokes every token of subject issued to that client, and marks its
-	// unredeemed codes used. It reports how many tokens it revoked.
+	// unredeemed codes used. It reports how many tokens it revoked, and
+	// appends an [Event] (reason grant_revoked) for each access token
+	// among them.
 	RevokeConsent(ctx context.Context, subject, clientID string) (int64, error)
 
 	// SaveConsent records a consent, replacing the one of the same subject
@@ -336,6 +342,18 @@ type Store interface {
 	// transaction, and reports how many; like [Store.DeleteExpiredTokens],
 	// a caller deleting them all calls it again while it returns limit.
 	DeleteExpired(ctx context.Context, before time.Time, limit int) (int64, error)
+
+	// Events returns the store's log of revocation events and at most
+	// limit of its events after position after, oldest first; with limit
+	// 0, the log alone. An event appended after Events returns has a
+	// position above every one it returned (see [Event.Position]).
+	Events(ctx context.Context, after int64, limit int) (*EventLog, []*Event, error)
+	// DeleteEvents removes at most limit events whose token expired before
+	// tokenExpiredBefore or that were appended before appendedBefore, in
+	// one transaction, and reports how many; like
+	// [Store.DeleteExpiredTokens], a caller deleting them all calls it
+	// again while it returns limit.
+	DeleteEvents(ctx context.Context, tokenExpiredBefore, appendedBefore time.Time, limit int) (int64, error)
 
 	// Close releases the store's resources.
 	Close() error

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // TestRevocationIsDurable (finding 8 of the review): under
@@ -73,7 +74,7 @@ func TestRevocationIsDurable(t *testing.T) {
 		name  string
 		write func() error
 	}{
-		{"RevokeGrant", func() error { _, err := s.RevokeGrant(ctx, "g"); return err }},
+		{"RevokeGrant", func() error { _, err := s.RevokeGrant(ctx, "g", secevent.ReasonRevoked); return err }},
 		{"RotateKeys", func() error {
 			_, err := s.RotateKeys(ctx, []*store.Key{{ID: "k", Alg: "ES256", Private: []byte{1}, CreatedAt: now}}, now, now.Add(time.Hour), false)
 			return err

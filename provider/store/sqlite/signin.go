@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -113,6 +114,10 @@ func (s *Store) RevokeConsent(ctx context.Context, subject, clientID string) (in
 	// client_id = ?2 OR ?2 = '': one statement for one client or all.
 	var n int64
 	err := s.durableTx(ctx, func(tx *sql.Tx) error {
+		if err := appendEvents(ctx, tx, secevent.ReasonGrantRevoked, `subject = ? AND (client_id = ? OR ? = '')`,
+			subject, clientID, clientID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM consents WHERE subject = ?1 AND (client_id = ?2 OR ?2 = '')`,
 			subject, clientID); err != nil {
 			return err

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -78,6 +79,8 @@ type Store struct {
 	writeMu sync.Mutex
 
 	getClient, getToken, getSession, getConsent *sql.Stmt
+	// getEventLog reads the event log's id and head (events.go).
+	getEventLog *sql.Stmt
 
 	// onDurable, if set (by tests), is called inside each durable
 	// transaction before its statements run.
@@ -208,6 +211,8 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX interactions_expires_at ON interactions(expires_at);`,
+	// 4: the log of revocation events (events.go).
+	migrationEvents,
 }
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it to
@@ -285,6 +290,9 @@ func (s *Store) open() error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if s.getConsent, err = s.db.Prepare(`SELECT ` + consentCols + ` FROM consents WHERE subject = ? AND client_id = ?`); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if s.getEventLog, err = s.db.Prepare(`SELECT log_id, head FROM event_log WHERE id = 1`); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
@@ -463,6 +471,9 @@ func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (*T, er
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	var n int64
 	err := s.durableTx(ctx, func(tx *sql.Tx) error {
+		if err := appendEvents(ctx, tx, secevent.ReasonClientDeleted, `client_id = ?`, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -570,9 +581,12 @@ func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 // RevokeGrant implements [store.Store]. The update commits durably (see the
 // package documentation) before it returns, so every read that starts
 // afterwards sees the token revoked, even after a crash of the machine.
-func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int64, error) {
+func (s *Store) RevokeGrant(ctx context.Context, grantID, reason string) (int64, error) {
 	var n int64
 	err := s.durableTx(ctx, func(tx *sql.Tx) error {
+		if err := appendEvents(ctx, tx, reason, `grant_id = ?`, grantID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked = 1 WHERE grant_id = ?`, grantID)
 		if err != nil {
 			return err
@@ -697,7 +711,7 @@ func (s *Store) Close() error {
 	if s.getClient != nil {
 		s.getClient.Close()
 	}
-	for _, st := range []*sql.Stmt{s.getToken, s.getSession, s.getConsent} {
+	for _, st := range []*sql.Stmt{s.getToken, s.getSession, s.getConsent, s.getEventLog} {
 		if st != nil {
 			st.Close()
 		}

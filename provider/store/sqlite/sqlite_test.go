@@ -14,6 +14,7 @@ import (
 	"github.com/tokengate/tokengate/provider/store"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
 	"github.com/tokengate/tokengate/provider/store/storetest"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 func open(t testing.TB, path string) *sqlite.Store {
@@ -36,8 +37,8 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tokengate.db")
 	a, b := open(t, path), open(t, path)
-	if v, err := b.SchemaVersion(ctx); err != nil || v != 3 {
-		t.Fatalf("SchemaVersion = %d, %v; want 3", v, err)
+	if v, err := b.SchemaVersion(ctx); err != nil || v != 4 {
+		t.Fatalf("SchemaVersion = %d, %v; want 4", v, err)
 	}
 	if err := a.CreateClient(ctx, &store.Client{ID: "from-a"}); err != nil {
 		t.Fatal(err)
@@ -224,5 +225,32 @@ func TestOpenTakesNoWriteLock(t *testing.T) {
 	defer other.Close()
 	if _, err := other.Client(ctx, "c"); err != nil {
 		t.Errorf("reading while another connection writes: %v", err)
+	}
+}
+
+// TestEventLogSurvivesReopening: the log's ID and head are in the file, so
+// that a provider restarted on it answers its receivers' cursors.
+func TestEventLogSurvivesReopening(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tokengate.db")
+	a := open(t, path)
+	now := time.Now()
+	if err := a.CreateClient(ctx, &store.Client{ID: "c", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveToken(ctx, &store.Token{Hash: store.Hash("t"), ClientID: "c", GrantID: "g", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.RevokeGrant(ctx, "g", secevent.ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	before, _, err := a.Events(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	after, events, err := open(t, path).Events(ctx, 0, 10)
+	if err != nil || *after != *before || before.Head != 1 || len(events) != 1 {
+		t.Errorf("reopened: log %+v, %d events, %v; want %+v and the event", after, len(events), err, before)
 	}
 }

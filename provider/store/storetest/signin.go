@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // runSignIn runs the cases of signing people in: codes, refresh-token
@@ -161,7 +162,7 @@ func runSignIn(t *testing.T, newStore func(t *testing.T) store.Store, now time.T
 		if _, err := s.Token(ctx, store.Hash("at9")); !errors.Is(err, store.ErrNotFound) {
 			t.Error("a refused rotation saved its token")
 		}
-		if _, err := s.RevokeGrant(ctx, "g"); err != nil {
+		if _, err := s.RevokeGrant(ctx, "g", secevent.ReasonRevoked); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.RotateToken(ctx, store.Hash("rt2"), now.Add(3*time.Minute)); !errors.Is(err, store.ErrUsed) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // Run runs the conformance suite; newStore must return an empty store.
@@ -104,13 +105,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, err := s.Token(ctx, store.Hash("other")); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Token(other) = %v, want ErrNotFound", err)
 		}
-		if n, err := s.RevokeGrant(ctx, "g1"); err != nil || n != 1 {
+		if n, err := s.RevokeGrant(ctx, "g1", secevent.ReasonRevoked); err != nil || n != 1 {
 			t.Fatalf("RevokeGrant = %d, %v", n, err)
 		}
 		if got, _ := s.Token(ctx, store.Hash("tok")); !got.Revoked {
 			t.Error("token not revoked")
 		}
-		if n, err := s.RevokeGrant(ctx, "unknown"); err != nil || n != 0 {
+		if n, err := s.RevokeGrant(ctx, "unknown", secevent.ReasonRevoked); err != nil || n != 0 {
 			t.Errorf("RevokeGrant(unknown) = %d, %v", n, err)
 		}
 		old := &store.Token{Hash: store.Hash("old"), ClientID: "c", GrantID: "g2", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}
@@ -199,7 +200,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 					}
 				})
 			}
-			if _, err := s.RevokeGrant(ctx, g); err != nil {
+			if _, err := s.RevokeGrant(ctx, g, secevent.ReasonRevoked); err != nil {
 				t.Fatal(err)
 			}
 			if got, err := s.Token(ctx, h); err != nil || !got.Revoked {
@@ -235,6 +236,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	runSignIn(t, newStore, now)
+	runEvents(t, newStore, now)
 
 	t.Run("Keys", func(t *testing.T) {
 		s := newStore(t)

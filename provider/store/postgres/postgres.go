@@ -50,6 +50,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/pgdb"
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 // Config configures [Open].
@@ -191,6 +192,8 @@ var migrations = []string{
 		expires_at bigint NOT NULL
 	);
 	CREATE INDEX interactions_expires_at ON interactions(expires_at);`,
+	// 2: the log of revocation events (events.go).
+	migrationEvents,
 }
 
 // Open connects to the database cfg.DSN names and migrates it to the
@@ -289,11 +292,16 @@ func queryAll[T any](ctx context.Context, db *pgxpool.Pool, scan func(pgx.Row) (
 // token being inserted for the client at the same moment either commits
 // first and is deleted with it, or fails its foreign key check.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+	var n int64
+	err := s.revoking(ctx, secevent.ReasonClientDeleted, `client_id = $3`, []any{id}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
-		return wrap(err)
+		return err
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return store.ErrNotFound
 	}
 	return nil
@@ -335,14 +343,20 @@ func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 	return &t, nil
 }
 
-// RevokeGrant implements [store.Store] with one durable update: once it
-// returns, every replica's next read sees the tokens revoked.
-func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked = true WHERE grant_id = $1`, grantID)
+// RevokeGrant implements [store.Store] with one durable transaction (the
+// events, then the update): once it returns, every replica's next read
+// sees the tokens revoked.
+func (s *Store) RevokeGrant(ctx context.Context, grantID, reason string) (int64, error) {
+	var n int64
+	err := s.revoking(ctx, reason, `grant_id = $3`, []any{grantID}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tokens SET revoked = true WHERE grant_id = $1`, grantID)
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
-		return 0, wrap(err)
+		return 0, err
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // DeleteExpiredTokens implements [store.Store]: one statement over at most

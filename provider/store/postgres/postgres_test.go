@@ -64,8 +64,8 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i, s := range stores {
-		if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
-			t.Errorf("replica %d: SchemaVersion = %d, %v; want 1", i, v, err)
+		if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
+			t.Errorf("replica %d: SchemaVersion = %d, %v; want 2", i, v, err)
 		}
 	}
 	conn, err := pgx.Connect(ctx, dsn)

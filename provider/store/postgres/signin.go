@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 )
 
 const codeCols = `hash, client_id, grant_id, subject, username, redirect_uri, scope, audience, code_challenge, nonce,
@@ -134,19 +135,22 @@ func newTokenRow(t *store.Token) tokenRow {
 // byteaText is b in PostgreSQL's hex input format for bytea.
 func byteaText(b []byte) string { return `\x` + hex.EncodeToString(b) }
 
-// RevokeConsent implements [store.Store] in one durable statement: the
-// consent deleted, the user's tokens of the client revoked and its
-// unredeemed codes marked used, all or nothing.
+// RevokeConsent implements [store.Store] in one durable transaction: the
+// events appended, then one statement: the consent deleted, the user's
+// tokens of the client revoked and its unredeemed codes marked used, all
+// or nothing.
 func (s *Store) RevokeConsent(ctx context.Context, subject, clientID string) (int64, error) {
 	// client_id = $2 OR $2 = '': one statement for one client or all.
 	var n int64
-	err := s.pool.QueryRow(ctx, `WITH
+	err := s.revoking(ctx, secevent.ReasonGrantRevoked, `subject = $3 AND (client_id = $4 OR $4 = '')`, []any{subject, clientID}, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `WITH
 		consent AS (DELETE FROM consents WHERE subject = $1 AND (client_id = $2 OR $2 = '')),
 		code AS (UPDATE codes SET used_at = issued_at WHERE subject = $1 AND (client_id = $2 OR $2 = '') AND used_at = 0),
 		revoked AS (UPDATE tokens SET revoked = true WHERE subject = $1 AND (client_id = $2 OR $2 = '') AND NOT revoked RETURNING 1)
 		SELECT count(*) FROM revoked`, subject, clientID).Scan(&n)
+	})
 	if err != nil {
-		return 0, wrap(err)
+		return 0, err
 	}
 	return n, nil
 }

@@ -3,6 +3,7 @@ package revocationfeed
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -138,6 +139,10 @@ type Subscriber struct {
 	// setErrs are the refusals to report in the next poll.
 	setErrs map[string]secevent.SetError
 
+	// relayID is the value of this replica's relay claims, to know its
+	// own claim again when the answer to the claim was lost.
+	relayID string
+
 	downLog, refusedLog, applyLog, relayLog lograte.Limiter
 }
 
@@ -187,6 +192,7 @@ func New(cfg Config) (*Subscriber, error) {
 		discoveryClient: oauthhttp.CheckRedirects(base, cfg.InsecureAllowHTTP, "InsecureAllowHTTP"),
 		endpoint:        cfg.Endpoint,
 		seen:            map[string]time.Time{},
+		relayID:         rand.Text(),
 	}
 	var err error
 	s.keys, err = jwks.New(jwks.Config{

@@ -4,12 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tokengate/tokengate/internal/testserver"
 	"github.com/tokengate/tokengate/introspect"
@@ -257,31 +262,88 @@ func TestCloseEndsALongPoll(t *testing.T) {
 
 // TestRedisRelay: two replicas share Redis. One polls an endpoint that
 // answers; the other's endpoint fails. The second learns of the revocation
-// through Redis, from the SET the first relayed.
+// through Redis, from the SET the first relayed. With "answers lost", the
+// first's claim and first publication reach Redis but their answers do not
+// reach it (as when a command times out on a busy machine): it tries
+// again, knows its own claim, and publishes.
 func TestRedisRelay(t *testing.T) {
 	srv := testserver.SharedRedis(t)
-	f := newFeed(t)
-	broken := newFeed(t)
-	broken.failing = 1 << 30
-	broken.issuer = f.issuer // the same issuer, unreachable from B
-	recA, recB := newRecorder(), newRecorder()
-	rdb := redisClient(t, srv)
-	newSubscriber(t, f, recA, func(c *revocationfeed.Config) { c.Redis = rdb })
-	newSubscriber(t, f, recB, func(c *revocationfeed.Config) { c.Redis = rdb; c.Endpoint = broken.srv.URL + "/events" })
-	recB.waitFor(t, "B's stream to be down", func(r *recorder) bool { return r.events["revocation_feed/down"] == 1 })
-	channel := secevent.Channel(f.issuer, testClientID)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		n, err := rdb.PubSubNumSub(context.Background(), channel).Result()
-		if err == nil && n[channel] == 2 {
-			break // both replicas listen
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("subscribers of %s: %v, %v; want 2", channel, n, err)
-		}
+	for _, tt := range []struct {
+		name string
+		lose []string // commands whose first answer is lost
+	}{
+		{"plain", nil},
+		{"answers lost", []string{"set", "publish"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFeed(t)
+			broken := newFeed(t)
+			broken.failing = 1 << 30
+			broken.issuer = f.issuer // the same issuer, unreachable from B
+			recA, recB := newRecorder(), newRecorder()
+			rdbA, rdbB := redisClient(t, srv), redisClient(t, srv)
+			lost := &loseFirstAnswer{names: tt.lose}
+			rdbA.AddHook(lost)
+			newSubscriber(t, f, recA, func(c *revocationfeed.Config) { c.Redis = rdbA })
+			newSubscriber(t, f, recB, func(c *revocationfeed.Config) { c.Redis = rdbB; c.Endpoint = broken.srv.URL + "/events" })
+			recB.waitFor(t, "B's stream to be down", func(r *recorder) bool { return r.events["revocation_feed/down"] == 1 })
+			channel := secevent.Channel(f.issuer, testClientID)
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				n, err := rdbB.PubSubNumSub(context.Background(), channel).Result()
+				if err == nil && n[channel] == 2 {
+					break // both replicas listen
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("subscribers of %s: %v, %v; want 2", channel, n, err)
+				}
+			}
+			f.revoke("relayed", "relayed-jti", time.Now().Add(time.Hour), time.Now())
+			recB.waitFor(t, "the relayed revocation", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 && !r.jtis["relayed-jti"].IsZero() })
+			recA.waitFor(t, "A's own", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 })
+			if got := lost.lostCount(); got != len(tt.lose) {
+				t.Errorf("%d answers lost, want %d", got, len(tt.lose))
+			}
+		})
 	}
-	f.revoke("relayed", "relayed-jti", time.Now().Add(time.Hour), time.Now())
-	recB.waitFor(t, "the relayed revocation", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 && !r.jtis["relayed-jti"].IsZero() })
-	recA.waitFor(t, "A's own", func(r *recorder) bool { return r.hashes[sum("relayed")] == 1 })
+}
+
+// loseFirstAnswer is a go-redis hook that runs each command it names, and
+// then reports the first of each as timed out: Redis did the work, the
+// client does not know it. The loss is recorded before the command runs,
+// since a publication can reach a subscriber before its answer returns.
+type loseFirstAnswer struct {
+	names []string
+	mu    sync.Mutex // guards lost
+	lost  []string
+}
+
+func (l *loseFirstAnswer) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (l *loseFirstAnswer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (l *loseFirstAnswer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		l.mu.Lock()
+		lose := slices.Contains(l.names, cmd.Name()) && !slices.Contains(l.lost, cmd.Name())
+		if lose {
+			l.lost = append(l.lost, cmd.Name())
+		}
+		l.mu.Unlock()
+		if err := next(ctx, cmd); err != nil || !lose {
+			return err
+		}
+		err := fmt.Errorf("test: the answer to %s was lost: %w", cmd.Name(), os.ErrDeadlineExceeded)
+		cmd.SetErr(err)
+		return err
+	}
+}
+
+func (l *loseFirstAnswer) lostCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lost)
 }
 
 func TestNewValidation(t *testing.T) {

@@ -511,7 +511,7 @@ func (p *Provider) issueCode(ctx context.Context, a *authorization, scopes []str
 	c := &store.Code{
 		Hash:          store.Hash(code),
 		ClientID:      a.client.ID,
-		GrantID:       randomString(16),
+		GrantID:       newID(now),
 		Subject:       sess.Subject,
 		Username:      sess.Username,
 		RedirectURI:   ar.RedirectURI,

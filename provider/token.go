@@ -232,7 +232,7 @@ func (p *Provider) issue(ctx context.Context, req issuance) (string, error) {
 // the record to store.
 func (p *Provider) newToken(ctx context.Context, req issuance) (string, *store.Token, error) {
 	client, scopes, audience := req.client, req.scopes, req.audience
-	jti := randomString(16)
+	jti := newID(req.issuedAt)
 	t := &store.Token{
 		ClientID:  client.ID,
 		Subject:   client.ID, // client credentials: the client acts for itself (RFC 9068 §2.2)

@@ -27,6 +27,16 @@
 // compromised), redeeming an authorization code and rotating a refresh
 // token (each is single use), revoking consent and ending sessions. Each
 // costs an fsync of the write-ahead log.
+//
+// # Issuing tokens
+//
+// SaveToken, which the token endpoint calls for every token, commits
+// concurrent calls together: the first call to find no batch under way
+// waits for the write lock and inserts every token queued by then (up to
+// 256) in one transaction, and calls arriving meanwhile form the next batch.
+// A lone call is not delayed, each call gets its own answer (a token of a
+// deleted client fails that call only), and a call that returned nil is
+// committed.
 package sqlite
 
 import (
@@ -72,6 +82,12 @@ type Store struct {
 	// durable is one connection with synchronous=FULL, for the writes
 	// whose loss would give access back (see the package documentation).
 	durable *sql.DB
+	// tokenDB is one connection with synchronous=NORMAL, on which
+	// SaveToken's batches are written (batch.go), with saveToken prepared.
+	tokenDB   *sql.DB
+	saveToken *sql.Stmt
+	// tokens is the queue of SaveToken calls waiting for a batch.
+	tokens tokenQueue
 	// writeMu serialises this process's writes: SQLite admits one writer
 	// at a time, and a writer that finds the lock taken sleeps in the busy
 	// handler (milliseconds), so queueing here is much faster under load.
@@ -85,6 +101,9 @@ type Store struct {
 	// onDurable, if set (by tests), is called inside each durable
 	// transaction before its statements run.
 	onDurable func(*sql.Tx)
+	// onTokenBatch, if set (by tests), is called with the size of each
+	// batch of tokens before it is written.
+	onTokenBatch func(n int)
 }
 
 // migrations are applied in order; the database's user_version is the number
@@ -213,6 +232,17 @@ var migrations = []string{
 	CREATE INDEX interactions_expires_at ON interactions(expires_at);`,
 	// 4: the log of revocation events (events.go).
 	migrationEvents,
+	// 5: issuing tokens faster (issue 13). An index entry ends with the
+	// table's key, the token's random hash, so a new token's entry in
+	// tokens_client_id and tokens_subject_client_id went to a random leaf
+	// page of each: written to the WAL once per token. Ordered by issued_at
+	// after the client (or subject and client), a client's new tokens
+	// append to the same last page, which one batch writes once. Lookups
+	// by client_id, or by subject and client_id, use them as before.
+	`DROP INDEX tokens_client_id;
+	CREATE INDEX tokens_client_id ON tokens(client_id, issued_at);
+	DROP INDEX tokens_subject_client_id;
+	CREATE INDEX tokens_subject_client_id ON tokens(subject, client_id, issued_at);`,
 }
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it to
@@ -266,7 +296,18 @@ func Open(cfg Config) (*Store, error) {
 	durable.SetMaxOpenConns(1)
 	durable.SetMaxIdleConns(1)
 	durable.SetConnMaxLifetime(0)
-	s := &Store{db: db, durable: durable}
+	// SaveToken's batches are serialised by writeMu too: one connection,
+	// on which the insert stays prepared.
+	tokenDB, err := sql.Open("sqlite", dsn("NORMAL"))
+	if err != nil {
+		db.Close()
+		durable.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	tokenDB.SetMaxOpenConns(1)
+	tokenDB.SetMaxIdleConns(1)
+	tokenDB.SetConnMaxLifetime(0)
+	s := &Store{db: db, durable: durable, tokenDB: tokenDB}
 	if err := s.open(); err != nil {
 		s.Close()
 		return nil, err
@@ -293,6 +334,9 @@ func (s *Store) open() error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if s.getEventLog, err = s.db.Prepare(`SELECT log_id, head FROM event_log WHERE id = 1`); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if s.saveToken, err = s.tokenDB.Prepare(insertTokenSQL); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
@@ -528,34 +572,6 @@ func hasCode(err error, codes ...int) bool {
 const tokenCols = `client_id, subject, scope, audience, jti, grant_id, format, claims, issued_at, expires_at, revoked,
 	kind, username, auth_time, acr, amr, grant_expires_at, used_at`
 
-// SaveToken implements [store.Store].
-func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	return insertToken(ctx, s.db, t)
-}
-
-// execer is a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// insertToken inserts t; a token of a client that does not exist (deleted,
-// maybe by another process, after it authenticated) is store.ErrNotFound.
-func insertToken(ctx context.Context, db execer, t *store.Token) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO tokens (hash, `+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		t.Hash, t.ClientID, t.Subject, t.Scope, marshalList(t.Audience), t.JWTID, t.GrantID, t.Format,
-		t.Claims, toMillis(t.IssuedAt), toMillis(t.ExpiresAt), t.Revoked,
-		t.Kind, t.Username, toMillis(t.AuthTime), t.ACR, marshalList(t.AMR), toMillis(t.GrantExpiresAt), toMillis(t.UsedAt))
-	if hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
-		return fmt.Errorf("sqlite: token of client %q: %w", t.ClientID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	return nil
-}
-
 // Token implements [store.Store].
 func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
 	t := store.Token{Hash: bytes.Clone(hash)}
@@ -711,11 +727,12 @@ func (s *Store) Close() error {
 	if s.getClient != nil {
 		s.getClient.Close()
 	}
-	for _, st := range []*sql.Stmt{s.getToken, s.getSession, s.getConsent, s.getEventLog} {
+	for _, st := range []*sql.Stmt{s.getToken, s.getSession, s.getConsent, s.getEventLog, s.saveToken} {
 		if st != nil {
 			st.Close()
 		}
 	}
+	s.tokenDB.Close()
 	errDurable := s.durable.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: %w", err)

@@ -37,8 +37,8 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tokengate.db")
 	a, b := open(t, path), open(t, path)
-	if v, err := b.SchemaVersion(ctx); err != nil || v != 4 {
-		t.Fatalf("SchemaVersion = %d, %v; want 4", v, err)
+	if v, err := b.SchemaVersion(ctx); err != nil || v != 5 {
+		t.Fatalf("SchemaVersion = %d, %v; want 5", v, err)
 	}
 	if err := a.CreateClient(ctx, &store.Client{ID: "from-a"}); err != nil {
 		t.Fatal(err)

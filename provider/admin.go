@@ -41,6 +41,9 @@ type Admin struct {
 	// changed, if set, is told about a client registered or deleted (id)
 	// or keys rotated (id ""), for a Provider to forget or reload them.
 	changed func(ctx context.Context, clientID string) error
+	// revoked, if set, is told that tokens were revoked, for a Provider
+	// to wake the polls of its events endpoint.
+	revoked func()
 }
 
 // NewAdmin returns an Admin of cfg.Store. Like [New], on a store without
@@ -229,6 +232,9 @@ func (a *Admin) RevokeConsent(ctx context.Context, subject, clientID string) (in
 	n, err := a.store.RevokeConsent(ctx, subject, clientID)
 	if err != nil {
 		return 0, fmt.Errorf("provider: revoking consent: %w", err)
+	}
+	if n > 0 && a.revoked != nil {
+		a.revoked()
 	}
 	return n, nil
 }

@@ -26,7 +26,16 @@
 //     token), answering {"active":false} and nothing else for any token the
 //     caller may not see, and signed or signed-then-encrypted JWT answers
 //     (RFC 9701) for clients registered for them;
-//   - the revocation endpoint ({issuer}/revoke, RFC 7009).
+//   - the revocation endpoint ({issuer}/revoke, RFC 7009);
+//   - the revocation events endpoint ({issuer}/events, advertised as
+//     revocation_events_endpoint): resource servers, authenticated as at
+//     the introspection endpoint, long-poll it (RFC 8936, with a cursor)
+//     for a Security Event Token (RFC 8417) per access token revoked —
+//     by RFC 7009, a reused code or refresh token, a revoked consent, a
+//     deleted client or [Provider.Revoke] — about the tokens they may
+//     introspect, so that their caches (package revocationfeed) drop a
+//     revoked token at once instead of after their TTL. The wire format
+//     is docs/revocation-events.md.
 //
 // Clients authenticate with client_secret_basic (RFC 6749 §2.3.1: id and
 // secret form-urlencoded, though raw values are accepted too, as Django

@@ -168,6 +168,7 @@ func (p *Provider) reused(ctx context.Context, grantID, reason, description stri
 	if _, err := p.cfg.Store.RevokeGrant(ctx, grantID, reason); err != nil {
 		return p.errServer("revoking a grant after reuse", err)
 	}
+	p.events.notify()
 	p.observe(Event{Kind: EventReuseDetected, Endpoint: EndpointToken})
 	p.cfg.Logger.Warn("provider: a used code or refresh token was presented again; its grant is revoked")
 	return errInvalidGrant(description)

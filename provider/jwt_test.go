@@ -268,6 +268,7 @@ func TestMetadata(t *testing.T) {
 		want := map[string]any{
 			"issuer": e.issuer, "token_endpoint": e.issuer + "/token", "introspection_endpoint": e.issuer + "/introspect",
 			"revocation_endpoint": e.issuer + "/revoke", "jwks_uri": e.issuer + "/jwks.json",
+			"revocation_events_endpoint": e.issuer + "/events",
 		}
 		for k, v := range want {
 			if m[k] != v {

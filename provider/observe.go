@@ -52,6 +52,12 @@ const (
 	// presented again after it was used: a sign that it was stolen. Every
 	// token of its grant has been revoked.
 	EventReuseDetected
+	// EventPollAnswered is a poll of the revocation events endpoint
+	// answered; Count says with how many Security Event Tokens.
+	EventPollAnswered
+	// EventPollRefused is a poll of the revocation events endpoint refused
+	// with 503 because Config.MaxHeldPolls polls were held.
+	EventPollRefused
 )
 
 // String returns the kind's name in snake case, e.g. "auth_failure".
@@ -79,6 +85,10 @@ func (k EventKind) String() string {
 		return "logout"
 	case EventReuseDetected:
 		return "reuse_detected"
+	case EventPollAnswered:
+		return "poll_answered"
+	case EventPollRefused:
+		return "poll_refused"
 	}
 	return "unknown"
 }
@@ -88,6 +98,7 @@ const (
 	EndpointToken         = "token"
 	EndpointIntrospection = "introspection"
 	EndpointRevocation    = "revocation"
+	EndpointEvents        = "events"
 )
 
 // Event is one observation; see [EventKind] for which fields each kind sets.
@@ -96,10 +107,11 @@ type Event struct {
 	Kind EventKind
 	// Endpoint is EndpointToken, EndpointIntrospection or
 	// EndpointRevocation for EventAuthFailure and EventAuthThrottled,
-	// EndpointToken for EventQuotaRefused; empty otherwise.
+	// EndpointToken for EventQuotaRefused, EndpointEvents for
+	// EventPollAnswered and EventPollRefused; empty otherwise.
 	Endpoint string
-	// Count is how many tokens an EventTokensSwept deleted; zero
-	// otherwise.
+	// Count is how many tokens an EventTokensSwept deleted, how many
+	// Security Event Tokens an EventPollAnswered carried; zero otherwise.
 	Count int64
 }
 

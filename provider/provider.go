@@ -20,6 +20,7 @@ import (
 	"github.com/tokengate/tokengate/internal/lograte"
 	"github.com/tokengate/tokengate/internal/oauthhttp"
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/secevent"
 	"github.com/tokengate/tokengate/tokeninfo"
 )
 
@@ -165,6 +166,12 @@ type Config struct {
 	// to DefaultTokensPerMinute (600), which no client that reuses its
 	// tokens comes near.
 	TokensPerMinute int
+	// MaxHeldPolls is how many polls of the revocation events endpoint
+	// ([Provider.EventsURL]) may wait for events at once; beyond it, a
+	// poll is answered 503 with Retry-After. Each held poll is a
+	// connection and a goroutine, woken when an event is appended.
+	// Defaults to DefaultMaxHeldPolls (1000).
+	MaxHeldPolls int
 	// Observer, if set, receives an [Event] for failed and throttled
 	// client authentications, refused and issued tokens, and swept tokens.
 	// Package provider/prommetrics adapts it to Prometheus.
@@ -297,6 +304,8 @@ type Provider struct {
 	templates pageTemplates
 	// onCompare, if set (by tests), is called for each secret comparison.
 	onCompare func()
+	// events wakes the held polls of the events endpoint (events.go).
+	events *eventHub
 
 	// stopSweeper cancels the sweeper's context; sweeperDone is closed
 	// when it has returned (at once with ManualSweep).
@@ -315,6 +324,7 @@ const (
 	pathResume        = "/authorize/resume"
 	pathUserinfo      = "/userinfo"
 	pathEndSession    = "/logout"
+	pathEvents        = "/events"
 )
 
 // New returns a Provider for cfg. On first start with an empty store it
@@ -351,6 +361,8 @@ func New(cfg Config) (*Provider, error) {
 		templates:     templates,
 	}
 	p.admin = &Admin{store: cfg.Store, now: cfg.Now, settings: p.settings, changed: p.adminChanged}
+	p.events = newEventHub(p.eventsHead, cfg.MaxHeldPolls)
+	p.admin.revoked = p.events.notify
 	p.metadataPaths = [3]string{
 		"/.well-known/oauth-authorization-server" + p.basePath, // RFC 8414 §3.1
 		p.basePath + "/.well-known/oauth-authorization-server",
@@ -432,19 +444,22 @@ func (p *Provider) saveSettings(ctx context.Context) error {
 func (p *Provider) adminChanged(ctx context.Context, clientID string) error {
 	if clientID != "" {
 		p.forgetClient(clientID) // a registered id may have been asked for before it existed
+		p.events.notify()        // a deleted client's tokens are revoked
 		return nil
 	}
 	return p.reloadKeys(ctx)
 }
 
-// Close stops the sweeper, waiting for the batch it may be deleting; the
-// provider still serves requests afterwards, and the store stays open
-// (closing it is up to whoever opened it). Close is safe to call more than
-// once and always returns nil.
+// Close stops the sweeper, waiting for the batch it may be deleting, and
+// the watcher of the events endpoint's held polls; the provider still
+// serves requests afterwards (polls of the events endpoint are no longer
+// held), and the store stays open (closing it is up to whoever opened it).
+// Close is safe to call more than once and always returns nil.
 func (p *Provider) Close() error {
 	p.closeOnce.Do(func() {
 		p.stopSweeper()
 		<-p.sweeperDone
+		p.events.close()
 	})
 	return nil
 }
@@ -466,6 +481,7 @@ func (cfg *Config) setDefaults() error {
 		{"ClientCacheTTL", int64(cfg.ClientCacheTTL)},
 		{"AuthFailuresPerMinute", int64(cfg.AuthFailuresPerMinute)},
 		{"TokensPerMinute", int64(cfg.TokensPerMinute)},
+		{"MaxHeldPolls", int64(cfg.MaxHeldPolls)},
 		{"CodeLifetime", int64(cfg.CodeLifetime)},
 		{"InteractionLifetime", int64(cfg.InteractionLifetime)},
 		{"SessionLifetime", int64(cfg.SessionLifetime)},
@@ -515,6 +531,9 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.TokensPerMinute == 0 {
 		cfg.TokensPerMinute = DefaultTokensPerMinute
+	}
+	if cfg.MaxHeldPolls == 0 {
+		cfg.MaxHeldPolls = DefaultMaxHeldPolls
 	}
 	if err := cfg.setSignInDefaults(); err != nil {
 		return err
@@ -569,14 +588,15 @@ func (p *Provider) JWKSURL() string { return p.issuer + pathJWKS }
 func (p *Provider) Metadata() map[string]any {
 	auth := []string{"client_secret_basic", "client_secret_post"}
 	m := map[string]any{
-		"issuer":                                p.issuer,
-		"token_endpoint":                        p.TokenURL(),
-		"jwks_uri":                              p.JWKSURL(),
-		"introspection_endpoint":                p.IntrospectionURL(),
-		"revocation_endpoint":                   p.RevocationURL(),
-		"grant_types_supported":                 []string{"client_credentials"},
-		"response_types_supported":              []string{},
-		"token_endpoint_auth_methods_supported": auth,
+		"issuer":                                        p.issuer,
+		"token_endpoint":                                p.TokenURL(),
+		"jwks_uri":                                      p.JWKSURL(),
+		"introspection_endpoint":                        p.IntrospectionURL(),
+		"revocation_endpoint":                           p.RevocationURL(),
+		secevent.MetadataMember:                         p.EventsURL(),
+		"grant_types_supported":                         []string{"client_credentials"},
+		"response_types_supported":                      []string{},
+		"token_endpoint_auth_methods_supported":         auth,
 		"introspection_endpoint_auth_methods_supported": auth,
 		"revocation_endpoint_auth_methods_supported":    append(auth[:2:2], "none"),
 		"introspection_signing_alg_values_supported":    signingAlgs(p.cfg.KeyAlgorithms),
@@ -593,7 +613,7 @@ func (p *Provider) Metadata() map[string]any {
 // with the issuer's path appended as RFC 8414 §3.1 says, and at the issuer
 // path followed by /.well-known/openid-configuration and
 // /.well-known/oauth-authorization-server), the JWK Set, and the token,
-// introspection and revocation endpoints.
+// introspection, revocation and revocation events endpoints.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch path {
@@ -628,6 +648,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveUserinfo(w, r)
 	case pathEndSession:
 		p.serveEndSession(w, r)
+	case pathEvents:
+		p.serveEvents(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -676,7 +698,15 @@ func (p *Provider) Sweep(ctx context.Context) (int64, error) {
 	if err != nil {
 		return tokens + records, fmt.Errorf("provider: sweeping codes, sessions, consents and interactions: %w", err)
 	}
-	return tokens + records, nil
+	// Revocation events are kept until 5 minutes after their token
+	// expires, and at most a day (docs/revocation-events.md §3).
+	events, err := p.sweepBatches(ctx, func() (int64, error) {
+		return p.cfg.Store.DeleteEvents(ctx, before.Add(-secevent.RetainAfterExp), before.Add(-secevent.MaxAge), p.cfg.SweepBatchSize)
+	})
+	if err != nil {
+		return tokens + records + events, fmt.Errorf("provider: sweeping revocation events: %w", err)
+	}
+	return tokens + records + events, nil
 }
 
 // sweepBatches calls batch until it deletes fewer than SweepBatchSize,

@@ -45,6 +45,7 @@ func (p *Provider) serveRevocation(w http.ResponseWriter, r *http.Request) {
 			p.serverError(w, "revoking token", err)
 			return
 		}
+		p.events.notify()
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")

@@ -393,5 +393,6 @@ func (p *Provider) Revoke(ctx context.Context, token string) error {
 	if _, err := p.cfg.Store.RevokeGrant(ctx, t.GrantID, secevent.ReasonAdmin); err != nil {
 		return fmt.Errorf("provider: revoke: %w", err)
 	}
+	p.events.notify()
 	return nil
 }

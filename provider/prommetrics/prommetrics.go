@@ -27,6 +27,7 @@ type Observer struct {
 	quota, issued, swept prometheus.Counter
 	signIn               map[provider.EventKind]prometheus.Counter
 	reuse                prometheus.Counter
+	polls, refused, sets prometheus.Counter
 }
 
 var endpoints = []string{provider.EndpointToken, provider.EndpointIntrospection, provider.EndpointRevocation,
@@ -46,6 +47,8 @@ var signInEvents = []provider.EventKind{provider.EventLogin, provider.EventLogin
 //	tokengate_provider_tokens_swept_total
 //	tokengate_provider_signin_events_total{event="login|login_denied|consent_granted|consent_denied|logout"}
 //	tokengate_provider_reuse_detected_total
+//	tokengate_provider_event_polls_total{result="answered|refused"}
+//	tokengate_provider_sets_delivered_total
 func New(cfg Config) (*Observer, error) {
 	if cfg.Registerer == nil {
 		return nil, errors.New("prommetrics: Config.Registerer is required")
@@ -79,7 +82,12 @@ func New(cfg Config) (*Observer, error) {
 	}
 	o.reuse = prometheus.NewCounter(opts("reuse_detected_total",
 		"Authorization codes and refresh tokens presented again after their use, each revoking its grant: a sign of theft."))
-	for _, c := range []prometheus.Collector{failures, throttled, o.quota, o.issued, o.swept, signIn, o.reuse} {
+	polls := prometheus.NewCounterVec(opts("event_polls_total",
+		"Polls of the revocation events endpoint, answered or refused (503: too many held)."), []string{"result"})
+	o.polls, o.refused = polls.WithLabelValues("answered"), polls.WithLabelValues("refused")
+	o.sets = prometheus.NewCounter(opts("sets_delivered_total",
+		"Security Event Tokens about revoked access tokens sent in answers to polls of the revocation events endpoint."))
+	for _, c := range []prometheus.Collector{failures, throttled, o.quota, o.issued, o.swept, signIn, o.reuse, polls, o.sets} {
 		if err := cfg.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("prommetrics: %w", err)
 		}
@@ -106,6 +114,11 @@ func (o *Observer) Observe(e provider.Event) {
 		o.swept.Add(float64(e.Count))
 	case provider.EventReuseDetected:
 		o.reuse.Inc()
+	case provider.EventPollAnswered:
+		o.polls.Inc()
+		o.sets.Add(float64(e.Count))
+	case provider.EventPollRefused:
+		o.refused.Inc()
 	default:
 		if c, ok := o.signIn[e.Kind]; ok {
 			c.Inc()

@@ -33,6 +33,9 @@ func TestObserve(t *testing.T) {
 		{Kind: provider.EventConsentDenied},
 		{Kind: provider.EventLogout},
 		{Kind: provider.EventReuseDetected, Endpoint: provider.EndpointToken},
+		{Kind: provider.EventPollAnswered, Endpoint: provider.EndpointEvents, Count: 3},
+		{Kind: provider.EventPollAnswered, Endpoint: provider.EndpointEvents},
+		{Kind: provider.EventPollRefused, Endpoint: provider.EndpointEvents},
 	} {
 		obs.Observe(e)
 	}
@@ -45,7 +48,7 @@ func TestObserve(t *testing.T) {
 		for _, m := range mf.GetMetric() {
 			name := mf.GetName()
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "endpoint" || l.GetName() == "event" {
+				if l.GetName() == "endpoint" || l.GetName() == "event" || l.GetName() == "result" {
 					name += "/" + l.GetValue()
 				}
 				if l.GetName() == "server" && l.GetValue() != "a" {
@@ -73,6 +76,9 @@ func TestObserve(t *testing.T) {
 		"tokengate_provider_quota_refusals_total":                1,
 		"tokengate_provider_tokens_issued_total":                 2,
 		"tokengate_provider_tokens_swept_total":                  257,
+		"tokengate_provider_event_polls_total/answered":          2,
+		"tokengate_provider_event_polls_total/refused":           1,
+		"tokengate_provider_sets_delivered_total":                3,
 	}
 	for k, v := range want {
 		if got[k] != v {

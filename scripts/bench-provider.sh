@@ -2,9 +2,10 @@
 # Load test of the provider's endpoints with wrk (issue 6), beside node
 # oidc-provider's under the same load.
 #
-# It builds internal/cmd/astarget and starts it twice on 127.0.0.1,
-# once on the SQLite store and once on the in-memory one (each with a history
-# of HISTORY issued tokens), and starts node oidc-provider 9 from
+# It builds internal/cmd/astarget and starts it three times on 127.0.0.1,
+# on the SQLite store, on the PostgreSQL one (a PostgreSQL 15 of its own,
+# from Debian's postgresql package, fsync off, on loopback TCP) and on the
+# in-memory one (each with a history of HISTORY issued tokens), and starts node oidc-provider 9 from
 # interop/testdata/oidc-provider (as interop/internal/interoptest does; installed by
 # scripts/setup-peers.sh, which this script runs if the peer is missing). From
 # each it gets an active opaque token by client_credentials, then loads its
@@ -20,7 +21,8 @@
 # wrk shares the CPUs with the servers, and on a shared machine so does
 # everything else: requests/s move with the load average. The script
 # therefore also prints each server's CPU time per request (user + system,
-# from /proc, all threads), which other processes barely disturb.
+# from /proc, all threads, and its child processes: PostgreSQL's backends
+# count for ours-postgres), which other processes barely disturb.
 #
 # Usage: scripts/bench-provider.sh [-d DURATION] [-t THREADS] [-c CONNECTIONS] [-r ROUNDS] [-w WARMUP] [-n]
 #   -w: an unmeasured wrk run of this length on each endpoint first (node's JIT
@@ -73,6 +75,18 @@ fi
 # --- clean-up ----------------------------------------------------------------
 start_cleanup
 
+# cpu_ticks PID: user + system CPU time of a process and its descendants
+# (all threads), in clock ticks; replaces lib/wrk.sh's, which counts the
+# process alone, so that PostgreSQL's backends, children of astarget, count.
+cpu_ticks() {
+	local t=0 c
+	t=$(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0)
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		t=$((t + $(cpu_ticks "$c")))
+	done
+	echo "$t"
+}
+
 basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
 # post URL AUTH BODY: POST a form; prints the body, fails on a non-200 answer.
 post() {
@@ -88,7 +102,7 @@ exit_after=$(((6 * ROUNDS + 3) * ($(seconds "$DURATION") + 10) + 6 * $(seconds "
 # --- ours --------------------------------------------------------------------
 echo "bench-provider: building internal/cmd/astarget"
 (cd "$root" && go build -o "$tmp/astarget" ./internal/cmd/astarget)
-for st in sqlite memory; do
+for st in sqlite postgres memory; do
 	name=ours-$st
 	"$tmp/astarget" -store "$st" -history "$HISTORY" -info "$tmp/$name.json" -exit-after "${exit_after}s" >"$tmp/$name.log" 2>&1 &
 	pids+=($!)
@@ -256,7 +270,7 @@ else
 fi
 if [ -n "$PEER" ]; then
 	peer=$(median "$tmp/introspection-oidc-provider")
-	for st in sqlite memory; do
+	for st in sqlite postgres memory; do
 		printf 'ratio ours (%s) / oidc-provider, introspection: %.1f (medians; aim >= %s); by server CPU per request: %.1f\n' "$st" \
 			"$(awk -v a="$(median "$tmp/introspection-ours-$st")" -v b="$peer" 'BEGIN {print a / b}')" "$TARGET_RATIO" \
 			"$(awk -v a="$(median "$tmp/introspection-ours-$st.cpu")" -v b="$(median "$tmp/introspection-oidc-provider.cpu")" 'BEGIN {print b / a}')"

@@ -1,13 +1,13 @@
 // Command astarget is the load target of scripts/bench-provider.sh: the
-// provider (package provider) on a loopback port, on the SQLite store or the
-// in-memory one, with two clients registered — an app that gets tokens by
+// provider (package provider) on a loopback port, on the SQLite store, the
+// PostgreSQL one or the in-memory one, with two clients registered — an app that gets tokens by
 // client_credentials and a resource server that may introspect them (RFC
 // 7662) — and, so that lookups do not run on an empty store, a history of
 // already-issued tokens.
 //
 // Usage:
 //
-//	astarget -info FILE [-store sqlite|memory] [-db PATH] [-history 10000]
+//	astarget -info FILE [-store sqlite|postgres|memory] [-db PATH|DSN] [-history 10000]
 //	         [-addr 127.0.0.1:0] [-pprof 127.0.0.1:6060] [-exit-after 15m]
 //
 // When it listens, it writes FILE (mode 0600):
@@ -21,7 +21,10 @@
 // would be measured too ("tokengate serve" logs one; measure it separately).
 // It serves until SIGINT or SIGTERM, or until -exit-after has passed. The
 // SQLite database is a new file in a temporary directory, removed on exit,
-// unless -db names one.
+// unless -db names one. The PostgreSQL database is the DSN -db gives, or
+// else a PostgreSQL server of its own (internal/testserver: Debian's
+// postgresql package, fsync off), started in a temporary directory and
+// stopped on exit.
 package main
 
 import (
@@ -36,6 +39,7 @@ import (
 	"github.com/tokengate/tokengate/internal/loadtarget"
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store"
+	"github.com/tokengate/tokengate/provider/store/postgres"
 	"github.com/tokengate/tokengate/provider/store/sqlite"
 )
 
@@ -60,8 +64,8 @@ type info struct {
 // config is what the flags say.
 type config struct {
 	addr      string
-	storeKind string // "sqlite" or "memory"
-	dbPath    string // for sqlite; "" means a new file in dir
+	storeKind string // "sqlite", "postgres" or "memory"
+	dbPath    string // for sqlite, or the DSN for postgres; "" means a new database
 	dir       string // where a new database goes
 	history   int
 	logger    *slog.Logger
@@ -101,8 +105,23 @@ func newTarget(ctx context.Context, cfg config) (_ *target, err error) {
 		}
 		onClose(func() { s.Close() })
 		st = s
+	case "postgres":
+		dsn := cfg.dbPath
+		if dsn == "" {
+			var stop func()
+			if dsn, stop, err = startPostgres(); err != nil {
+				return nil, err
+			}
+			onClose(stop)
+		}
+		s, err := postgres.Open(ctx, postgres.Config{DSN: dsn})
+		if err != nil {
+			return nil, err
+		}
+		onClose(func() { s.Close() })
+		st = s
 	default:
-		return nil, fmt.Errorf("astarget: -store %q: want sqlite or memory", cfg.storeKind)
+		return nil, fmt.Errorf("astarget: -store %q: want sqlite, postgres or memory", cfg.storeKind)
 	}
 
 	ln, err := loadtarget.Listen(cfg.addr)
@@ -166,15 +185,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var cfg config
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "loopback `address` to listen on (port 0 picks a free port)")
-	fs.StringVar(&cfg.storeKind, "store", "sqlite", "`store`: sqlite or memory")
-	fs.StringVar(&cfg.dbPath, "db", "", "SQLite database `file` (default: a new file in a temporary directory, removed on exit)")
+	fs.StringVar(&cfg.storeKind, "store", "sqlite", "`store`: sqlite, postgres or memory")
+	fs.StringVar(&cfg.dbPath, "db", "", "SQLite database `file`, or PostgreSQL DSN (default: a new database, removed on exit)")
 	fs.IntVar(&cfg.history, "history", 10000, "`number` of tokens issued before serving, so that lookups do not run on an empty store")
 	opts := loadtarget.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if opts.InfoPath == "" || fs.NArg() > 0 || cfg.history < 0 {
-		fmt.Fprintln(stderr, "usage: astarget -info FILE [-store sqlite|memory] [-db PATH] [-history N] [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
+		fmt.Fprintln(stderr, "usage: astarget -info FILE [-store sqlite|postgres|memory] [-db PATH|DSN] [-history N] [-addr 127.0.0.1:0] [-pprof ADDR] [-exit-after 15m]")
 		return 2
 	}
 	cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

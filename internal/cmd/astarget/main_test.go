@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/loadtarget"
+	"github.com/tokengate/tokengate/internal/testserver"
 )
 
 // postForm POSTs form to u with client_secret_basic and decodes the JSON answer.
@@ -35,8 +36,12 @@ func postForm(t *testing.T, u, id, secret string, form url.Values) map[string]an
 	return m
 }
 
+// TestMain: the postgres target starts a server of its own, which Main's
+// template cluster makes quick.
+func TestMain(m *testing.M) { testserver.Main(m) }
+
 func TestTarget(t *testing.T) {
-	for _, kind := range []string{"memory", "sqlite"} {
+	for _, kind := range []string{"memory", "sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			tg, err := newTarget(ctx, config{

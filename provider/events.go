@@ -31,7 +31,7 @@ const (
 	// eventsRecheck is how often the store is re-read for events appended
 	// by another process while polls are held: a commit on any replica
 	// sharing the store wakes them within this (docs §3: 100 ms).
-	eventsRecheck = 75 * time.Millisecond
+	eventsRecheck = 50 * time.Millisecond
 	// eventsPage is how many events are read from the store at once, and
 	// eventsScan how many one poll reads at most (a client that may see
 	// few of them gets moreAvailable and asks again at once).

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/provider"
 	"github.com/tokengate/tokengate/provider/store"
@@ -146,6 +148,67 @@ func FuzzAuthorizationRequest(f *testing.F) {
 			}
 		default:
 			t.Fatalf("redirected to %v for %q", loc, raw)
+		}
+	})
+}
+
+// FuzzEventsEndpoint sends arbitrary bodies to the revocation events
+// endpoint as an authenticated client: the provider must never panic, and
+// must answer JSON with Cache-Control: no-store — a poll response with a
+// cursor, or an RFC 8936 §2.6 error. A poll it holds (nothing to send) is
+// cut short by the request's context and answers nothing.
+func FuzzEventsEndpoint(f *testing.F) {
+	ctx := f.Context()
+	p, err := provider.New(provider.Config{Issuer: "http://127.0.0.1", KeyAlgorithms: []string{provider.AlgEdDSA},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { p.Close() })
+	rs, secret, err := p.Admin().RegisterClient(ctx, provider.ClientSpec{Introspection: store.IntrospectAny})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for range 3 {
+		tok, err := p.Mint(ctx, provider.MintRequest{ClientID: rs.ID})
+		if err != nil {
+			f.Fatal(err)
+		}
+		if err := p.Revoke(ctx, tok); err != nil {
+			f.Fatal(err)
+		}
+	}
+	auth := basicHeader(rs.ID, secret)
+	for _, seed := range []string{`{"returnImmediately":true}`, `{"returnImmediately":true,"maxEvents":1,"cursor":"x:1"}`,
+		`{"returnImmediately":true,"maxEvents":0}`, `{"returnImmediately":true,"ack":["a"],"setErrs":{"a":{"err":"invalid_key","description":"d"}}}`,
+		`{"maxEvents":-1}`, `{"cursor":":99999999999999999999"}`, `[]`, `{"maxEvents":1e3}`, `{"returnImmediately":true,"cursor":"\u0000:1"}`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/events", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, r)
+		if w.Body.Len() == 0 && ctx.Err() != nil {
+			return // held until the receiver went away
+		}
+		if w.Header().Get("Cache-Control") != "no-store" {
+			t.Fatalf("no Cache-Control: no-store: %d %q", w.Code, w.Body.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+			t.Fatalf("answered %d with non-JSON %q", w.Code, w.Body.String())
+		}
+		switch _, hasCursor := m["cursor"].(string); {
+		case w.Code == 200 && (!hasCursor || m["sets"] == nil):
+			t.Fatalf("200 without sets and cursor: %s", w.Body.String())
+		case w.Code != 200 && w.Code != 400 && w.Code != 413:
+			t.Fatalf("answered %d to %q", w.Code, body)
+		case w.Code != 200 && m["err"] == nil:
+			t.Fatalf("%d without err member: %s", w.Code, w.Body.String())
 		}
 	})
 }

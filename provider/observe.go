@@ -2,9 +2,9 @@ package provider
 
 // Observer receives an [Event] for what the provider does that a dashboard
 // or an alert may count: failed and throttled client authentications,
-// refused and issued tokens, swept tokens, logins, consents, logouts and
-// reused codes or refresh tokens. Package provider/prommetrics
-// adapts it to Prometheus.
+// refused and issued tokens, swept tokens, logins, consents, logouts,
+// reused codes or refresh tokens, and polls of the revocation events
+// endpoint. Package provider/prommetrics adapts it to Prometheus.
 //
 // Observe is called synchronously on the request path and concurrently: it
 // must be fast and safe for concurrent use. An Event never holds a token, a

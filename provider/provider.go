@@ -173,7 +173,8 @@ type Config struct {
 	// Defaults to DefaultMaxHeldPolls (1000).
 	MaxHeldPolls int
 	// Observer, if set, receives an [Event] for failed and throttled
-	// client authentications, refused and issued tokens, and swept tokens.
+	// client authentications, refused and issued tokens, swept tokens,
+	// and polls of the revocation events endpoint.
 	// Package provider/prommetrics adapts it to Prometheus.
 	Observer Observer
 

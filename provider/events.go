@@ -53,6 +53,11 @@ func (p *Provider) eventsHead(ctx context.Context) (int64, error) {
 
 // EventsURL returns the URL of the revocation events endpoint, advertised
 // in the metadata as revocation_events_endpoint.
+//
+// Resource servers hold polls there for up to 25 seconds: the http.Server
+// serving the provider needs a WriteTimeout above that, and a server
+// shutting down should call [Provider.Close] first, which answers the held
+// polls at once (http.Server.Shutdown would otherwise wait for them).
 func (p *Provider) EventsURL() string { return p.issuer + pathEvents }
 
 // pollRequest is an RFC 8936 §2.4 poll request, with the cursor of
@@ -162,6 +167,8 @@ func (p *Provider) poll(ctx context.Context, who *caller, cursor string, maxEven
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			case <-deadline.C:
+				return resp, nil
+			case <-p.events.done: // Close: the server is shutting down
 				return resp, nil
 			case <-wake:
 			}

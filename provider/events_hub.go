@@ -21,6 +21,8 @@ type eventHub struct {
 	kick chan struct{}
 	// setErrsLog limits the log lines about receivers' setErrs.
 	setErrsLog lograte.Limiter
+	// done is closed by close: held polls answer at once.
+	done chan struct{}
 
 	// mu guards the fields below.
 	mu       sync.Mutex
@@ -33,7 +35,7 @@ type eventHub struct {
 }
 
 func newEventHub(read func(context.Context) (int64, error), max int) *eventHub {
-	return &eventHub{read: read, max: max, kick: make(chan struct{}, 1), wake: make(chan struct{})}
+	return &eventHub{read: read, max: max, kick: make(chan struct{}, 1), wake: make(chan struct{}), done: make(chan struct{})}
 }
 
 // hold counts a poll about to be held, unless max are held already or the
@@ -113,11 +115,14 @@ func (h *eventHub) watch() {
 	}
 }
 
-// close stops the watcher, waiting for it; polls still held wait out their
-// time.
+// close answers the held polls and stops the watcher, waiting for it; no
+// poll is held afterwards.
 func (h *eventHub) close() {
 	h.mu.Lock()
-	h.closed = true
+	if !h.closed {
+		h.closed = true
+		close(h.done)
+	}
 	h.mu.Unlock()
 	h.watchers.Wait()
 }

@@ -491,3 +491,32 @@ func TestEventsRetention(t *testing.T) {
 		t.Errorf("after the sweep: %d events, head %d; want none, head 5", len(events), log.Head)
 	}
 }
+
+// TestEventsCloseAnswersHeldPolls: Close answers the polls held (no SET,
+// the same cursor), so that a server shutting down need not wait for
+// them; later polls are not held.
+func TestEventsCloseAnswersHeldPolls(t *testing.T) {
+	e := newEnv(t, store.NewMemory())
+	rs := e.register(provider.ClientSpec{Name: "rs", Introspection: store.IntrospectAny})
+	start := e.poll(rs, `{"returnImmediately":true}`)
+	held := make(chan pollAnswer, 1)
+	go func() { held <- e.poll(rs, `{"cursor":"`+start.resp.Cursor+`"}`) }()
+	time.Sleep(200 * time.Millisecond)
+	e.p.Close()
+	for _, a := range []pollAnswer{waitPoll(t, held), e.poll(rs, `{"cursor":"`+start.resp.Cursor+`"}`)} {
+		if a.status != 200 || len(a.resp.Sets) != 0 || a.resp.Cursor != start.resp.Cursor {
+			t.Errorf("after Close: %d %s; want 200, no SET, the same cursor", a.status, a.body)
+		}
+	}
+}
+
+func waitPoll(t *testing.T, c <-chan pollAnswer) pollAnswer {
+	t.Helper()
+	select {
+	case a := <-c:
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held poll was not answered")
+		return pollAnswer{}
+	}
+}

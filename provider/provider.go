@@ -452,9 +452,10 @@ func (p *Provider) adminChanged(ctx context.Context, clientID string) error {
 }
 
 // Close stops the sweeper, waiting for the batch it may be deleting, and
-// the watcher of the events endpoint's held polls; the provider still
-// serves requests afterwards (polls of the events endpoint are no longer
-// held), and the store stays open (closing it is up to whoever opened it).
+// answers the polls held at the events endpoint; the provider still serves
+// requests afterwards (polls of the events endpoint are no longer held),
+// and the store stays open (closing it is up to whoever opened it). Call it
+// before shutting the http.Server down, which would wait for held polls.
 // Close is safe to call more than once and always returns nil.
 func (p *Provider) Close() error {
 	p.closeOnce.Do(func() {

@@ -94,6 +94,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fs.fail(exitFailure, err)
 	}
 	defer srv.close() // stops the sweeper of expired tokens before the store closes
+	// Polls held at the revocation events endpoint are answered when the
+	// shutdown starts: it would wait for them otherwise.
+	defer context.AfterFunc(ctx, func() { srv.provider.Close() })()
 	logger.Info("tokengate serve: listening", "addr", ln.Addr().String(), "issuer", srv.provider.Issuer(), "db", dbName(*dbPath), "version", buildVersion())
 	if err := httpserver.Serve(ctx, logger, httpserver.Server{Listener: ln, Handler: logRequests(logger, "as", srv.handler)}); err != nil {
 		return fs.fail(exitFailure, err)

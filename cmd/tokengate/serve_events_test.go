@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -66,4 +69,40 @@ func TestServeRevocationEvents(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("refused %v after tokengate revoke returned", time.Since(start))
+}
+
+// TestServeStopsWithHeldPolls: a resource server's poll held at the events
+// endpoint does not hold up the shutdown: it is answered (200, no SET) and
+// serve exits 0 (http.Server.Shutdown would otherwise wait for it past
+// its deadline and fail).
+func TestServeStopsWithHeldPolls(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tokengate.db")
+	issuer, stop := startServe(t, "--addr", "127.0.0.1:0", "--db", db)
+	rsID, rsSecret := createClient(t, db, "--name", "orders API", "--introspect")
+	answered := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, issuer+"/events", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(rsID, rsSecret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- err.Error()
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		answered <- fmt.Sprint(res.StatusCode, " ", string(b))
+	}()
+	time.Sleep(300 * time.Millisecond) // the poll is held: nothing to send
+	select {
+	case a := <-answered:
+		t.Fatalf("a poll with nothing to send was answered at once: %s", a)
+	default:
+	}
+	if code, logs := stop(); code != exitOK {
+		t.Fatalf("serve exited with %d while a poll was held:\n%s", code, logs)
+	}
+	if a := <-answered; !strings.HasPrefix(a, "200 ") || !strings.Contains(a, `"cursor"`) {
+		t.Errorf("the held poll was answered %q; want 200 with a cursor", a)
+	}
 }

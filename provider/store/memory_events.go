@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -48,13 +50,9 @@ func (m *Memory) Events(_ context.Context, after int64, limit int) (*EventLog, [
 	defer m.mu.RUnlock()
 	log := &EventLog{ID: m.log.id, Head: m.log.head}
 	var out []*Event
-	for _, e := range m.log.events {
-		if len(out) == limit {
-			break
-		}
-		if e.Position > after {
-			out = append(out, cloneEvent(e))
-		}
+	i, _ := slices.BinarySearchFunc(m.log.events, after+1, func(e *Event, p int64) int { return cmp.Compare(e.Position, p) })
+	for _, e := range m.log.events[i:min(i+limit, len(m.log.events))] {
+		out = append(out, cloneEvent(e))
 	}
 	return log, out, nil
 }

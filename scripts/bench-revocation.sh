@@ -38,9 +38,9 @@ echo "$out" | grep -E '^(goos|goarch|cpu|Benchmark)'
 echo
 echo "$out" | awk -v target="$TARGET_P99_MS" '
 	/^BenchmarkRevocationFleet\// {
-		split($1, name, "/"); store = name[2]; sub(/-[0-9]+$/, "", store)
+		store = $1; sub(/^BenchmarkRevocationFleet\//, "", store); sub(/-[0-9]+$/, "", store)
 		for (i = 3; i < NF; i++) v[$(i+1)] = $i
-		printf "%-8s p50 %7.1f ms   p99 %7.1f ms   max %7.1f ms   revoke request %5.1f ms   load %6.0f req/s\n",
+		printf "%-20s p50 %7.1f ms   p99 %7.1f ms   max %7.1f ms   revoke request %5.1f ms   load %6.0f req/s\n",
 			store, v["p50-ms"], v["p99-ms"], v["max-ms"], v["revoke-p50-ms"], v["load-req/s"]
 		if (v["p99-ms"] + 0 > worst) worst = v["p99-ms"] + 0
 		runs++

@@ -40,12 +40,14 @@ const migrationEvents = `CREATE TABLE event_log (
 
 // appendEvents appends, in tx, an event with reason for each access token
 // that is not revoked yet among the tokens matching where (a condition on
-// the tokens table whose parameters are $3, $4...: args), locking them:
+// the tokens table whose parameters are $3, $4...: args), locking them in
+// the order of their hashes (two revocations of overlapping tokens, by
+// grant and by user, take their locks in one order, not each its index's):
 // the revoking statement must come after it, in the same transaction.
 func appendEvents(ctx context.Context, tx pgx.Tx, reason, where string, args ...any) error {
 	_, err := tx.Exec(ctx, `WITH
 		ev AS MATERIALIZED (SELECT hash, jti, format, expires_at, client_id, audience FROM tokens
-			WHERE NOT revoked AND kind <> 'refresh' AND (`+where+`) FOR UPDATE),
+			WHERE NOT revoked AND kind <> 'refresh' AND (`+where+`) ORDER BY hash FOR UPDATE),
 		log AS (UPDATE event_log SET head = head + (SELECT count(*) FROM ev) WHERE id = 1 RETURNING head)
 		INSERT INTO events (position, token_hash, token_jti, token_exp, client_id, audience, reason, appended_at)
 		SELECT (SELECT head FROM log) - (SELECT count(*) FROM ev) + row_number() OVER (ORDER BY expires_at, hash),

@@ -363,6 +363,7 @@ func TestNewValidation(t *testing.T) {
 		{"negative SweepBatchSize", provider.Config{Issuer: iss, SweepBatchSize: -1}, "SweepBatchSize"},
 		{"negative MaxBodyBytes", provider.Config{Issuer: iss, MaxBodyBytes: -1}, "MaxBodyBytes"},
 		{"negative ClientCacheTTL", provider.Config{Issuer: iss, ClientCacheTTL: -1}, "ClientCacheTTL"},
+		{"negative MaxHeldPolls", provider.Config{Issuer: iss, MaxHeldPolls: -1}, "MaxHeldPolls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,8 +82,14 @@ func TestServeStopsWithHeldPolls(t *testing.T) {
 	issuer, stop := startServe(t, "--addr", "127.0.0.1:0", "--db", db)
 	rsID, rsSecret := createClient(t, db, "--name", "orders API", "--introspect")
 	answered := make(chan string, 1)
+	sent := make(chan struct{})
 	go func() {
-		req, _ := http.NewRequest(http.MethodPost, issuer+"/events", strings.NewReader(`{}`))
+		// Once the request is written, the server answers it even if it
+		// starts shutting down (Shutdown waits for new connections too).
+		var once sync.Once
+		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(func() { close(sent) }) }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+			http.MethodPost, issuer+"/events", strings.NewReader(`{}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.SetBasicAuth(rsID, rsSecret)
 		res, err := http.DefaultClient.Do(req)
@@ -93,7 +101,8 @@ func TestServeStopsWithHeldPolls(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		answered <- fmt.Sprint(res.StatusCode, " ", string(b))
 	}()
-	time.Sleep(300 * time.Millisecond) // the poll is held: nothing to send
+	<-sent
+	time.Sleep(200 * time.Millisecond) // the poll is held: nothing to send
 	select {
 	case a := <-answered:
 		t.Fatalf("a poll with nothing to send was answered at once: %s", a)

@@ -278,7 +278,9 @@ type Config struct {
 // concurrent use.
 //
 // It owns one goroutine, the sweeper, which New starts (unless
-// Config.ManualSweep) and [Provider.Close] stops.
+// Config.ManualSweep) and [Provider.Close] stops; and while polls are held
+// at the revocation events endpoint, one more, which re-reads the store's
+// event log and stops when none is held, or at Close.
 type Provider struct {
 	cfg      Config
 	issuer   string // without trailing slash

@@ -41,6 +41,12 @@ People sign in at ISSUER/signin, the built-in login and consent pages
 (login.html, consent.html, error.html defining "login", "consent",
 "error") without rebuilding.
 
+APIs learn of revoked tokens at ISSUER/events (revocation_events_endpoint in
+the metadata; TOKENGATE_REVOCATION_EVENTS=on in the examples), polled with
+their introspection credentials: a token revoked at any server sharing the
+database is refused by every API replica well within a second, not after
+its cache's lifetime.
+
 Logs are structured (log/slog) and go to stderr; they never contain a token,
 a client secret or a query string.`
 

@@ -11,3 +11,9 @@ func SynchronousCommit(ctx context.Context, s *Store) string {
 	}
 	return v
 }
+
+// TokenQueries returns how many token reads the store answered and in how
+// many queries.
+func TokenQueries(s *Store) (reads, queries int64) {
+	return s.tokens.reads.Load(), s.tokens.queries.Load()
+}

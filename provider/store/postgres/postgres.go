@@ -16,7 +16,9 @@
 // # Round trips
 //
 // Every method on the request path is one statement, so one round trip: a
-// point read by primary key ([Store.Token] for every introspection), one
+// read by primary key ([Store.Token] for every introspection; the reads
+// that arrive while others are in flight share one query, WHERE hash =
+// ANY($1), so that under load a round trip serves many), one
 // insert ([Store.SaveToken] for every issuance), and one statement with
 // data-modifying common table expressions for the conditional writes
 // ([Store.RedeemCode], [Store.RotateToken], [Store.RevokeConsent]): the
@@ -38,7 +40,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,8 @@ type Config struct {
 // Store is a [store.Store] on PostgreSQL. It is safe for concurrent use,
 // also by several processes (replicas) on one database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	tokens *tokenReader
 }
 
 // migrations are applied in order; tokengate_schema holds how many have
@@ -208,7 +210,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, tokens: &tokenReader{pool: pool}}, nil
 }
 
 // SchemaVersion returns the number of migrations applied to the database.
@@ -326,21 +328,11 @@ func (s *Store) SaveToken(ctx context.Context, t *store.Token) error {
 	return wrap(err)
 }
 
-// Token implements [store.Store]: the read every introspection makes, one
-// round trip through the primary key.
+// Token implements [store.Store]: the read every introspection makes, by
+// primary key. Reads that arrive together share one query (see
+// tokenReader): one round trip for many.
 func (s *Store) Token(ctx context.Context, hash []byte) (*store.Token, error) {
-	t := store.Token{Hash: bytes.Clone(hash)}
-	var iat, exp, authTime, grantExp, used int64
-	err := s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash).Scan(
-		&t.ClientID, &t.Subject, &t.Scope, &t.Audience, &t.JWTID, &t.GrantID, &t.Format, &t.Claims, &iat, &exp,
-		&t.Revoked, &t.Kind, &t.Username, &authTime, &t.ACR, &t.AMR, &grantExp, &used)
-	if err != nil {
-		return nil, rowError(err)
-	}
-	t.Audience, t.AMR = fromList(t.Audience), fromList(t.AMR)
-	t.IssuedAt, t.ExpiresAt = fromMillis(iat), fromMillis(exp)
-	t.AuthTime, t.GrantExpiresAt, t.UsedAt = fromMillis(authTime), fromMillis(grantExp), fromMillis(used)
-	return &t, nil
+	return s.tokens.read(ctx, hash)
 }
 
 // RevokeGrant implements [store.Store] with one durable transaction (the

@@ -3,8 +3,11 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,8 +229,11 @@ func TestDurableSetting(t *testing.T) {
 }
 
 // BenchmarkToken measures the read the introspection endpoint makes for
-// every request: one token by hash, among 10,000, from parallel callers,
-// over loopback TCP to a real PostgreSQL.
+// every request: one token by hash, among 10,000, over loopback TCP to a
+// real PostgreSQL, from 2 callers at once (each read its own query) and
+// from 32 (as many as wrk's connections in scripts/bench-provider.sh: the
+// reads share queries). cpu-us/op is this process's CPU time per read,
+// without PostgreSQL's.
 func BenchmarkToken(b *testing.B) {
 	ctx := context.Background()
 	s := open(b, testserver.SharedPostgres(b))
@@ -235,25 +241,43 @@ func BenchmarkToken(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	var hash []byte
-	for i := range 10000 {
-		hash = store.Hash(fmt.Sprint("token-", i))
-		t := &store.Token{Hash: hash, ClientID: "c", Subject: "c", Scope: "read", Audience: []string{"https://api.example/"},
+	hashes := make([][]byte, 10000)
+	for i := range hashes {
+		hashes[i] = store.Hash(fmt.Sprint("token-", i))
+		t := &store.Token{Hash: hashes[i], ClientID: "c", Subject: "c", Scope: "read", Audience: []string{"https://api.example/"},
 			JWTID: fmt.Sprint(i), GrantID: fmt.Sprint(i), Format: "opaque", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
 		if err := s.SaveToken(ctx, t); err != nil {
 			b.Fatal(err)
 		}
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if t, err := s.Token(rctx, hash); err != nil || t.ClientID != "c" {
-				b.Fatal(t, err)
-			}
-		}
-	})
+	for _, callers := range []int{2, 32} {
+		b.Run(fmt.Sprint("callers=", callers), func(b *testing.B) {
+			rctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			reads0, queries0 := postgres.TokenQueries(s)
+			b.SetParallelism(max(1, callers/runtime.GOMAXPROCS(0)))
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					h := hashes[rand.IntN(len(hashes))]
+					if t, err := s.Token(rctx, h); err != nil || t.ClientID != "c" {
+						b.Fatal(t, err)
+					}
+				}
+			})
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-us/op")
+			reads, queries := postgres.TokenQueries(s)
+			b.ReportMetric(float64(reads-reads0)/float64(max(1, queries-queries0)), "reads/query")
+		})
+	}
+}
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkSaveToken measures issuance's write: one insert, committed

@@ -88,6 +88,26 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
+// holdMigrationLock takes the lock a migration of dsn takes, in a
+// transaction of its own that lasts until the test ends.
+func holdMigrationLock(t *testing.T, dsn string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(ctx) })
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgdb.LockKey("tokengate_schema")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestOpenUpToDateTakesNoLock: opening a database that is up to date only
 // reads its version, so it does not wait behind a session holding the
 // migration lock (a replica migrating, or one stuck while it did).
@@ -95,19 +115,7 @@ func TestOpenUpToDateTakesNoLock(t *testing.T) {
 	ctx := context.Background()
 	dsn := testserver.SharedPostgres(t)
 	open(t, dsn)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgdb.LockKey("tokengate_schema")); err != nil {
-		t.Fatal(err)
-	}
+	holdMigrationLock(t, dsn)
 	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	s, err := postgres.Open(octx, postgres.Config{DSN: dsn})
@@ -117,19 +125,7 @@ func TestOpenUpToDateTakesNoLock(t *testing.T) {
 	s.Close()
 	// The lock is the one a migration takes: a new database waits for it.
 	fresh := testserver.SharedPostgres(t)
-	fconn, err := pgx.Connect(ctx, fresh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fconn.Close(ctx)
-	ftx, err := fconn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ftx.Rollback(ctx)
-	if _, err := ftx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgdb.LockKey("tokengate_schema")); err != nil {
-		t.Fatal(err)
-	}
+	holdMigrationLock(t, fresh)
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	if s, err := postgres.Open(wctx, postgres.Config{DSN: fresh}); err == nil {

@@ -3,6 +3,7 @@ package rediscache_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -247,7 +248,10 @@ func TestTTLNotBeyondVerdict(t *testing.T) {
 				cc.MaxTTL, cc.ClockSkew = tt.maxTTL, 30*time.Second
 			})
 			r.next.exp = time.Now().Add(tt.exp)
-			token := "ttl-" + t.Name()
+			// A token of its own: with -count above 1 the previous run's
+			// key for a fixed token is still in the shared Redis, and no
+			// new key would show.
+			token := "ttl-" + rand.Text()
 			before := keysOf(t, raw)
 			if _, err := r.cache.Introspect(ctx, token); err != nil {
 				t.Fatal(err)
@@ -257,6 +261,9 @@ func TestTTLNotBeyondVerdict(t *testing.T) {
 				if !contains(before, k) {
 					key = k
 				}
+			}
+			if key == "" {
+				t.Fatal("no new key in Redis after a miss")
 			}
 			ttl, err := raw.PTTL(ctx, key).Result()
 			if err != nil || ttl <= 0 || ttl > tt.wantMax {

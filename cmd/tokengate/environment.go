@@ -39,6 +39,9 @@ var environment = []envVar{
 	{name: "TOKENGATE_RESOURCE", flag: "resource", group: "resource", doc: "proxy: our RFC 9728 resource identifier"},
 	{name: "TOKENGATE_TOKEN", doc: "the TOKEN to introspect or revoke, when none is given"},
 	{name: "TOKENGATE_DB", flag: "db", group: "db", doc: "the database (SQLite file or postgres:// URL) of serve, client, user, consent, keys"},
+	{name: "TOKENGATE_AUTH_FAILURES_PER_MINUTE", flag: "auth-failures-per-minute", group: "auth-failures-per-minute", doc: "serve: failed client authentications per client id and address a minute"},
+	{name: "TOKENGATE_TOKENS_PER_MINUTE", flag: "tokens-per-minute", group: "tokens-per-minute", doc: "serve: each client's token quota a minute"},
+	{name: "TOKENGATE_CLIENT_ADDRESS_HEADER", flag: "client-address-header", group: "client-address-header", doc: "serve: the header a trusted reverse proxy puts the client's address in"},
 }
 
 // tokenVar is the variable that holds the token to introspect or revoke.
@@ -63,7 +66,7 @@ func environmentList() string {
 		if v.flag == "" {
 			what = v.doc
 		}
-		fmt.Fprintf(&b, "\t%-28s %s\n", v.name, what)
+		fmt.Fprintf(&b, "\t%-35s %s\n", v.name, what)
 	}
 	return b.String()
 }

@@ -20,21 +20,24 @@
 //
 // Environment (a flag given on the command line wins):
 //
-//	TOKENGATE_ISSUER             --issuer: the authorization server's issuer URL (serve: its own)
-//	TOKENGATE_TOKEN_URL          --token-url: the token endpoint, instead of discovery
-//	TOKENGATE_INTROSPECTION_URL  --introspection-url: the introspection endpoint, instead of discovery
-//	TOKENGATE_REVOCATION_URL     --revocation-url: the revocation endpoint, instead of discovery
-//	TOKENGATE_CLIENT_ID          --client-id: our client id at the authorization server
-//	TOKENGATE_CLIENT_SECRET      --client-secret: its secret (kept out of the process list)
-//	TOKENGATE_CLIENT_AUTH        --auth: basic (client_secret_basic) or post (client_secret_post)
-//	TOKENGATE_BEARER_TOKEN       --bearer: a bearer token to introspect with, instead of a secret
-//	TOKENGATE_AUDIENCE           --audience: proxy: accepted audiences, comma-separated
-//	TOKENGATE_JWT_ACCESS_TOKENS  --jwt-access-tokens: proxy: local checks RFC 9068 JWT access tokens locally
-//	TOKENGATE_JWT_RESPONSE       --jwt-response: proxy: signed or encrypted RFC 9701 introspection answers
-//	TOKENGATE_RS_KEY             --rs-key: proxy: the key file that decrypts them
-//	TOKENGATE_RESOURCE           --resource: proxy: our RFC 9728 resource identifier
-//	TOKENGATE_TOKEN              the TOKEN to introspect or revoke, when none is given
-//	TOKENGATE_DB                 --db: the database (SQLite file or postgres:// URL) of serve, client, user, consent, keys
+//	TOKENGATE_ISSUER                    --issuer: the authorization server's issuer URL (serve: its own)
+//	TOKENGATE_TOKEN_URL                 --token-url: the token endpoint, instead of discovery
+//	TOKENGATE_INTROSPECTION_URL         --introspection-url: the introspection endpoint, instead of discovery
+//	TOKENGATE_REVOCATION_URL            --revocation-url: the revocation endpoint, instead of discovery
+//	TOKENGATE_CLIENT_ID                 --client-id: our client id at the authorization server
+//	TOKENGATE_CLIENT_SECRET             --client-secret: its secret (kept out of the process list)
+//	TOKENGATE_CLIENT_AUTH               --auth: basic (client_secret_basic) or post (client_secret_post)
+//	TOKENGATE_BEARER_TOKEN              --bearer: a bearer token to introspect with, instead of a secret
+//	TOKENGATE_AUDIENCE                  --audience: proxy: accepted audiences, comma-separated
+//	TOKENGATE_JWT_ACCESS_TOKENS         --jwt-access-tokens: proxy: local checks RFC 9068 JWT access tokens locally
+//	TOKENGATE_JWT_RESPONSE              --jwt-response: proxy: signed or encrypted RFC 9701 introspection answers
+//	TOKENGATE_RS_KEY                    --rs-key: proxy: the key file that decrypts them
+//	TOKENGATE_RESOURCE                  --resource: proxy: our RFC 9728 resource identifier
+//	TOKENGATE_TOKEN                     the TOKEN to introspect or revoke, when none is given
+//	TOKENGATE_DB                        --db: the database (SQLite file or postgres:// URL) of serve, client, user, consent, keys
+//	TOKENGATE_AUTH_FAILURES_PER_MINUTE  --auth-failures-per-minute: serve: failed client authentications per client id and address a minute
+//	TOKENGATE_TOKENS_PER_MINUTE         --tokens-per-minute: serve: each client's token quota a minute
+//	TOKENGATE_CLIENT_ADDRESS_HEADER     --client-address-header: serve: the header a trusted reverse proxy puts the client's address in
 //
 // A flag keeps the variables of its kind out, so that the two never mix:
 // --token-url ignores TOKENGATE_ISSUER, --client-id ignores

@@ -59,8 +59,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	templates := fs.String("templates", "", "`directory` of *.html templates replacing the built-in sign-in pages' (login, consent, error)")
+	limits := addServeLimits(fs)
 	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
+	}
+	if msg := limits.check(fs); msg != "" {
+		return fs.usageError("%s", msg)
 	}
 	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -95,7 +99,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fs.fail(exitFailure, err)
 	}
 	defer st.Close()
-	srv, err := startSignin(ctx, signinConfig{issuer: iss, dbPath: *dbPath, store: st, logger: logger, templates: *templates})
+	srv, err := startSignin(ctx, signinConfig{issuer: iss, dbPath: *dbPath, store: st, logger: logger, templates: *templates, limits: limits})
 	if err != nil {
 		return fs.fail(exitFailure, err)
 	}

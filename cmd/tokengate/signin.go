@@ -35,7 +35,8 @@ type signinConfig struct {
 	dbPath    string
 	store     store.Store
 	logger    *slog.Logger
-	templates string // a directory of overriding templates (*.html), or ""
+	templates string       // a directory of overriding templates (*.html), or ""
+	limits    *serveLimits // serve's throttling flags; nil for the provider's defaults
 }
 
 // startSignin opens the users of cfg.dbPath (a file or a PostgreSQL URL) and starts the provider with
@@ -61,13 +62,17 @@ func startSignin(ctx context.Context, cfg signinConfig) (_ *signinServer, err er
 	if s.users, err = users.New(users.Config{Store: us}); err != nil {
 		return nil, err
 	}
-	s.provider, err = provider.New(provider.Config{
+	pcfg := provider.Config{
 		Issuer:   cfg.issuer,
 		Store:    cfg.store,
 		Logger:   cfg.logger,
 		LoginURL: strings.TrimSuffix(cfg.issuer, "/") + signinPath,
 		Claims:   s.users.Claims,
-	})
+	}
+	if cfg.limits != nil {
+		cfg.limits.apply(&pcfg)
+	}
+	s.provider, err = provider.New(pcfg)
 	if err != nil {
 		return nil, err
 	}

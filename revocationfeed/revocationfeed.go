@@ -128,7 +128,7 @@ type Subscriber struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	// mu guards endpoint, seen, state and setErrs.
+	// mu guards endpoint, seen, state, setErrs and undropped.
 	mu       sync.Mutex
 	endpoint string
 	// seen remembers the ids of SETs applied, until their token expires.
@@ -138,6 +138,10 @@ type Subscriber struct {
 	state streamState
 	// setErrs are the refusals to report in the next poll.
 	setErrs map[string]secevent.SetError
+	// undropped are the revoked tokens whose verdict the cache could not
+	// drop (its shared tier failed), with when trying again stops: when
+	// the token expires.
+	undropped map[[sha256.Size]byte]time.Time
 
 	// relayID is the value of this replica's relay claims, to know its
 	// own claim again when the answer to the claim was lost.
@@ -147,8 +151,9 @@ type Subscriber struct {
 }
 
 // New checks cfg and starts receiving: one goroutine polls the endpoint
-// (discovered from the issuer's metadata on first use), and one more reads
-// Redis when Config.Redis is set. Both stop at Close. New itself does no
+// (discovered from the issuer's metadata on first use), one tries again
+// to drop the verdicts the cache could not drop, and one more reads Redis
+// when Config.Redis is set. All stop at Close. New itself does no
 // I/O; [Subscriber.Ping] checks the endpoint and credentials.
 func New(cfg Config) (*Subscriber, error) {
 	switch {
@@ -192,6 +197,7 @@ func New(cfg Config) (*Subscriber, error) {
 		discoveryClient: oauthhttp.CheckRedirects(base, cfg.InsecureAllowHTTP, "InsecureAllowHTTP"),
 		endpoint:        cfg.Endpoint,
 		seen:            map[string]time.Time{},
+		undropped:       map[[sha256.Size]byte]time.Time{},
 		relayID:         rand.Text(),
 	}
 	var err error
@@ -204,10 +210,14 @@ func New(cfg Config) (*Subscriber, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.pollLoop(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.dropLoop(ctx)
 	}()
 	if cfg.Redis != nil {
 		s.wg.Add(1)
@@ -250,10 +260,60 @@ func (s *Subscriber) apply(ctx context.Context, r *revocation) (applied bool) {
 		}
 	}
 	if err := s.cfg.Cache.InvalidateHash(ctx, r.tokenSum); err != nil {
-		s.logApply("revocationfeed: the shared tier could not drop a revoked verdict; it lives there until its TTL", err)
+		s.logApply("revocationfeed: the shared tier could not drop a revoked verdict; trying again every second until the token expires", err)
+		s.mu.Lock()
+		if len(s.undropped) < s.cfg.MaxRemembered {
+			s.undropped[r.tokenSum] = until
+		}
+		s.mu.Unlock()
 	}
 	s.observe(introspect.Event{Kind: introspect.EventRevocation, Outcome: "applied"})
 	return true
+}
+
+// dropRetryInterval is how often the verdicts the cache could not drop
+// are dropped again.
+const dropRetryInterval = time.Second
+
+// dropLoop tries again, every dropRetryInterval until ctx is done, to drop
+// the verdicts the cache could not drop: a shared tier that failed once
+// (Redis slow or away for a moment) would otherwise keep a revoked token's
+// verdict for its TTL, for every replica to find.
+func (s *Subscriber) dropLoop(ctx context.Context) {
+	t := time.NewTicker(dropRetryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.dropAgain(ctx)
+		}
+	}
+}
+
+// dropAgain drops the verdicts in undropped, forgetting those dropped and
+// those whose token has expired; it stops at the first failure.
+func (s *Subscriber) dropAgain(ctx context.Context) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	due := make([][sha256.Size]byte, 0, len(s.undropped))
+	for h, until := range s.undropped {
+		if now.Before(until) {
+			due = append(due, h)
+		} else {
+			delete(s.undropped, h)
+		}
+	}
+	s.mu.Unlock()
+	for _, h := range due {
+		if err := s.cfg.Cache.InvalidateHash(ctx, h); err != nil {
+			return
+		}
+		s.mu.Lock()
+		delete(s.undropped, h)
+		s.mu.Unlock()
+	}
 }
 
 // remember records jti until until. When MaxRemembered ids are held, the

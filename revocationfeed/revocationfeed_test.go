@@ -31,6 +31,9 @@ type recorder struct {
 	jtis   map[string]time.Time
 	events map[string]int // observer: kind/outcome → count
 	cond   chan struct{}  // closed and replaced on every change
+	// failDrops is how many InvalidateHash calls fail (counted in hashes
+	// all the same), as a shared tier that cannot be reached does.
+	failDrops int
 }
 
 func newRecorder() *recorder {
@@ -47,6 +50,10 @@ func (r *recorder) InvalidateHash(_ context.Context, h [sha256.Size]byte) error 
 	defer r.mu.Unlock()
 	r.hashes[h]++
 	r.changed()
+	if r.failDrops > 0 {
+		r.failDrops--
+		return errors.New("test: the shared tier cannot be reached")
+	}
 	return nil
 }
 
@@ -120,6 +127,27 @@ func TestRevocationReachesCacheAndValidator(t *testing.T) {
 	defer rec.mu.Unlock()
 	if !rec.jtis["jwt-id-1"].Equal(exp) || rec.events["revocation/applied"] != 1 {
 		t.Errorf("jti revoked until %v (want %v); events %v", rec.jtis["jwt-id-1"], exp, rec.events)
+	}
+}
+
+// TestFailedDropTriedAgain: when the cache cannot drop a revoked verdict
+// (its shared tier failed), the subscriber tries again until it can, and
+// then stops trying.
+func TestFailedDropTriedAgain(t *testing.T) {
+	f := newFeed(t)
+	rec := newRecorder()
+	rec.failDrops = 2
+	newSubscriber(t, f, rec, nil)
+	f.revoke("the-token", "", time.Now().Add(time.Hour), time.Now())
+	rec.waitFor(t, "the drop to be tried three times", func(r *recorder) bool { return r.hashes[sum("the-token")] == 3 })
+	// A later revocation is dropped once, and the first not again.
+	f.revoke("later", "", time.Now().Add(time.Hour), time.Now())
+	rec.waitFor(t, "the later drop", func(r *recorder) bool { return r.hashes[sum("later")] == 1 })
+	time.Sleep(1500 * time.Millisecond) // past the next retry
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.hashes[sum("the-token")] != 3 || rec.hashes[sum("later")] != 1 || rec.events["revocation/applied"] != 2 {
+		t.Errorf("drops %d and %d, events %v; want 3 and 1, two applied", rec.hashes[sum("the-token")], rec.hashes[sum("later")], rec.events)
 	}
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -209,5 +210,29 @@ func TestSaveTokenBatchFails(t *testing.T) {
 	}
 	if err := s.SaveToken(ctx, &store.Token{Hash: store.Hash("after"), ClientID: "c", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Errorf("SaveToken after a failed batch: %v", err)
+	}
+}
+
+// TestTokenCheckpointInterval: the connection SaveToken writes on
+// checkpoints every tokenCheckpointPages pages (a DSN pragma, so also on a
+// connection reopened by database/sql); the pool keeps SQLite's 1,000.
+func TestTokenCheckpointInterval(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "tokengate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		name string
+		db   interface {
+			QueryRowContext(context.Context, string, ...any) *sql.Row
+		}
+		want int
+	}{{"tokenDB", s.tokenDB, tokenCheckpointPages}, {"pool", s.db, 1000}, {"durable", s.durable, 1000}} {
+		var got int
+		if err := c.db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&got); err != nil || got != c.want {
+			t.Errorf("%s: wal_autocheckpoint = %d, %v; want %d", c.name, got, err, c.want)
+		}
 	}
 }

@@ -298,7 +298,11 @@ func Open(cfg Config) (*Store, error) {
 	durable.SetConnMaxLifetime(0)
 	// SaveToken's batches are serialised by writeMu too: one connection,
 	// on which the insert stays prepared.
-	tokenDB, err := sql.Open("sqlite", dsn("NORMAL"))
+	// It checkpoints the WAL every tokenCheckpointPages pages rather than
+	// SQLite's 1,000: a batch rewrites the last pages of the indexes that
+	// append, and a checkpoint copies each page once however often the WAL
+	// holds it.
+	tokenDB, err := sql.Open("sqlite", dsn("NORMAL")+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", tokenCheckpointPages))
 	if err != nil {
 		db.Close()
 		durable.Close()

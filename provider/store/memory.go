@@ -113,7 +113,7 @@ func (m *Memory) SaveToken(_ context.Context, t *Token) error {
 	if _, ok := m.clients[t.ClientID]; !ok {
 		return fmt.Errorf("store: token of client %q: %w", t.ClientID, ErrNotFound)
 	}
-	m.tokens[string(t.Hash)] = cloneToken(t)
+	m.tokens[string(t.Hash)] = t.Clone()
 	return nil
 }
 
@@ -125,7 +125,7 @@ func (m *Memory) Token(_ context.Context, hash []byte) (*Token, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	return cloneToken(t), nil
+	return t.Clone(), nil
 }
 
 // RevokeGrant implements [Store].

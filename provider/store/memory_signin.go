@@ -76,7 +76,7 @@ func (m *Memory) saveTokensLocked(tokens []*Token) error {
 		}
 	}
 	for _, t := range tokens {
-		m.tokens[string(t.Hash)] = cloneToken(t)
+		m.tokens[string(t.Hash)] = t.Clone()
 	}
 	return nil
 }

@@ -390,7 +390,9 @@ func cloneClient(c *Client) *Client {
 	return &cc
 }
 
-func cloneToken(t *Token) *Token {
+// Clone returns a deep copy of t, which shares no slice with it: a store
+// hands each caller a token of its own.
+func (t *Token) Clone() *Token {
 	tt := *t
 	tt.Hash = slices.Clone(t.Hash)
 	tt.Audience = slices.Clone(t.Audience)

@@ -1,9 +1,7 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,7 +121,7 @@ func (r *tokenReader) send(batch []*tokenRead) {
 		case !ok:
 			req.err = store.ErrNotFound
 		case given[t]: // a hash asked twice: each caller has its own copy
-			req.tok = cloneToken(t)
+			req.tok = t.Clone()
 		default:
 			given[t] = true
 			req.tok = t
@@ -133,16 +131,6 @@ func (r *tokenReader) send(batch []*tokenRead) {
 	for _, req := range batch {
 		close(req.done)
 	}
-}
-
-// cloneToken returns a deep copy of t.
-func cloneToken(t *store.Token) *store.Token {
-	c := *t
-	c.Hash = bytes.Clone(t.Hash)
-	c.Audience = slices.Clone(t.Audience)
-	c.AMR = slices.Clone(t.AMR)
-	c.Claims = bytes.Clone(t.Claims)
-	return &c
 }
 
 // query reads the tokens whose hashes are among hashes.

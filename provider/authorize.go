@@ -139,7 +139,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	client, ar, page := p.checkClientAndRedirect(r.Context(), q)
 	if page != nil {
-		p.errorPage(w, r, page.status, page.page)
+		p.answerPage(w, r, page)
 		return
 	}
 	if code, desc := validateAuthRequest(q, client, ar, p.scopeAllowed); code != "" {
@@ -169,8 +169,7 @@ func (p *Provider) checkClientAndRedirect(ctx context.Context, q params) (*Clien
 	case errors.Is(err, store.ErrNotFound):
 		return nil, nil, &pageError{status: http.StatusBadRequest, page: pageUnknownClient}
 	case err != nil:
-		p.cfg.Logger.Error("provider: reading client", "err", err)
-		return nil, nil, &pageError{status: http.StatusInternalServerError, page: pageServerError}
+		return nil, nil, p.serverPage("reading client", err)
 	case !slices.Contains(client.GrantTypes, GrantAuthorizationCode) || len(client.RedirectURIs) == 0:
 		return nil, nil, &pageError{status: http.StatusBadRequest, page: pageUnknownClient}
 	}
@@ -421,8 +420,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, a *authoriz
 	}
 	granted, ask, err := p.consentFor(r.Context(), a)
 	if err != nil {
-		p.cfg.Logger.Error("provider: reading consent", "err", err)
-		p.redirectError(w, r, ar, "server_error", "")
+		p.redirectServerError(w, r, ar, "reading consent", err)
 		return
 	}
 	if ask {
@@ -436,8 +434,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, a *authoriz
 	}
 	code, err := p.issueCode(r.Context(), a, granted)
 	if err != nil {
-		p.cfg.Logger.Error("provider: issuing code", "err", err)
-		p.redirectError(w, r, ar, "server_error", "")
+		p.redirectServerError(w, r, ar, "issuing code", err)
 		return
 	}
 	p.redirectResponse(w, r, ar, url.Values{"code": {code}})
@@ -486,6 +483,19 @@ func appendQuery(target string, values url.Values) string {
 	default:
 		return target + "&" + values.Encode()
 	}
+}
+
+// redirectServerError sends the browser to the client with the RFC 6749
+// §4.1.2.1 error for a failure of the provider's own: temporarily_unavailable
+// while the store is unavailable, otherwise server_error (logged).
+func (p *Provider) redirectServerError(w http.ResponseWriter, r *http.Request, ar *authRequest, what string, err error) {
+	code := "server_error"
+	if p.unavailable(what, err) {
+		code = "temporarily_unavailable"
+	} else {
+		p.cfg.Logger.Error("provider: "+what, "err", err)
+	}
+	p.redirectError(w, r, ar, code, "")
 }
 
 // redirectError sends the browser to the client with an RFC 6749

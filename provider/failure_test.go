@@ -200,3 +200,35 @@ func TestKeyReloadOnce(t *testing.T) {
 		t.Errorf("KeyRefreshInterval after a failed re-read: %d reads, want 1", got)
 	}
 }
+
+// TestPagesWhenStoreFails: the authorization endpoint answers a store it
+// cannot reach as the other endpoints do, with a page since the client is
+// not known to redirect to: 503 and Retry-After while the store is
+// unavailable, 500 for a failure of unknown cause; never a redirect.
+func TestPagesWhenStoreFails(t *testing.T) {
+	fs := &flakyStore{Store: store.NewMemory()}
+	e := newSignInEnv(t, fs)
+	rp := e.newRP(provider.ClientSpec{})
+	path := "/authorize?" + rp.authorizeQuery().Encode()
+	for _, tc := range []struct {
+		name       string
+		fail       *atomic.Bool
+		status     int
+		retryAfter bool
+	}{
+		{"unavailable", &fs.unavailable, 503, true},
+		{"broken", &fs.broken, 500, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Add(provider.DefaultClientCacheTTL) // the client must be read again
+			tc.fail.Store(true)
+			defer tc.fail.Store(false)
+			a := e.do(req{method: "GET", path: path})
+			if a.status != tc.status || (a.header.Get("Retry-After") != "") != tc.retryAfter ||
+				!strings.HasPrefix(a.header.Get("Content-Type"), "text/html") || a.header.Get("Location") != "" ||
+				strings.Contains(a.body, "refused") || strings.Contains(a.body, "fire") {
+				t.Errorf("authorize: %d %v, want a %d page (Retry-After: %v)", a.status, a.header, tc.status, tc.retryAfter)
+			}
+		})
+	}
+}

@@ -151,11 +151,29 @@ func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int,
 	p.writePage(w, status, TemplateError, ErrorPage{Title: t[0], Text: t[1]})
 }
 
-// failPage logs a failure of the provider's own and answers with the
-// server error page.
+// failPage answers a failure of the provider's own with the server error
+// page (see serverPage).
 func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, what string, err error) {
+	p.answerPage(w, r, p.serverPage(what, err))
+}
+
+// serverPage is the page for a failure of the provider's own: 503 while
+// the store is unavailable, as errServer answers the endpoints; otherwise
+// it logs the failure and is a 500.
+func (p *Provider) serverPage(what string, err error) *pageError {
+	if p.unavailable(what, err) {
+		return &pageError{status: http.StatusServiceUnavailable, page: pageServerError}
+	}
 	p.cfg.Logger.Error("provider: "+what, "err", err)
-	p.errorPage(w, r, http.StatusInternalServerError, pageServerError)
+	return &pageError{status: http.StatusInternalServerError, page: pageServerError}
+}
+
+// answerPage answers with the page of pe; a 503 says when to try again.
+func (p *Provider) answerPage(w http.ResponseWriter, r *http.Request, pe *pageError) {
+	if pe.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", errUnavailable.retryAfter)
+	}
+	p.errorPage(w, r, pe.status, pe.page)
 }
 
 // writePage renders the template name with data and sends it with the

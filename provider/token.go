@@ -90,16 +90,25 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 // errServer is the answer to a failure of the provider's own, which it
 // logs without the request's secrets.
 func (p *Provider) errServer(what string, err error) *oauthError {
-	if errors.Is(err, store.ErrUnavailable) {
-		// The database is away (restarting, unreachable): every request
-		// fails alike until it is back, so one line per lograte.Every.
-		if ok, suppressed := p.unavailableLog.Allow(p.now()); ok {
-			p.cfg.Logger.Warn("provider: the store is unavailable; answering 503", "while", what, "err", err, "suppressed", suppressed)
-		}
+	if p.unavailable(what, err) {
 		return errUnavailable
 	}
 	p.cfg.Logger.Error("provider: "+what, "err", err)
 	return &oauthError{status: http.StatusInternalServerError, code: "server_error"}
+}
+
+// unavailable reports whether err means the store is away for now
+// (restarting, unreachable), the one failure every endpoint and page
+// answers as "try again" rather than as its own fault. Every request fails
+// alike until the store is back, so it logs one line per lograte.Every.
+func (p *Provider) unavailable(what string, err error) bool {
+	if !errors.Is(err, store.ErrUnavailable) {
+		return false
+	}
+	if ok, suppressed := p.unavailableLog.Allow(p.now()); ok {
+		p.cfg.Logger.Warn("provider: the store is unavailable; answering 503", "while", what, "err", err, "suppressed", suppressed)
+	}
+	return true
 }
 
 // errUnavailable is the answer while the store is unavailable: 503 and

@@ -3,7 +3,8 @@
 // authorization codes, sessions, consents and interactions — behind one
 // interface, [Store], with an in-memory implementation ([NewMemory]).
 // Package provider/store/sqlite implements it on an embedded SQLite
-// database; package provider/store/storetest is the suite every
+// database, package provider/store/postgres on PostgreSQL for several
+// replicas; package provider/store/storetest is the suite every
 // implementation passes.
 //
 // Nothing in a Store is a usable secret except the private signing keys and
@@ -21,6 +22,9 @@
 // redeeming a code, rotating a refresh token, ending a session, revoking
 // consent, deleting a client, rotating keys — are durable: once the method
 // returns, not even a crash of the machine may undo them.
+// A store that cannot reach its database for now wraps its errors with
+// [ErrUnavailable]: the provider then answers 503 and "try again", never
+// 500.
 package store
 
 import (
